@@ -1,0 +1,59 @@
+"""Syntax and checksums of the identifiers records carry. Pure functions."""
+
+from __future__ import annotations
+
+import re
+
+ORCID_RE = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
+ROR_RE = re.compile(r"^(?:https?://ror\.org/)?(0[a-hj-km-np-tv-z0-9]{6}\d{2})$")
+DOI_RE = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+PMID_RE = re.compile(r"^\d{1,9}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# CURIE prefixes the archive knows, with the local-id syntax each requires.
+CURIE_RULES: dict[str, re.Pattern[str]] = {
+    "NCBITaxon": re.compile(r"^[1-9]\d{0,9}$"),
+    "FBbi": re.compile(r"^\d{8}$"),
+    "EFO": re.compile(r"^\d{7}$"),
+    "UBERON": re.compile(r"^\d{7}$"),
+    "CL": re.compile(r"^\d{7}$"),
+    "GO": re.compile(r"^\d{7}$"),
+    "CHEBI": re.compile(r"^\d{1,7}$"),
+    "NCIT": re.compile(r"^C\d{1,7}$"),
+}
+CURIE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*):([^\s:]+)$")
+
+
+def orcid_checksum_ok(orcid: str) -> bool:
+    """ISO 7064 11,2 check digit, as ORCID specifies."""
+    digits = orcid.replace("-", "")
+    total = 0
+    for ch in digits[:-1]:
+        total = (total + int(ch)) * 2
+    result = (12 - total % 11) % 11
+    check = "X" if result == 10 else str(result)
+    return digits[-1] == check
+
+
+def normalise_orcid(value: str) -> str | None:
+    m = ORCID_RE.match(value.strip())
+    return m.group(1) if m else None
+
+
+def ror_checksum_ok(ror_id: str) -> bool:
+    """ROR ids end in a 2-digit ISO 7064 mod 97-10 checksum of the base-32 body."""
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    body, check = ror_id[1:7], ror_id[7:]
+    number = 0
+    for ch in body:
+        number = number * 32 + alphabet.index(ch)
+    return 98 - (number * 100 % 97) == int(check)
+
+
+def normalise_doi(value: str) -> str | None:
+    m = DOI_RE.match(value.strip())
+    return m.group(1) if m else None
+
+
+def split_curie(value: str) -> tuple[str, str] | None:
+    m = CURIE_RE.match(value)
+    return (m.group(1), m.group(2)) if m else None

@@ -1,0 +1,117 @@
+"""The archive's settings, from one file: ``archive.toml`` at the repository root.
+
+Everything a deployment may want to change (accession prefix, storage roots,
+site URL, allowed licences, safety limits) lives here, never in code.
+Environment variables ``BIOARCHIVE_STORAGE_ROOT``, ``BIOARCHIVE_SITE_URL`` and
+``BIOARCHIVE_S3_ENDPOINT_URL`` override the file for CI and tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SETTINGS_FILE = "archive.toml"
+
+
+class Limits(BaseModel):
+    """Bounds on untrusted input. Exceeding one is an error, never a crash."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_record_bytes: int = 256 * 1024
+    max_yaml_depth: int = 40
+    max_yaml_nodes: int = 20_000
+    max_metadata_bytes: int = 2 * 1024 * 1024  # one zarr.json / .zattrs / .zarray
+    max_chunk_bytes: int = 64 * 1024 * 1024  # declared, decoded size of one chunk
+    max_selection_bytes: int = 256 * 1024 * 1024  # decoded bytes read for one thumbnail
+    max_image_bytes_read: int = 128 * 1024 * 1024  # raw bytes fetched per image
+    max_image_requests: int = 400
+    max_array_dimension: int = 2**40  # absurd declared shapes are refused
+    max_plate_wells: int = 1536
+    image_timeout_s: float = 60.0
+    request_timeout_s: float = 10.0
+    worker_memory_bytes: int = 2 * 1024**3
+    max_description_chars: int = 20_000
+
+
+class ArchiveSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "Open Image Archive"
+    short_name: str = "OIA"
+    publisher: str = "Open Image Archive"
+    site_url: str = "https://archive.example.org/"
+    repo_url: str = ""
+    accession_prefix: str = "OIA-"
+    accession_digits: int = Field(default=6, ge=3, le=12)
+    licences: list[str] = Field(default_factory=lambda: ["CC0-1.0", "CC-BY-4.0"])
+    # Where image paths that are not URLs resolve: a directory (relative to the
+    # repository root), an https:// prefix or an s3:// prefix.
+    storage_root: str = "example-data"
+    # Public HTTPS address of the storage root, for viewer links and snippets.
+    storage_public_url: str = ""
+    s3_endpoint_url: str | None = None
+    s3_anonymous: bool = True
+    thumbnail_sizes: dict[str, int] = Field(default_factory=lambda: {"card": 256, "preview": 768})
+    thumbnail_format: str = "webp"
+    studies_per_page: int = 24
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("accession_prefix")
+    @classmethod
+    def _prefix_is_plain(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}-?", v):
+            raise ValueError("accession_prefix must be 1-10 capital letters/digits, optionally ending in '-'")
+        return v
+
+    @property
+    def accession_pattern(self) -> re.Pattern[str]:
+        return re.compile(rf"{re.escape(self.accession_prefix)}\d{{{self.accession_digits}}}")
+
+    def format_accession(self, number: int) -> str:
+        return f"{self.accession_prefix}{number:0{self.accession_digits}d}"
+
+    def accession_number(self, accession: str) -> int | None:
+        if not self.accession_pattern.fullmatch(accession):
+            return None
+        return int(accession[len(self.accession_prefix):])
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The archive repository root: the nearest folder holding archive.toml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+    return here
+
+
+def load_settings(root: Path | None = None) -> ArchiveSettings:
+    root = find_root(root)
+    path = root / SETTINGS_FILE
+    data: dict = {}
+    if path.is_file():
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    data = dict(data.get("archive", data))
+    for env, key in (
+        ("BIOARCHIVE_STORAGE_ROOT", "storage_root"),
+        ("BIOARCHIVE_SITE_URL", "site_url"),
+        ("BIOARCHIVE_S3_ENDPOINT_URL", "s3_endpoint_url"),
+    ):
+        if os.environ.get(env):
+            data[key] = os.environ[env]
+    return ArchiveSettings.model_validate(data)
+
+
+def storage_root_path(settings: ArchiveSettings, root: Path) -> Path | None:
+    """The storage root as a local folder, or None when it is a URL."""
+    if "://" in settings.storage_root:
+        return None
+    p = Path(settings.storage_root)
+    return p if p.is_absolute() else (root / p)
