@@ -9,6 +9,7 @@ same ``bioarchive`` commands the workflows run with ``main`` as the base.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -86,6 +87,25 @@ GIT_IDENTITY = {
 }
 
 
+def lock_text(accession: str, images: dict[str, str]) -> str:
+    """An images.lock for ``images`` (name -> url) with made-up fingerprints, for
+    tests that check the lock's entries without reading data."""
+    from builder.lock import ImageLock, LockEntry
+
+    return ImageLock(
+        accession=accession,
+        images={
+            name: LockEntry(
+                url=url,
+                fingerprint="sha256:" + hashlib.sha256(url.encode()).hexdigest(),
+                ngff_version="0.5",
+                kind="image",
+            )
+            for name, url in images.items()
+        },
+    ).to_text()
+
+
 def study_text(
     accession: str,
     *,
@@ -138,7 +158,11 @@ class ArchiveRepo:
     def read(self, rel: str | Path) -> str:
         return (self.root / rel).read_text(encoding="utf-8")
 
-    def add_study(self, accession: str, **fields: Any) -> Path:
+    def add_study(self, accession: str, *, lock: bool = True, **fields: Any) -> Path:
+        """Write a valid record (and, unless ``lock=False``, an images.lock listing its image)."""
+        if lock:
+            image = {fields.get("image_name", "cells"): fields.get("image_url", "images/cells.ome.zarr")}
+            self.write(f"studies/{accession}/images.lock", lock_text(accession, image))
         return self.write(f"studies/{accession}/study.yaml", study_text(accession, **fields))
 
     def edit_study(self, accession: str, old: str, new: str) -> None:

@@ -1,0 +1,435 @@
+"""Submission rules: what a pull request may do to the studies on the base branch.
+
+Records validation (builder.records) checks each record on its own; these
+rules compare the records a pull request touches with the base branch:
+
+- a new study must not take an accession the base already uses (SUB001);
+- a published study changes only as a new version: ``version`` raised by one
+  and a changelog entry for it (SUB002, SUB003, SUB009), never re-embargoed
+  (SUB008) and never given another accession (SUB005);
+- a study is never deleted, only withdrawn (SUB004, SUB007);
+- embargoed studies are reviewed like any other, and flagged (SUB006).
+
+"Base" is the tip of the base branch the pull request merges into (what will
+be published next to it); "changed" means changed since the merge base, as
+:func:`builder.gitops.changed_paths` reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from builder import gitops
+from builder.checks import Diagnostic, sort_diagnostics
+from builder.checks import submission as sub
+from builder.settings import ArchiveSettings
+
+STUDIES_DIR = "studies"
+RECORD_NAME = "study.yaml"
+LOCK_NAME = "images.lock"
+# A changelog description shorter than this cannot say both what changed and why.
+MIN_CHANGELOG_CHARS = 20
+
+ChangeKind = Literal["added", "edited", "deleted", "unchanged"]
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors/aliases: records never need them, and alias
+    fan-out makes a small file expand into a huge structure when walked."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in records", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_record_text(text: bytes | str | None, settings: ArchiveSettings) -> dict[str, Any] | None:
+    """The record as plain data (a mapping), or None when missing, oversized or not YAML.
+
+    Only the few fields the submission rules compare are needed, so a record
+    that fails model validation still takes part; records validation reports
+    its errors.
+    """
+    if text is None:
+        return None
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if len(data) > settings.limits.max_record_bytes:
+        return None
+    try:
+        raw = yaml.load(data.decode("utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def line_of_key(text: str | None, key: str) -> int | None:
+    """1-based line of a top-level ``key:`` in a record's text (for annotations)."""
+    if not text:
+        return None
+    pattern = re.compile(rf"^{re.escape(key)}\s*:", re.MULTILINE)
+    m = pattern.search(text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def line_of_changelog_version(text: str | None, version: int) -> int | None:
+    if not text:
+        return None
+    start = line_of_key(text, "changelog")
+    if start is None:
+        return None
+    lines = text.splitlines()
+    for number in range(start, len(lines)):
+        if re.match(rf"^\s*-?\s*version\s*:\s*{version}\s*$", lines[number]):
+            return number + 1
+    return start
+
+
+@dataclass
+class StudyChange:
+    """One study folder a pull request touched, with its record before and after."""
+
+    folder: str  # the folder name under studies/, normally the accession
+    kind: ChangeKind
+    new_text: str | None  # study.yaml in the work tree
+    old_text: str | None  # study.yaml on the base branch
+    new_raw: dict[str, Any] | None
+    old_raw: dict[str, Any] | None
+    # study.yaml was absent at the merge base but present at the base tip:
+    # someone else's study took this folder after the branch was made.
+    taken_since_branching: bool = False
+    lock_changed: bool = False
+    paths: list[Path] = field(default_factory=list)
+
+    @property
+    def record_path(self) -> str:
+        return f"{STUDIES_DIR}/{self.folder}/{RECORD_NAME}"
+
+    @property
+    def accession(self) -> str:
+        for raw in (self.new_raw, self.old_raw):
+            if raw and isinstance(raw.get("accession"), str):
+                return raw["accession"]
+        return self.folder
+
+    @property
+    def record_changed(self) -> bool:
+        return self.new_raw != self.old_raw
+
+
+def _decode(data: bytes | None) -> str | None:
+    return None if data is None else data.decode("utf-8", "replace")
+
+
+def study_folders(paths: list[Path]) -> list[str]:
+    """Study folder names that ``paths`` (repo-relative) touch."""
+    folders = {p.parts[1] for p in paths if len(p.parts) >= 3 and p.parts[0] == STUDIES_DIR}
+    return sorted(folders)
+
+
+def collect_changes(root: Path, base: str, settings: ArchiveSettings) -> list[StudyChange]:
+    """Every study folder changed since the merge base with ``base``, before and after."""
+    paths = gitops.changed_paths(root, base)
+    fork_point = gitops.merge_base(root, base)
+    changes: list[StudyChange] = []
+    for folder in study_folders(paths):
+        record = Path(STUDIES_DIR) / folder / RECORD_NAME
+        lock = Path(STUDIES_DIR) / folder / LOCK_NAME
+        work_file = root / record
+        new_text = work_file.read_text("utf-8", "replace") if work_file.is_file() else None
+        old_text = _decode(gitops.file_at(root, base, record))
+        at_fork = gitops.file_at(root, fork_point, record)
+        new_lock = (root / lock).read_bytes() if (root / lock).is_file() else None
+        old_lock = gitops.file_at(root, base, lock)
+        if new_text is None and old_text is None:
+            kind: ChangeKind = "unchanged"  # a folder without a record: records validation reports it
+        elif new_text is None:
+            kind = "deleted"
+        elif old_text is None:
+            kind = "added"
+        else:
+            kind = "edited"
+        changes.append(
+            StudyChange(
+                folder=folder,
+                kind=kind,
+                new_text=new_text,
+                old_text=old_text,
+                new_raw=parse_record_text(new_text, settings),
+                old_raw=parse_record_text(old_text, settings),
+                taken_since_branching=at_fork is None and old_text is not None and new_text is not None,
+                lock_changed=new_lock != old_lock,
+                paths=[p for p in paths if p.parts[:2] == (STUDIES_DIR, folder)],
+            )
+        )
+    return changes
+
+
+def base_accessions(root: Path, base: str, settings: ArchiveSettings) -> set[str]:
+    """Accessions in use on the base branch (study folder names)."""
+    return {
+        name for name in gitops.list_dir_at(root, base, Path(STUDIES_DIR)) if settings.accession_pattern.fullmatch(name)
+    }
+
+
+def _is_released(raw: dict[str, Any] | None, today: dt.date) -> bool:
+    if not raw:
+        return False
+    release = as_date(raw.get("release_date"))
+    return release is not None and release <= today
+
+
+def _changelog(raw: dict[str, Any] | None) -> list[dict[str, Any]]:
+    entries = (raw or {}).get("changelog") or []
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def check_change(
+    change: StudyChange, settings: ArchiveSettings, taken: set[str], today: dt.date
+) -> list[Diagnostic]:
+    """The submission rules for one changed study."""
+    out: list[Diagnostic] = []
+    path = change.record_path
+    new, old = change.new_raw, change.old_raw
+
+    if change.kind == "deleted":
+        released = _is_released(old, today)
+        what = "published" if released else "embargoed (not yet released)"
+        out.append(
+            Diagnostic.of(
+                sub.STUDY_DELETED,
+                f"{path} was deleted, but {change.accession} is {what} on the base branch and deleting "
+                "studies is refused: accessions and their pages stay for good. If you moved the folder, "
+                "move it back.",
+                file=path,
+            )
+        )
+        return out
+
+    if new is None:
+        return out  # unreadable: records validation explains why
+
+    if change.kind == "added" or change.taken_since_branching:
+        accession = new.get("accession") if isinstance(new.get("accession"), str) else change.folder
+        if change.taken_since_branching or accession in taken:
+            out.append(
+                Diagnostic.of(
+                    sub.ACCESSION_TAKEN,
+                    f"accession {accession} is already used on the base branch by another study "
+                    "(it was probably taken after you created yours); run "
+                    f"`bioarchive renumber {STUDIES_DIR}/{change.folder}` to move your study to the next "
+                    "free accession, then commit",
+                    file=path,
+                    line=line_of_key(change.new_text, "accession"),
+                    field="accession",
+                )
+            )
+        if change.kind == "added" or change.taken_since_branching:
+            version = as_int(new.get("version"))
+            if (version not in (None, 1)) or _changelog(new):
+                out.append(
+                    Diagnostic.of(
+                        sub.NEW_STUDY_VERSION,
+                        f"{accession} is a new study but has version {version} and "
+                        f"{len(_changelog(new))} changelog entries; a new study starts at `version: 1` "
+                        "with no changelog",
+                        file=path,
+                        line=line_of_key(change.new_text, "version"),
+                        field="version",
+                    )
+                )
+    elif change.kind == "edited":
+        if old is None:
+            out.append(
+                Diagnostic.of(
+                    sub.RECORD_UNREADABLE_AT_BASE,
+                    f"the base branch's {path} is not readable YAML, so the version rules were not checked",
+                    file=path,
+                )
+            )
+        else:
+            out.extend(_check_edit(change, today))
+
+    out.extend(_state_notes(change, today))
+    return out
+
+
+def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    path = change.record_path
+    new, old = change.new_raw or {}, change.old_raw or {}
+    text = change.new_text
+
+    old_acc, new_acc = old.get("accession"), new.get("accession")
+    if old_acc != new_acc:
+        out.append(
+            Diagnostic.of(
+                sub.ACCESSION_CHANGED,
+                f"accession was changed from {old_acc} to {new_acc}; accessions never change once assigned — "
+                f"put `accession: {old_acc}` back",
+                file=path,
+                line=line_of_key(text, "accession"),
+                field="accession",
+            )
+        )
+
+    if not _is_released(old, today):
+        return out  # still embargoed on the base: editable freely until release
+
+    if not change.record_changed and not change.lock_changed:
+        return out  # only comments or layout changed
+
+    what = "its record" if change.record_changed else "its images.lock (the pinned image data)"
+    old_version, new_version = as_int(old.get("version")) or 1, as_int(new.get("version"))
+    if new_version is None:
+        new_version = 1 if "version" not in new else None
+    expected = old_version + 1
+    if new_version != expected:
+        out.append(
+            Diagnostic.of(
+                sub.VERSION_NOT_RAISED,
+                f"{change.accession} is published as version {old_version} and this change edits {what}, "
+                f"so `version` must be {expected} (found {new.get('version', 'none')}); "
+                f"set `version: {expected}` and add a changelog entry for version {expected}",
+                file=path,
+                line=line_of_key(text, "version"),
+                field="version",
+            )
+        )
+
+    old_entries = _changelog(old)
+    new_entries = _changelog(new)
+    if new_entries[: len(old_entries)] != old_entries:
+        out.append(
+            Diagnostic.of(
+                sub.CHANGELOG_REWRITTEN,
+                f"the published changelog of {change.accession} was changed: its first {len(old_entries)} "
+                "entries must stay exactly as published; restore them and add one new entry at the end",
+                file=path,
+                line=line_of_key(text, "changelog"),
+                field="changelog",
+            )
+        )
+
+    # The entry belongs to the version the depositor raised to, or the one they should have.
+    entry_version = new_version if new_version is not None and new_version > old_version else expected
+    entry = next((e for e in new_entries if as_int(e.get("version")) == entry_version), None)
+    if entry is None:
+        out.append(
+            Diagnostic.of(
+                sub.CHANGELOG_MISSING,
+                f"{change.accession} version {entry_version} has no changelog entry; add under `changelog:` "
+                f"an entry with `version: {entry_version}`, `date: {today.isoformat()}` and a `description` "
+                "saying what changed and why",
+                file=path,
+                line=line_of_key(text, "changelog") or line_of_key(text, "version"),
+                field="changelog",
+            )
+        )
+    else:
+        description = str(entry.get("description") or "").strip()
+        if len(description) < MIN_CHANGELOG_CHARS:
+            out.append(
+                Diagnostic.of(
+                    sub.CHANGELOG_MISSING,
+                    f"the changelog entry for version {entry_version} says only {description!r}; describe "
+                    f"what changed and why in at least {MIN_CHANGELOG_CHARS} characters "
+                    "(e.g. 'Corrected the pixel size of image cells: the microscope export was wrong')",
+                    file=path,
+                    line=line_of_changelog_version(text, entry_version),
+                    field="changelog",
+                )
+            )
+
+    new_release = as_date(new.get("release_date"))
+    if new_release is not None and new_release > today:
+        out.append(
+            Diagnostic.of(
+                sub.RE_EMBARGOED,
+                f"{change.accession} was released on {as_date(old.get('release_date'))} and cannot be embargoed "
+                f"again until {new_release}; put the published `release_date` back",
+                file=path,
+                line=line_of_key(text, "release_date"),
+                field="release_date",
+            )
+        )
+    return out
+
+
+def _state_notes(change: StudyChange, today: dt.date) -> list[Diagnostic]:
+    new = change.new_raw or {}
+    out: list[Diagnostic] = []
+    release = as_date(new.get("release_date"))
+    if release is not None and release > today and not _is_released(change.old_raw, today):
+        out.append(
+            Diagnostic.of(
+                sub.EMBARGOED,
+                f"{change.accession} is embargoed until {release.isoformat()}: it is reviewed now, stays off "
+                "the website (no page, no citation) and is published by the daily build on that date",
+                file=change.record_path,
+                line=line_of_key(change.new_text, "release_date"),
+                field="release_date",
+            )
+        )
+    if new.get("status") == "withdrawn" and (change.old_raw or {}).get("status") != "withdrawn":
+        out.append(
+            Diagnostic.of(
+                sub.WITHDRAWN,
+                f"{change.accession} will be withdrawn: its page stays as a tombstone showing the reason "
+                f"{str(new.get('withdrawal_reason') or '')!r}",
+                file=change.record_path,
+                line=line_of_key(change.new_text, "status"),
+                field="status",
+            )
+        )
+    return out
+
+
+def check_changes(
+    root: Path, base: str, settings: ArchiveSettings, *, today: dt.date | None = None
+) -> list[Diagnostic]:
+    """The submission rules for every study changed since ``base`` (no image data read).
+
+    Raises :class:`builder.gitops.GitError` when ``base`` is unknown or ``root``
+    is not a repository; callers print its message.
+    """
+    from builder import lock  # lock imports this module's constants
+
+    today = today or utc_today()
+    root = Path(root)
+    taken = base_accessions(root, base, settings)
+    diagnostics: list[Diagnostic] = []
+    for change in collect_changes(root, base, settings):
+        diagnostics.extend(check_change(change, settings, taken, today))
+        if change.new_raw is not None:
+            diagnostics.extend(lock.check_lock_entries(root, change.folder, change.new_raw))
+    return sort_diagnostics(diagnostics)

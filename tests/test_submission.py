@@ -1,0 +1,239 @@
+"""Submission rules on real Git repositories: a base branch `main` and a PR branch."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from builder.checks import Severity, has_errors
+from builder.gitops import GitError
+from builder.settings import load_settings
+from builder.submission import check_changes, parse_record_text
+from tests.support.gitrepo import ArchiveRepo, lock_text
+
+TODAY = dt.date(2025, 6, 1)
+V2_ENTRY = """changelog:
+  - version: 2
+    date: 2025-05-30
+    description: Corrected the title, which named the wrong cell line.
+"""
+
+
+def run(repo: ArchiveRepo, base: str = "main") -> list:
+    return check_changes(repo.root, base, load_settings(repo.root), today=TODAY)
+
+
+def ids(diagnostics: list) -> list[str]:
+    return [d.check for d in diagnostics]
+
+
+def test_a_new_valid_study_passes(archive_repo: ArchiveRepo) -> None:
+    archive_repo.add_study("OIA-000003")
+    archive_repo.commit("Add OIA-000003")
+    assert run(archive_repo) == []
+
+
+def test_uncommitted_new_study_is_checked_too(archive_repo: ArchiveRepo) -> None:
+    archive_repo.add_study("OIA-000003", version=3)
+    assert ids(run(archive_repo)) == ["SUB010"]
+
+
+def test_accession_taken_on_base_after_branching_is_an_error(archive_repo: ArchiveRepo) -> None:
+    archive_repo.add_study("OIA-000003")
+    archive_repo.commit("My study")
+    archive_repo.checkout("main")
+    archive_repo.add_study("OIA-000003", title="Someone else's study of zebrafish")
+    archive_repo.commit("Another PR merged first")
+    archive_repo.checkout("submission")
+    found = run(archive_repo)
+    assert ids(found) == ["SUB001"]
+    (d,) = found
+    assert d.severity is Severity.ERROR
+    assert d.file == "studies/OIA-000003/study.yaml" and d.line == 4
+    assert "bioarchive renumber studies/OIA-000003" in d.message
+
+
+def test_new_record_claiming_an_existing_accession_is_an_error(archive_repo: ArchiveRepo) -> None:
+    archive_repo.add_study("OIA-000003")
+    archive_repo.edit_study("OIA-000003", "accession: OIA-000003", "accession: OIA-000001")
+    found = run(archive_repo)
+    assert ids(found) == ["SUB001"]
+    assert "OIA-000001 is already used" in found[0].message
+
+
+def test_editing_a_published_study_without_a_new_version_is_refused(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study("OIA-000001", "title: HeLa", "title: Fixed HeLa")
+    archive_repo.commit("Edit")
+    found = run(archive_repo)
+    assert ids(found) == ["SUB002", "SUB003"]
+    version, changelog = found
+    assert "must be 2 (found 1)" in version.message and version.line == 5
+    assert "set `version: 2`" in version.message
+    assert "version 2 has no changelog entry" in changelog.message
+
+
+def test_version_bump_with_changelog_entry_passes(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study("OIA-000001", "title: HeLa", "title: Fixed HeLa")
+    archive_repo.edit_study("OIA-000001", "version: 1", "version: 2")
+    archive_repo.write(
+        "studies/OIA-000001/study.yaml", archive_repo.read("studies/OIA-000001/study.yaml") + V2_ENTRY
+    )
+    archive_repo.commit("Edit as version 2")
+    assert run(archive_repo) == []
+
+
+def test_version_raised_by_two_is_refused(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study("OIA-000001", "version: 1", "version: 3")
+    archive_repo.write(
+        "studies/OIA-000001/study.yaml",
+        archive_repo.read("studies/OIA-000001/study.yaml") + V2_ENTRY.replace("version: 2", "version: 3"),
+    )
+    assert ids(run(archive_repo)) == ["SUB002"]
+
+
+def test_a_one_word_changelog_entry_is_refused(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study("OIA-000001", "version: 1", "version: 2")
+    archive_repo.write(
+        "studies/OIA-000001/study.yaml",
+        archive_repo.read("studies/OIA-000001/study.yaml")
+        + "changelog:\n  - version: 2\n    date: 2025-05-30\n    description: fix\n",
+    )
+    found = run(archive_repo)
+    assert ids(found) == ["SUB003"]
+    assert "says only 'fix'" in found[0].message and found[0].line is not None
+
+
+def test_rewriting_earlier_changelog_entries_is_refused(archive_repo: ArchiveRepo) -> None:
+    archive_repo.checkout("main")
+    archive_repo.edit_study("OIA-000001", "version: 1", "version: 2")
+    archive_repo.write(
+        "studies/OIA-000001/study.yaml", archive_repo.read("studies/OIA-000001/study.yaml") + V2_ENTRY
+    )
+    archive_repo.commit("Version 2 published")
+    archive_repo.git("branch", "-f", "submission", "main")
+    archive_repo.checkout("submission")
+    archive_repo.edit_study("OIA-000001", "\nversion: 2", "\nversion: 3")
+    archive_repo.edit_study("OIA-000001", "named the wrong cell line", "was wrong")
+    assert ids(run(archive_repo)) == ["SUB003", "SUB009"]
+
+
+def test_comment_only_changes_need_no_new_version(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study("OIA-000001", "# Study record;", "# The study record;")
+    assert run(archive_repo) == []
+
+
+def test_changing_images_lock_of_a_published_study_needs_a_new_version(archive_repo: ArchiveRepo) -> None:
+    lock = archive_repo.read("studies/OIA-000001/images.lock").replace("sha256:", "sha256:0")
+    archive_repo.write("studies/OIA-000001/images.lock", lock)
+    found = run(archive_repo)
+    assert ids(found) == ["SUB002", "SUB003"]
+    assert "images.lock" in found[0].message
+
+
+def test_deleting_a_published_study_is_refused(archive_repo: ArchiveRepo) -> None:
+    archive_repo.git("rm", "-q", "-r", "studies/OIA-000002")
+    archive_repo.commit("Delete")
+    found = run(archive_repo)
+    assert ids(found) == ["SUB004"]
+    assert "withdraw" in found[0].hint and "OIA-000002 is published" in found[0].message
+
+
+def test_withdrawing_a_published_study_is_a_new_version_and_flagged(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study(
+        "OIA-000002", "status: published", "status: withdrawn\nwithdrawal_reason: Consent was revoked."
+    )
+    archive_repo.edit_study("OIA-000002", "version: 1", "version: 2")
+    archive_repo.write(
+        "studies/OIA-000002/study.yaml",
+        archive_repo.read("studies/OIA-000002/study.yaml")
+        + "changelog:\n  - version: 2\n    date: 2025-05-30\n    description: Withdrawn because consent was revoked.\n",
+    )
+    found = run(archive_repo)
+    assert ids(found) == ["SUB007"]
+    assert found[0].severity is Severity.INFO and "tombstone" in found[0].message
+    assert not has_errors(found)
+
+
+def test_renaming_a_study_folder_is_a_deletion_plus_a_new_study(archive_repo: ArchiveRepo) -> None:
+    archive_repo.git("mv", "studies/OIA-000002", "studies/OIA-000007")
+    archive_repo.edit_study("OIA-000007", "accession: OIA-000002", "accession: OIA-000007")
+    found = run(archive_repo)
+    assert ids(found) == ["SUB004"]
+    assert "If you moved the folder, move it back" in found[0].message
+
+
+def test_changing_the_accession_field_is_refused(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study("OIA-000001", "accession: OIA-000001", "accession: OIA-000009")
+    found = run(archive_repo)
+    assert "SUB005" in ids(found)
+    d = next(d for d in found if d.check == "SUB005")
+    assert "put `accession: OIA-000001` back" in d.message and d.line == 4
+
+
+def test_new_embargoed_study_is_reviewed_and_flagged(archive_repo: ArchiveRepo) -> None:
+    archive_repo.add_study("OIA-000003", release_date="2026-01-01")
+    found = run(archive_repo)
+    assert ids(found) == ["SUB006"]
+    assert found[0].severity is Severity.INFO and "embargoed until 2026-01-01" in found[0].message
+
+
+def test_editing_an_embargoed_study_needs_no_new_version(archive_repo: ArchiveRepo) -> None:
+    archive_repo.checkout("main")
+    archive_repo.add_study("OIA-000003", release_date="2026-01-01")
+    archive_repo.commit("Embargoed study accepted")
+    archive_repo.git("branch", "-f", "submission", "main")
+    archive_repo.checkout("submission")
+    archive_repo.edit_study("OIA-000003", "title: HeLa", "title: Better HeLa")
+    assert ids(run(archive_repo)) == ["SUB006"]
+
+
+def test_re_embargoing_a_published_study_is_refused(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study("OIA-000001", "release_date: 2024-01-15", "release_date: 2030-01-01")
+    archive_repo.edit_study("OIA-000001", "version: 1", "version: 2")
+    archive_repo.write(
+        "studies/OIA-000001/study.yaml", archive_repo.read("studies/OIA-000001/study.yaml") + V2_ENTRY
+    )
+    found = run(archive_repo)
+    assert ids(found) == ["SUB008"]
+
+
+def test_unreadable_base_record_is_a_warning(archive_repo: ArchiveRepo) -> None:
+    archive_repo.checkout("main")
+    archive_repo.write("studies/OIA-000002/study.yaml", "title: [unclosed\n")
+    archive_repo.commit("Broken on main")
+    archive_repo.git("branch", "-f", "submission", "main")
+    archive_repo.checkout("submission")
+    archive_repo.add_study("OIA-000002", title="Mouse brain sections imaged by light sheet", image_name="brain")
+    assert ids(run(archive_repo)) == ["SUB011"]
+
+
+def test_yaml_aliases_are_not_expanded() -> None:
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    assert parse_record_text(bomb, load_settings()) is None
+
+
+def test_lock_problems_are_reported_without_reading_data(archive_repo: ArchiveRepo) -> None:
+    archive_repo.add_study("OIA-000003", lock=False)
+    archive_repo.add_study("OIA-000004", lock=False)
+    archive_repo.write("studies/OIA-000004/images.lock", "{not json")
+    archive_repo.add_study("OIA-000005", lock=False)
+    archive_repo.write("studies/OIA-000005/images.lock", lock_text("OIA-000005", {"old": "images/old.ome.zarr"}))
+    archive_repo.add_study("OIA-000006", lock=False)
+    archive_repo.write(
+        "studies/OIA-000006/images.lock", lock_text("OIA-000006", {"cells": "images/moved.ome.zarr"})
+    )
+    found = run(archive_repo)
+    assert [(d.check, d.file) for d in found] == [
+        ("SUB024", "studies/OIA-000003/study.yaml"),
+        ("SUB023", "studies/OIA-000004/images.lock"),
+        ("SUB020", "studies/OIA-000005/images.lock"),
+        ("SUB022", "studies/OIA-000005/images.lock"),
+        ("SUB022", "studies/OIA-000006/images.lock"),
+    ]
+    assert all("bioarchive lock studies/OIA-00000" in d.message for d in found)
+
+
+def test_unknown_base_is_explained(archive_repo: ArchiveRepo) -> None:
+    with pytest.raises(GitError, match="git fetch origin main"):
+        run(archive_repo, base="origin/main")
