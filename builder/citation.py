@@ -1,0 +1,584 @@
+"""How to cite a study, in every format reference managers and indexers read.
+
+Pure functions of a :class:`~builder.catalog.CatalogStudy` and the archive
+settings. Every value from a record is untrusted; each format escapes it in
+its own way:
+
+- plain text: control characters removed, whitespace collapsed (the page
+  template HTML-escapes it);
+- BibTeX: LaTeX specials and braces replaced by commands (see
+  ``BIBTEX_ESCAPES``), and the word "and" in names braced so a name cannot
+  turn into two authors;
+- RIS: one value per line, so line breaks become spaces;
+- CSL-JSON, DataCite JSON, JSON-LD: JSON encoding; the JSON-LD ``<script>``
+  additionally escapes ``<``, ``>`` and ``&`` so ``</script>`` cannot end it;
+- CFF: written by PyYAML's safe dumper;
+- DataCite XML: written by lxml (which escapes), after removing characters
+  XML 1.0 cannot carry at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import yaml
+from datacite import schema45
+
+from builder.settings import ArchiveSettings
+
+if TYPE_CHECKING:  # the catalog imports this module to fill CatalogStudy.citation
+    from builder.catalog import CatalogStudy
+
+DATACITE_SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
+BIOSCHEMAS_DATASET_PROFILE = "https://bioschemas.org/profiles/Dataset/1.0-RELEASE"
+OBO_PURL = "http://purl.obolibrary.org/obo/"
+APA_MAX_AUTHORS = 20
+
+# C0/C1 control characters other than tab, line feed and carriage return, plus
+# the code points XML 1.0 forbids. They have no business in a citation.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_NAME_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "le", "la", "dos", "das", "ter"}
+
+
+# ---------------------------------------------------------------- text helpers
+
+def clean(text: str | None) -> str:
+    """Text with control characters removed (line breaks kept)."""
+    return _CONTROL_RE.sub("", text or "")
+
+
+def one_line(text: str | None) -> str:
+    """Text on one line: control characters removed, whitespace collapsed."""
+    return re.sub(r"\s+", " ", clean(text)).strip()
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(given, family) of a full name as written in a record.
+
+    "Family, Given" is taken as written. Otherwise the last word is the family
+    name, together with any lower-case particles before it ("van der Waals").
+    A single word is a family name alone.
+    """
+    name = one_line(name)
+    if "," in name:
+        family, _, given = name.partition(",")
+        return given.strip(), family.strip()
+    words = name.split(" ")
+    if len(words) == 1:
+        return "", name
+    start = len(words) - 1
+    while start > 1 and words[start - 1] in _NAME_PARTICLES:
+        start -= 1
+    return " ".join(words[:start]), " ".join(words[start:])
+
+
+def initials(given: str) -> str:
+    """'Ada Augusta' -> 'A. A.', 'Jean-Paul' -> 'J.-P.'."""
+    parts = []
+    for word in given.split():
+        # The first letter of each hyphen-joined piece; pieces without a
+        # letter (quotes, braces, digits) contribute nothing.
+        letters = [next((ch for ch in piece if ch.isalpha()), "") for piece in word.split("-")]
+        letters = [ch for ch in letters if ch]
+        if letters:
+            parts.append("-".join(ch + "." for ch in letters))
+    return " ".join(parts)
+
+
+def orcid_url(orcid: str | None) -> str | None:
+    return f"https://orcid.org/{orcid}" if orcid else None
+
+
+def term_url(curie: str) -> str:
+    """OBO PURL of an ontology term: NCBITaxon:9606 -> .../obo/NCBITaxon_9606."""
+    prefix, _, local = curie.partition(":")
+    return f"{OBO_PURL}{quote(prefix, safe='')}_{quote(local, safe='')}"
+
+
+def doi_url(doi: str) -> str:
+    return "https://doi.org/" + quote(doi, safe="/:;()._-<>[]")
+
+
+def _safe_url(url: str) -> str:
+    """A URL with characters that are special in BibTeX, RIS or YAML percent-encoded."""
+    return quote(url, safe=":/?&=%#~-._+@!$'()*,;")
+
+
+def _authors(cs: CatalogStudy) -> list[tuple[str, str]]:
+    return [split_name(a.name) for a in cs.study.authors]
+
+
+def _publisher(settings: ArchiveSettings) -> str:
+    return one_line(settings.publisher or settings.name)
+
+
+# ---------------------------------------------------------------- plain text
+
+def citation_text(cs: CatalogStudy, settings: ArchiveSettings) -> str:
+    """APA-style data citation, plain text on one line (escape it for HTML).
+
+    Lovelace, A., & Babbage, C. (2025). Title (Version 2) [Data set].
+    Open Image Archive. OIA-000001. https://.../studies/OIA-000001/
+    """
+    names = []
+    for given, family in _authors(cs):
+        short = initials(given)
+        names.append(f"{family}, {short}" if short else family)
+    if len(names) > APA_MAX_AUTHORS:
+        # APA 7: the first 19, an ellipsis, then the last author.
+        author_text = ", ".join(names[: APA_MAX_AUTHORS - 1]) + ", … " + names[-1]
+    elif len(names) == 1:
+        author_text = names[0]
+    elif len(names) == 2:
+        author_text = f"{names[0]}, & {names[1]}"
+    else:
+        author_text = ", ".join(names[:-1]) + ", & " + names[-1]
+    title = one_line(cs.study.title).rstrip(".")
+    return (
+        f"{author_text} ({cs.year}). {title} (Version {cs.version}) [Data set]. "
+        f"{_publisher(settings)}. {cs.accession}. {cs.url}"
+    )
+
+
+# ---------------------------------------------------------------- BibTeX
+
+# Applied character by character, so replacements are never re-escaped. Braces
+# become commands rather than "\{": BibTeX counts every brace, escaped or not,
+# so a lone "\{" from a record would unbalance the entry.
+BIBTEX_ESCAPES: dict[str, str] = {
+    "\\": r"\textbackslash{}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def bibtex_escape(text: str) -> str:
+    return "".join(BIBTEX_ESCAPES.get(ch, ch) for ch in one_line(text))
+
+
+def _bibtex_name_part(text: str) -> str:
+    # " and " separates names and "," separates name parts; brace both so
+    # they stay part of this one name.
+    escaped = bibtex_escape(text).replace(",", "{,}")
+    return re.sub(r"\b(and)\b", r"{\1}", escaped, flags=re.IGNORECASE)
+
+
+def bibtex_key(accession: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_:.\-]", "_", accession) or "study"
+
+
+def to_bibtex(cs: CatalogStudy, settings: ArchiveSettings) -> str:
+    """A BibTeX @misc entry (biblatex reads the same fields)."""
+    authors = " and ".join(
+        f"{_bibtex_name_part(family)}, {_bibtex_name_part(given)}" if given else _bibtex_name_part(family)
+        for given, family in _authors(cs)
+    )
+    fields: list[tuple[str, str]] = [
+        ("author", authors),
+        # Double braces keep the title's capitalisation in every style.
+        ("title", "{" + bibtex_escape(cs.study.title) + "}"),
+        ("year", str(cs.year)),
+        ("month", str(cs.release_date.month)),
+        ("publisher", bibtex_escape(_publisher(settings))),
+        ("howpublished", bibtex_escape(settings.name)),
+        ("version", str(cs.version)),
+        ("url", _safe_url(cs.url)),
+        ("note", bibtex_escape(f"Accession {cs.accession}, version {cs.version}" +
+                               (f". Withdrawn: {cs.withdrawal_reason}" if cs.withdrawn else ""))),
+        ("keywords", bibtex_escape(", ".join(cs.study.keywords))),
+    ]
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
+    return f"@misc{{{bibtex_key(cs.accession)},\n{body}\n}}\n"
+
+
+# ---------------------------------------------------------------- RIS
+
+def _ris_line(tag: str, value: str) -> str:
+    return f"{tag}  - {one_line(value)}"
+
+
+def to_ris(cs: CatalogStudy, settings: ArchiveSettings) -> str:
+    """An RIS record of type DATA. Every value sits on its own tagged line."""
+    lines = [_ris_line("TY", "DATA")]
+    for given, family in _authors(cs):
+        lines.append(_ris_line("AU", f"{family}, {given}" if given else family))
+    lines += [
+        _ris_line("TI", cs.study.title),
+        _ris_line("PY", str(cs.year)),
+        _ris_line("DA", cs.release_date.strftime("%Y/%m/%d/")),
+        _ris_line("PB", _publisher(settings)),
+        _ris_line("DB", settings.name),
+        _ris_line("AN", cs.accession),
+        _ris_line("ET", f"Version {cs.version}"),
+        _ris_line("UR", _safe_url(cs.url)),
+        _ris_line("AB", cs.summary),
+    ]
+    lines += [_ris_line("KW", k) for k in cs.study.keywords if one_line(k)]
+    for pub in cs.study.publications:
+        if pub.doi:
+            # RIS has one DO field per record (the record's own DOI); related
+            # publications go in notes so they are not mistaken for it.
+            lines.append(_ris_line("N1", f"Related publication: {doi_url(pub.doi)}"))
+    if cs.withdrawn:
+        lines.append(_ris_line("N1", f"Withdrawn: {cs.withdrawal_reason or ''}"))
+    lines.append("ER  - ")
+    return "\r\n".join(lines) + "\r\n"  # the RIS specification uses CRLF
+
+
+# ---------------------------------------------------------------- CSL-JSON
+
+def to_csl_json(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
+    """One CSL-JSON item (a .csl.json file holds a list of them)."""
+    item: dict[str, Any] = {
+        "id": cs.accession,
+        "type": "dataset",
+        "title": one_line(cs.study.title),
+        "author": [
+            {"family": family, "given": given} if given else {"family": family}
+            for given, family in _authors(cs)
+        ],
+        "issued": {"date-parts": [[cs.release_date.year, cs.release_date.month, cs.release_date.day]]},
+        "publisher": _publisher(settings),
+        "archive": one_line(settings.name),
+        "archive_location": cs.accession,
+        "number": cs.accession,
+        "version": str(cs.version),
+        "URL": cs.url,
+        "abstract": cs.summary,
+    }
+    keywords = [one_line(k) for k in cs.study.keywords if one_line(k)]
+    if keywords:
+        item["keyword"] = ", ".join(keywords)
+    if cs.withdrawn:
+        item["status"] = "withdrawn"
+        item["note"] = f"Withdrawn: {one_line(cs.withdrawal_reason)}"
+    return item
+
+
+# ---------------------------------------------------------------- CFF
+
+def to_cff(cs: CatalogStudy, settings: ArchiveSettings) -> str:
+    """A CITATION.cff (Citation File Format 1.2.0) document."""
+    authors = []
+    for author in cs.study.authors:
+        given, family = split_name(author.name)
+        entry: dict[str, Any] = {"family-names": family}
+        if given:
+            entry["given-names"] = given
+        if author.affiliations:
+            entry["affiliation"] = one_line("; ".join(a.name for a in author.affiliations))
+        if author.orcid:
+            entry["orcid"] = orcid_url(author.orcid)
+        authors.append(entry)
+    doc: dict[str, Any] = {
+        "cff-version": "1.2.0",
+        "message": "If you use this dataset, please cite it using the metadata from this file.",
+        "type": "dataset",
+        "title": one_line(cs.study.title),
+        "authors": authors,
+        "version": str(cs.version),
+        "date-released": cs.release_date.isoformat(),
+        "url": cs.url,
+        "identifiers": [
+            {"type": "url", "value": cs.url, "description": f"Landing page of {cs.accession}"},
+            {"type": "other", "value": cs.accession, "description": f"{one_line(settings.name)} accession"},
+        ],
+        "license": cs.licence.id,
+        "abstract": cs.summary,
+    }
+    keywords = [one_line(k) for k in cs.study.keywords if one_line(k)]
+    if keywords:
+        doc["keywords"] = keywords
+    dois = [p for p in cs.study.publications if p.doi]
+    if dois:
+        pub = dois[0]
+        doc["preferred-citation"] = {
+            "type": "article",
+            "title": one_line(pub.title),
+            "authors": [{"name": one_line(pub.authors)}],
+            "year": pub.year,
+            "doi": pub.doi,
+            **({"journal": one_line(pub.journal)} if pub.journal else {}),
+        }
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000)
+
+
+# ---------------------------------------------------------------- DataCite
+
+def _datacite_creator(author: Any) -> dict[str, Any]:
+    given, family = split_name(author.name)
+    creator: dict[str, Any] = {
+        "name": f"{family}, {given}" if given else family,
+        "nameType": "Personal",
+        "familyName": family,
+    }
+    if given:
+        creator["givenName"] = given
+    if author.orcid:
+        creator["nameIdentifiers"] = [
+            {"nameIdentifier": orcid_url(author.orcid), "nameIdentifierScheme": "ORCID",
+             "schemeUri": "https://orcid.org"}
+        ]
+    affiliations = []
+    for aff in author.affiliations:
+        entry = {"name": one_line(aff.name)}
+        if aff.ror:
+            entry |= {"affiliationIdentifier": aff.ror, "affiliationIdentifierScheme": "ROR",
+                      "schemeUri": "https://ror.org"}
+        affiliations.append(entry)
+    if affiliations:
+        creator["affiliation"] = _unique(affiliations)
+    return creator
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    """Drop repeats, keeping order (the DataCite schema demands unique items)."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = json.dumps(item, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _deep_clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [_deep_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _deep_clean(v) for k, v in value.items()}
+    return value
+
+
+def to_datacite(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
+    """DataCite Metadata Schema 4.5 JSON, as the ``datacite`` package validates it.
+
+    The archive mints no DOIs, so the accession and landing page travel as
+    alternate identifiers; a DOI registration can add ``doi`` later.
+    Raises ValueError if the result does not validate (a bug, never bad input).
+    """
+    study = cs.study
+    subjects: list[dict[str, Any]] = [{"subject": one_line(k)} for k in study.keywords if one_line(k)]
+    subjects += [
+        {"subject": one_line(t.label), "subjectScheme": "NCBI Taxonomy",
+         "schemeUri": "https://www.ncbi.nlm.nih.gov/taxonomy", "valueUri": term_url(t.id), "classificationCode": t.id}
+        for t in cs.organisms
+    ]
+    subjects += [
+        {"subject": one_line(t.label), "subjectScheme": "Biological Imaging Methods Ontology (FBbi)",
+         "schemeUri": "http://purl.obolibrary.org/obo/fbbi.owl", "valueUri": term_url(t.id),
+         "classificationCode": t.id}
+        for t in cs.imaging_methods
+    ]
+    contact = study.contact
+    given, family = split_name(contact.name)
+    contributor: dict[str, Any] = {
+        "name": f"{family}, {given}" if given else family,
+        "nameType": "Personal",
+        "contributorType": "ContactPerson",
+        "familyName": family,
+    }
+    if given:
+        contributor["givenName"] = given
+    if contact.orcid:
+        contributor["nameIdentifiers"] = [
+            {"nameIdentifier": orcid_url(contact.orcid), "nameIdentifierScheme": "ORCID",
+             "schemeUri": "https://orcid.org"}
+        ]
+    related: list[dict[str, Any]] = []
+    for pub in study.publications:
+        if pub.doi:
+            related.append({"relatedIdentifier": pub.doi, "relatedIdentifierType": "DOI",
+                            "relationType": "IsSupplementTo", "resourceTypeGeneral": "JournalArticle"})
+        if pub.pubmed_id:
+            related.append({"relatedIdentifier": pub.pubmed_id, "relatedIdentifierType": "PMID",
+                            "relationType": "IsSupplementTo", "resourceTypeGeneral": "JournalArticle"})
+    for link in study.links:
+        related.append({"relatedIdentifier": _safe_url(link.url), "relatedIdentifierType": "URL",
+                        "relationType": "References"})
+    funding = []
+    for grant in study.funding:
+        ref: dict[str, Any] = {"funderName": one_line(grant.funder)}
+        if grant.funder_ror:
+            ref |= {"funderIdentifier": grant.funder_ror, "funderIdentifierType": "ROR"}
+        if grant.grant_id:
+            ref["awardNumber"] = one_line(grant.grant_id)
+        funding.append(ref)
+    dates = [{"date": cs.release_date.isoformat(), "dateType": "Issued"}]
+    current = next((v for v in cs.versions if v.current), None)
+    if current is not None and current.date is not None and current.date != cs.release_date:
+        dates.append({"date": current.date.isoformat(), "dateType": "Updated"})
+    descriptions = [{"description": clean(cs.summary) or one_line(study.title), "descriptionType": "Abstract"}]
+    if cs.withdrawn:
+        dates.append({"date": cs.release_date.isoformat(), "dateType": "Withdrawn",
+                      "dateInformation": "the record was withdrawn after publication"})
+        descriptions.append({"description": f"Withdrawn: {one_line(cs.withdrawal_reason)}",
+                             "descriptionType": "Other"})
+    data: dict[str, Any] = {
+        "url": cs.url,
+        "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Image study"},
+        "creators": [_datacite_creator(a) for a in study.authors],
+        "titles": [{"title": one_line(study.title)}],
+        "publisher": {"name": _publisher(settings)},
+        "publicationYear": f"{cs.year:04d}",
+        "subjects": _unique(subjects),
+        "contributors": [contributor],
+        "dates": dates,
+        "language": "en",
+        "alternateIdentifiers": [
+            {"alternateIdentifier": cs.accession, "alternateIdentifierType": "Accession"},
+            {"alternateIdentifier": cs.url, "alternateIdentifierType": "URL"},
+        ],
+        "sizes": [f"{cs.image_count} images"] + ([f"{cs.total_bytes} bytes"] if cs.total_bytes else []),
+        "formats": ["OME-Zarr"],
+        "version": str(cs.version),
+        "rightsList": [{
+            "rights": cs.licence.name, "rightsUri": cs.licence.url,
+            "rightsIdentifier": cs.licence.id.lower(), "rightsIdentifierScheme": "SPDX",
+            "schemeUri": "https://spdx.org/licenses/",
+        }],
+        "descriptions": descriptions,
+        "schemaVersion": DATACITE_SCHEMA_VERSION,
+    }
+    if related:
+        data["relatedIdentifiers"] = _unique(related)
+    if funding:
+        data["fundingReferences"] = _unique(funding)
+    data = _deep_clean(data)
+    errors = sorted(schema45.validator.iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        raise ValueError("DataCite metadata does not validate: " + "; ".join(e.message for e in errors[:5]))
+    return data
+
+
+def to_datacite_xml(cs: CatalogStudy, settings: ArchiveSettings) -> str:
+    """DataCite 4.5 XML, serialised by the ``datacite`` package (lxml escapes text)."""
+    return schema45.tostring(to_datacite(cs, settings))
+
+
+# ---------------------------------------------------------------- JSON-LD
+
+def _term(t: Any, type_: str = "DefinedTerm") -> dict[str, Any]:
+    url = term_url(t.id)
+    return {"@type": type_, "@id": url, "name": one_line(t.label), "termCode": t.id, "url": url}
+
+
+def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
+    """schema.org Dataset following the Bioschemas Dataset profile (1.0)."""
+    study = cs.study
+    site = settings.site_url if settings.site_url.endswith("/") else settings.site_url + "/"
+    creators = []
+    for author in study.authors:
+        given, family = split_name(author.name)
+        person: dict[str, Any] = {"@type": "Person", "name": one_line(author.name), "familyName": family}
+        if given:
+            person["givenName"] = given
+        if author.orcid:
+            person["@id"] = orcid_url(author.orcid)
+            person["identifier"] = orcid_url(author.orcid)
+        if author.affiliations:
+            person["affiliation"] = [
+                {"@type": "Organization", "name": one_line(a.name), **({"@id": a.ror} if a.ror else {})}
+                for a in author.affiliations
+            ]
+        creators.append(person)
+    keywords = _unique([one_line(k) for k in study.keywords if one_line(k)]
+                       + [one_line(t.label) for t in cs.organisms]
+                       + [one_line(t.label) for t in cs.imaging_methods])
+    doc: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Dataset",
+        "@id": cs.url,
+        "dct:conformsTo": {"@id": BIOSCHEMAS_DATASET_PROFILE, "@type": "CreativeWork"},
+        "name": one_line(study.title),
+        "description": _jsonld_description(cs),
+        "identifier": cs.accession,
+        "url": cs.url,
+        "keywords": keywords,
+        "license": cs.licence.url,
+        "isAccessibleForFree": True,
+        "creator": creators,
+        "datePublished": cs.release_date.isoformat(),
+        "version": str(cs.version),
+        "publisher": {"@type": "Organization", "name": _publisher(settings)},
+        "includedInDataCatalog": {"@type": "DataCatalog", "name": one_line(settings.name), "url": site},
+        "measurementTechnique": [_term(t) for t in cs.imaging_methods],
+        "about": [_term(t, "Taxon") for t in cs.organisms],
+        "taxonomicRange": [_term(t) for t in cs.organisms],
+    }
+    distribution = []
+    for image in cs.images:
+        content = image.access.https or image.access.s3
+        if content:
+            distribution.append({
+                "@type": "DataDownload",
+                "name": one_line(f"{image.dataset}/{image.name}"),
+                "contentUrl": content,
+                "encodingFormat": "OME-Zarr",
+                **({"contentSize": f"{image.facts.size_bytes} B"}
+                   if image.facts is not None and image.facts.size_bytes else {}),
+            })
+    if distribution:
+        doc["distribution"] = distribution
+    citations = [
+        {"@type": "ScholarlyArticle", "@id": doi_url(p.doi), "name": one_line(p.title),
+         "identifier": doi_url(p.doi)}
+        for p in study.publications if p.doi
+    ]
+    if citations:
+        doc["citation"] = citations
+    funding = []
+    for grant in study.funding:
+        funder: dict[str, Any] = {"@type": "Organization", "name": one_line(grant.funder)}
+        if grant.funder_ror:
+            funder["@id"] = grant.funder_ror
+        entry: dict[str, Any] = {"@type": "MonetaryGrant", "funder": funder}
+        if grant.grant_id:
+            entry["identifier"] = one_line(grant.grant_id)
+        funding.append(entry)
+    if funding:
+        doc["funding"] = funding
+    if cs.withdrawn:
+        doc["creativeWorkStatus"] = "Withdrawn"
+    return _deep_clean(doc)
+
+
+def _jsonld_description(cs: CatalogStudy) -> str:
+    # Search engines want 50 to 5000 characters of plain text.
+    from builder.catalog import markdown_to_text, truncate_text
+
+    text = truncate_text(markdown_to_text(cs.study.description), 5000)
+    if len(text) < 50:
+        text = f"{text} ({one_line(cs.study.title)}, image study {cs.accession})"
+    return text
+
+
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def json_for_script(value: Any) -> str:
+    """JSON that can sit inside an HTML <script> element.
+
+    Escaping ``<``, ``>`` and ``&`` as JSON unicode escapes means no ``</script>``
+    or ``<!--`` can appear, while the parsed JSON is unchanged.
+    """
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
+    return re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_ESCAPES[m.group(0)], text)
+
+
+def jsonld_script(cs: CatalogStudy, settings: ArchiveSettings) -> str:
+    """The study's JSON-LD as a complete ``<script type="application/ld+json">`` element."""
+    return f'<script type="application/ld+json">{json_for_script(to_jsonld(cs, settings))}</script>'
