@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the catalog imports this module to fill CatalogStudy.citati
 
 DATACITE_SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 BIOSCHEMAS_DATASET_PROFILE = "https://bioschemas.org/profiles/Dataset/1.0-RELEASE"
+DCT_CONFORMS_TO = "http://purl.org/dc/terms/conformsTo"
 OBO_PURL = "http://purl.obolibrary.org/obo/"
 APA_MAX_AUTHORS = 20
 
@@ -287,7 +288,7 @@ def to_cff(cs: CatalogStudy, settings: ArchiveSettings) -> str:
         "title": one_line(cs.study.title),
         "authors": authors,
         "version": str(cs.version),
-        "date-released": cs.release_date.isoformat(),
+        "date-released": cs.release_date,  # dumped as an unquoted YAML date, as CFF examples write it
         "url": cs.url,
         "identifiers": [
             {"type": "url", "value": cs.url, "description": f"Landing page of {cs.accession}"},
@@ -502,7 +503,8 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
         "@context": "https://schema.org",
         "@type": "Dataset",
         "@id": cs.url,
-        "dct:conformsTo": {"@id": BIOSCHEMAS_DATASET_PROFILE, "@type": "CreativeWork"},
+        # The full IRI keeps @context a plain "https://schema.org" (no "dct" prefix to declare).
+        DCT_CONFORMS_TO: {"@id": BIOSCHEMAS_DATASET_PROFILE, "@type": "CreativeWork"},
         "name": one_line(study.title),
         "description": _jsonld_description(cs),
         "identifier": cs.accession,

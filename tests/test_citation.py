@@ -1,0 +1,228 @@
+import json
+import re
+
+import pytest
+import yaml
+from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
+from citeproc.source.json import CiteProcJSON
+from datacite import schema45
+from lxml import etree
+from pybtex.database import parse_string
+
+from builder.catalog import build_catalog
+from builder.citation import (
+    BIBTEX_ESCAPES,
+    citation_text,
+    initials,
+    jsonld_script,
+    one_line,
+    split_name,
+    to_bibtex,
+    to_cff,
+    to_csl_json,
+    to_datacite,
+    to_datacite_xml,
+    to_jsonld,
+    to_ris,
+)
+from builder.model.study import Study
+from tests.support.catalog import HOSTILE_NAME, HOSTILE_TITLE, TODAY, study_record
+
+_UNESCAPE = re.compile("|".join(re.escape(v) for v in sorted(BIBTEX_ESCAPES.values(), key=len, reverse=True)))
+_INVERSE = {v: k for k, v in BIBTEX_ESCAPES.items()}
+
+
+def bibtex_unescape(text: str) -> str:
+    """Inverse of the documented escape table, plus the braces around 'and' and ','."""
+    text = text.replace("{and}", "and").replace("{AND}", "AND").replace("{,}", ",")
+    return _UNESCAPE.sub(lambda m: _INVERSE[m.group(0)], text)
+
+
+def test_split_name_and_initials():
+    assert split_name("Ada Lovelace") == ("Ada", "Lovelace")
+    assert split_name("Ludwig van Beethoven") == ("Ludwig", "van Beethoven")
+    assert split_name("Curie, Marie Skłodowska") == ("Marie Skłodowska", "Curie")
+    assert split_name("Plato") == ("", "Plato")
+    assert initials("Jean-Paul Ada") == "J.-P. A."
+
+
+def test_citation_text(sample_catalog, catalog_settings):
+    cs = sample_catalog.get("OIA-000002")
+    assert citation_text(cs, catalog_settings) == (
+        "Lovelace, A., & van Beethoven, L. (2024). Genome-wide RNAi screen of mitotic timing in HeLa cells "
+        "(Version 2) [Data set]. Open Image Archive. OIA-000002. https://archive.example.org/studies/OIA-000002/"
+    )
+
+
+def test_citation_text_shortens_long_author_lists(catalog_settings):
+    record = study_record("OIA-000020")
+    record["authors"] = [
+        {"name": f"Given{i} Family{i}", **({"contact": True, "email": "a@example.org"} if i == 0 else {})}
+        for i in range(25)
+    ]
+    cs = build_catalog([Study.model_validate(record)], {}, catalog_settings, TODAY).studies[0]
+    text = citation_text(cs, catalog_settings)
+    assert "Family18, G." in text and "Family19" not in text and ", … Family24, G. (2025)" in text
+
+
+def test_bibtex_parses_back(sample_catalog, catalog_settings):
+    cs = sample_catalog.get("OIA-000001")
+    data = parse_string(to_bibtex(cs, catalog_settings), "bibtex")
+    entry = data.entries["OIA-000001"]
+    assert entry.type == "misc"
+    assert [str(p) for p in entry.persons["author"]] == ["Lovelace, Ada", "van Beethoven, Ludwig"]
+    assert entry.fields["title"] == "{Three-dimensional nuclear architecture of mouse embryonic stem cells}"
+    assert entry.fields["year"] == "2025"
+    assert entry.fields["url"] == "https://archive.example.org/studies/OIA-000001/"
+
+
+def test_bibtex_hostile_strings_escaped_and_intact(hostile_catalog, catalog_settings):
+    cs = hostile_catalog.studies[0]
+    bib = to_bibtex(cs, catalog_settings)
+    data = parse_string(bib, "bibtex")  # raises on unbalanced braces
+    entry = data.entries["OIA-000666"]
+    title = entry.fields["title"]
+    assert title.startswith("{") and title.endswith("}")
+    assert bibtex_unescape(title[1:-1]) == one_line(HOSTILE_TITLE)
+    # "and" inside the name must not split it into two authors.
+    persons = entry.persons["author"]
+    assert len(persons) == 2
+    given, family = split_name(HOSTILE_NAME)
+    assert bibtex_unescape(" ".join(persons[0].last_names)) == family
+    assert bibtex_unescape(" ".join(persons[0].first_names + persons[0].middle_names)) == given
+    assert "Åström-Ñúñez" in bib
+    # Nothing that could end a field or run LaTeX is left bare.
+    body = title[1:-1]
+    assert not re.search(r"(?<!\\)[%#&$_]", body)
+
+
+def test_ris_line_format(sample_catalog, hostile_catalog, catalog_settings):
+    for cs in (sample_catalog.get("OIA-000002"), hostile_catalog.studies[0]):
+        ris = to_ris(cs, catalog_settings)
+        assert ris.endswith("ER  - \r\n")
+        lines = ris.split("\r\n")[:-1]
+        assert lines[0] == "TY  - DATA"
+        for line in lines:
+            assert re.fullmatch(r"[A-Z][A-Z0-9]  - [^\r\n]*", line), line
+        tags = {}
+        for line in lines:
+            tags.setdefault(line[:2], []).append(line[6:])
+        assert tags["AN"] == [cs.accession]
+        assert tags["PY"] == [str(cs.year)]
+    assert tags["TI"] == [one_line(HOSTILE_TITLE)]
+    assert tags["AU"][0] == "Tables, Robert \"Bobby\" O'Brien and {Drop}"
+
+
+CSL_VARIABLES = {
+    "id", "type", "title", "author", "issued", "publisher", "archive", "archive_location", "number", "version",
+    "URL", "abstract", "keyword", "status", "note", "DOI",
+}
+
+
+def test_csl_json_renders_with_citeproc(sample_catalog, hostile_catalog, catalog_settings):
+    items = [to_csl_json(sample_catalog.get("OIA-000001"), catalog_settings),
+             to_csl_json(hostile_catalog.studies[0], catalog_settings)]
+    for item in items:
+        assert set(item) <= CSL_VARIABLES
+        assert item["type"] == "dataset"
+    items = json.loads(json.dumps(items))
+    assert items[1]["title"] == one_line(HOSTILE_TITLE)
+    source = CiteProcJSON(items)
+    style = CitationStylesStyle("harvard-cite-them-right", validate=False)
+    bibliography = CitationStylesBibliography(style, source, formatter.plain)
+    for item in items:
+        bibliography.register(Citation([CitationItem(item["id"])]))
+    rendered = [str(entry) for entry in bibliography.bibliography()]
+    assert any("Lovelace" in r and "2025" in r for r in rendered)
+
+
+def test_cff_is_yaml_with_version_1_2_0(sample_catalog, hostile_catalog, catalog_settings):
+    doc = yaml.safe_load(to_cff(sample_catalog.get("OIA-000001"), catalog_settings))
+    assert doc["cff-version"] == "1.2.0"
+    assert {"cff-version", "message", "title", "authors"} <= set(doc)
+    assert doc["type"] == "dataset"
+    assert doc["authors"][0] == {"family-names": "Lovelace", "given-names": "Ada",
+                                 "affiliation": "European Molecular Biology Laboratory",
+                                 "orcid": "https://orcid.org/0000-0002-1825-0097"}
+    assert doc["date-released"].isoformat() == "2025-03-14"
+    assert doc["license"] == "CC-BY-4.0"
+    assert doc["preferred-citation"]["doi"] == "10.1038/s41592-021-01326-w"
+    assert {i["type"] for i in doc["identifiers"]} <= {"doi", "url", "swh", "other"}
+
+    hostile = yaml.safe_load(to_cff(hostile_catalog.studies[0], catalog_settings))
+    assert hostile["title"] == one_line(HOSTILE_TITLE)
+    assert hostile["keywords"][0] == '=HYPERLINK("http://evil")'
+
+
+def test_datacite_validates(sample_catalog, hostile_catalog, catalog_settings):
+    for cs in [*sample_catalog.studies, *hostile_catalog.studies]:
+        data = to_datacite(cs, catalog_settings)
+        schema45.validator.validate(data)  # raises on any schema error
+        assert schema45.validate(data)
+    data = to_datacite(sample_catalog.get("OIA-000002"), catalog_settings)
+    assert data["types"]["resourceTypeGeneral"] == "Dataset"
+    assert {"alternateIdentifier": "OIA-000002", "alternateIdentifierType": "Accession"} in data["alternateIdentifiers"]
+    assert data["creators"][0]["nameIdentifiers"][0]["nameIdentifier"] == "https://orcid.org/0000-0002-1825-0097"
+    assert data["rightsList"][0]["rightsIdentifier"] == "cc0-1.0"
+    assert any(s.get("valueUri") == "http://purl.obolibrary.org/obo/NCBITaxon_9606" for s in data["subjects"])
+    assert {"date": "2025-01-10", "dateType": "Updated"} in data["dates"]
+    withdrawn = to_datacite(sample_catalog.get("OIA-000003"), catalog_settings)
+    assert any(d["dateType"] == "Withdrawn" for d in withdrawn["dates"])
+
+
+def test_datacite_xml_escapes(hostile_catalog, catalog_settings):
+    cs = hostile_catalog.studies[0]
+    xml = to_datacite_xml(cs, catalog_settings)
+    root = etree.fromstring(xml.encode("utf-8"))
+    ns = {"d": "http://datacite.org/schema/kernel-4"}
+    assert root.find("d:titles/d:title", ns).text == one_line(HOSTILE_TITLE)
+    assert root.find("d:creators/d:creator/d:creatorName", ns).text == "Tables, Robert \"Bobby\" O'Brien and {Drop}"
+    assert "</script>" not in xml  # lxml escaped the angle brackets
+
+
+BIOSCHEMAS_REQUIRED = {"@context", "@type", "@id", "name", "description", "identifier", "url", "keywords", "license"}
+BIOSCHEMAS_RECOMMENDED = {"creator", "datePublished", "version", "includedInDataCatalog", "distribution",
+                          "measurementTechnique", "citation", "isAccessibleForFree"}
+
+
+def test_jsonld_bioschemas_dataset(sample_catalog, catalog_settings):
+    doc = json.loads(json.dumps(to_jsonld(sample_catalog.get("OIA-000001"), catalog_settings)))
+    assert BIOSCHEMAS_REQUIRED | BIOSCHEMAS_RECOMMENDED <= set(doc)
+    assert doc["@type"] == "Dataset" and doc["@context"] == "https://schema.org"
+    assert doc["http://purl.org/dc/terms/conformsTo"]["@id"] == "https://bioschemas.org/profiles/Dataset/1.0-RELEASE"
+    assert 50 <= len(doc["description"]) <= 5000
+    assert doc["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    person = doc["creator"][0]
+    assert person["@type"] == "Person" and person["@id"] == "https://orcid.org/0000-0002-1825-0097"
+    assert person["affiliation"][0]["@id"] == "https://ror.org/03mstc592"
+    assert doc["includedInDataCatalog"] == {"@type": "DataCatalog", "name": "Open Image Archive",
+                                            "url": "https://archive.example.org/"}
+    assert doc["distribution"][0] == {
+        "@type": "DataDownload", "name": "confocal/cell-01",
+        "contentUrl": "https://data.example.org/oia/mesc/cell-01.ome.zarr",
+        "encodingFormat": "OME-Zarr", "contentSize": "2000000 B",
+    }
+    assert doc["measurementTechnique"][0]["@id"] == "http://purl.obolibrary.org/obo/FBbi_00000251"
+    assert doc["taxonomicRange"][0]["@id"] == "http://purl.obolibrary.org/obo/NCBITaxon_10090"
+    assert doc["about"][0]["@type"] == "Taxon"
+    assert doc["citation"][0]["@id"] == "https://doi.org/10.1038/s41592-021-01326-w"
+    assert doc["funding"][0]["funder"]["name"] == "Wellcome Trust"
+
+
+def test_jsonld_script_cannot_be_broken_out_of(hostile_catalog, catalog_settings):
+    cs = hostile_catalog.studies[0]
+    script = jsonld_script(cs, catalog_settings)
+    assert script.startswith('<script type="application/ld+json">') and script.endswith("</script>")
+    inner = script[len('<script type="application/ld+json">'):-len("</script>")]
+    assert "<" not in inner and ">" not in inner and "&" not in inner
+    assert "\u2028" not in inner
+    assert json.loads(inner) == to_jsonld(cs, catalog_settings)
+    assert json.loads(inner)["name"] == one_line(HOSTILE_TITLE)
+
+
+@pytest.mark.parametrize("fmt", [to_bibtex, to_ris, to_cff, to_datacite_xml, jsonld_script])
+def test_control_characters_never_reach_output(fmt, catalog_settings):
+    record = study_record("OIA-000030", title="Bell \x07 and escape \x1b characters in a title")
+    cs = build_catalog([Study.model_validate(record)], {}, catalog_settings, TODAY).studies[0]
+    out = fmt(cs, catalog_settings)
+    assert "\x07" not in out and "\x1b" not in out
