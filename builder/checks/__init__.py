@@ -8,8 +8,9 @@ hand-kept copy. Ids never change meaning once published; retire, don't reuse.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -76,7 +77,8 @@ class Diagnostic:
     line: int | None = None  # 1-based
     column: int | None = None  # 1-based
     field: str | None = None  # e.g. "datasets[0].biosample.organisms[0].id"
-    extra: dict[str, Any] = field(default_factory=dict)
+    # dataclasses.field: the name `field` is shadowed by the attribute above
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, check: Check, message: str, **kwargs: Any) -> "Diagnostic":
