@@ -1,0 +1,435 @@
+"""A safe, fast YAML reader for records written by strangers.
+
+PyYAML's C parser (libyaml) turns the text into events; this module builds
+plain Python values from them itself, one event at a time, so that it can:
+
+- refuse what a study record never needs and an attacker loves: anchors and
+  aliases (the "billion laughs"), tags that construct objects, several
+  documents, absurd nesting or node counts, oversized files;
+- report duplicate keys (YAML silently keeps the last one);
+- remember where every value came from (line and column), so that a model
+  error can point at ``file:line:column``;
+- remember the source text of plain scalars that YAML 1.1 reads as something
+  other than text (``NO`` -> false, ``012345`` -> 5349), so that a type error
+  can say "put it in quotes".
+
+Building from events rather than ``compose()`` matters for safety, not just
+speed: libyaml's composer recurses in C and crashes the interpreter on a few
+hundred thousand nested brackets, well within the file size limit.
+
+Every problem comes back as a :class:`~builder.checks.Diagnostic`; nothing in
+here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml import events as ev
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+from builder.checks import Diagnostic, Severity
+
+try:  # libyaml is part of the PyYAML wheels; the pure parser is the fallback
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - exercised only without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Path_ = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT, _TIMESTAMP = (
+    _TAG + "str", _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float", _TAG + "timestamp"
+)
+_SCALAR_TAGS = {_STR, _NULL, _BOOL, _INT, _FLOAT, _TIMESTAMP, "!"}
+_COLLECTION_TAGS = {_TAG + "map", _TAG + "seq", "!"}
+_IMPLICIT = Resolver.yaml_implicit_resolvers
+_CONSTRUCTOR = SafeConstructor()
+_KIND_WORDS = {
+    _NULL: "empty (null)",
+    _BOOL: "a true/false value",
+    _INT: "a whole number",
+    _FLOAT: "a decimal number",
+    _TIMESTAMP: "a date",
+}
+
+
+@dataclass(slots=True)
+class YamlDocument:
+    """A parsed record: plain data, where each value sits, and what went wrong.
+
+    ``data`` is None whenever a diagnostic is an error: a half-read record is
+    never validated further.
+    """
+
+    data: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # Source text of plain scalars that YAML 1.1 read as non-text (see module doc).
+    plain_scalars: dict[Path_, tuple[str, str]] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None and not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    def position(self, path: Path_) -> tuple[int, int] | None:
+        """Where ``path`` is written, or its nearest written ancestor."""
+        path = tuple(path)
+        while True:
+            found = self.positions.get(path)
+            if found is not None or not path:
+                return found
+            path = path[:-1]
+
+
+def format_path(path: Path_) -> str:
+    """('datasets', 0, 'biosample') -> 'datasets[0].biosample'."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        else:
+            out.append(("." if out else "") + str(part))
+    return "".join(out)
+
+
+def describe_plain_scalar(tag: str) -> str:
+    return _KIND_WORDS.get(tag, "a non-text value")
+
+
+class _Refused(Exception):
+    """Stops the event loop at the first structural refusal."""
+
+
+def _check(id: str):
+    from builder.checks import get_check
+
+    return get_check(id)
+
+
+def load_yaml(
+    data: bytes | str,
+    *,
+    file: str | None = None,
+    max_bytes: int = 256 * 1024,
+    max_depth: int = 40,
+    max_nodes: int = 20_000,
+) -> YamlDocument:
+    """Parse one record. Never raises on bad input; problems are diagnostics."""
+    doc = YamlDocument(data=None)
+
+    def fail(id: str, message: str, line: int | None = None, column: int | None = None, **kw: Any) -> YamlDocument:
+        doc.diagnostics.append(Diagnostic.of(_check(id), message, file=file, line=line, column=column, **kw))
+        doc.data = None
+        return doc
+
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        return fail(
+            "REC002",
+            f"the file is {len(raw):,} bytes; records may be at most {max_bytes:,} bytes",
+        )
+    if isinstance(data, str):
+        text = data
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            byte = raw[exc.start]
+            guess = " (it looks like Latin-1 or Windows-1252 text)" if 0x80 <= byte <= 0xFF else ""
+            return fail(
+                "REC003",
+                f"byte 0x{byte:02X} at line {line}, column {column} is not valid UTF-8{guess}",
+                line,
+                column,
+            )
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark is harmless
+        text = text[1:]
+    if "\x00" in text:
+        offset = text.index("\x00")
+        line = text.count("\n", 0, offset) + 1
+        return fail(
+            "REC004",
+            f"the file contains a NUL character at line {line}; is it a text file?",
+            line,
+            offset - (text.rfind("\n", 0, offset) + 1) + 1,
+            hint="Records are plain UTF-8 text. Save the file from a text editor, not a word processor.",
+        )
+
+    loader = _Loader(text)
+    try:
+        _build(loader, doc, fail, file, max_depth, max_nodes)
+    except _Refused:
+        doc.data = None
+    except yaml.YAMLError as exc:
+        _syntax_error(exc, text, fail)
+    except RecursionError:  # pragma: no cover - the pure parser only, on extreme input
+        fail("REC009", "the document is nested too deeply to read")
+    finally:
+        loader.dispose()
+    if doc.diagnostics and any(d.severity is Severity.ERROR for d in doc.diagnostics):
+        doc.data = None
+    return doc
+
+
+def _mark(event: ev.Event) -> tuple[int, int]:
+    m = event.start_mark
+    return (m.line + 1, m.column + 1)
+
+
+def _build(loader: Any, doc: YamlDocument, fail: Any, file: str | None, max_depth: int, max_nodes: int) -> None:
+    positions = doc.positions
+    plain_scalars = doc.plain_scalars
+    # Each frame: [container, path, is_mapping, pending_key, key_lines]
+    stack: list[list[Any]] = []
+    documents = 0
+    nodes = 0
+    root: Any = None
+    have_root = False
+    get_event = loader.get_event
+    check_event = loader.check_event
+
+    def refuse(id: str, message: str, event: ev.Event, **kw: Any) -> None:
+        fail(id, message, *_mark(event), **kw)
+        raise _Refused
+
+    while check_event():
+        event = get_event()
+        cls = type(event)
+        if cls is ev.StreamStartEvent or cls is ev.StreamEndEvent or cls is ev.DocumentEndEvent:
+            continue
+        if cls is ev.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                refuse(
+                    "REC005",
+                    "the file holds more than one YAML document (a second one starts here with `---`)",
+                    event,
+                )
+            continue
+        if cls is ev.AliasEvent:
+            refuse(
+                "REC007",
+                f"alias `*{event.anchor}` refused: records may not use anchors (&) or aliases (*)",
+                event,
+            )
+        if cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
+            frame = stack.pop()
+            value = frame[0]
+            if not stack:
+                root, have_root = value, True
+            continue
+
+        # A node: scalar, mapping start or sequence start.
+        nodes += 1
+        if nodes > max_nodes:
+            refuse("REC009", f"the document has more than {max_nodes:,} values; records are far smaller", event)
+        if event.anchor is not None:
+            refuse(
+                "REC007",
+                f"anchor `&{event.anchor}` refused: records may not use anchors (&) or aliases (*)",
+                event,
+            )
+
+        parent = stack[-1] if stack else None
+        if parent is not None and parent[2] and parent[3] is None:
+            # A mapping key.
+            if cls is not ev.ScalarEvent:
+                refuse(
+                    "REC011",
+                    "a key here is a list or mapping; keys must be plain field names",
+                    event,
+                )
+            key = event.value
+            line, column = _mark(event)
+            first = parent[4].get(key)
+            if first is not None:
+                doc.diagnostics.append(
+                    Diagnostic.of(
+                        _check("REC006"),
+                        f"the key `{key}` appears twice in the same mapping: first at line {first}, again at line {line}",
+                        file=file,
+                        line=line,
+                        column=column,
+                        field=format_path((*parent[1], key)),
+                    )
+                )
+                parent[3] = _DUPLICATE
+                continue
+            parent[4][key] = line
+            parent[3] = key
+            positions[(*parent[1], key)] = (line, column)
+            continue
+
+        # A value: work out its path.
+        if parent is None:
+            path: Path_ = ()
+            positions[path] = _mark(event)
+        elif parent[2]:
+            key = parent[3]
+            path = (*parent[1], key) if key is not _DUPLICATE else (*parent[1], "<duplicate>")
+        else:
+            path = (*parent[1], len(parent[0]))
+            positions[path] = _mark(event)
+
+        if cls is ev.ScalarEvent:
+            value = _scalar(event, path, plain_scalars, refuse)
+            if parent is None:
+                root, have_root = value, True
+            elif parent[2]:
+                if parent[3] is not _DUPLICATE:
+                    parent[0][parent[3]] = value
+                parent[3] = None
+            else:
+                parent[0].append(value)
+            continue
+
+        # Mapping or sequence start.
+        tag = event.tag
+        if tag is not None and tag not in _COLLECTION_TAGS:
+            refuse("REC008", f"the tag `{tag}` is refused: records may not use YAML tags", event)
+        if len(stack) >= max_depth:
+            refuse("REC009", f"values are nested more than {max_depth} levels deep here", event)
+        container: Any = {} if cls is ev.MappingStartEvent else []
+        if parent is not None:
+            if parent[2]:
+                if parent[3] is not _DUPLICATE:
+                    parent[0][parent[3]] = container
+                parent[3] = None
+            else:
+                parent[0].append(container)
+        stack.append([container, path, cls is ev.MappingStartEvent, None, {}])
+
+    if documents == 0 or not have_root:
+        fail("REC010", "the file is empty; a study record is a YAML mapping of fields", 1, 1)
+        return
+    if not isinstance(root, dict):
+        kind = "a list" if isinstance(root, list) else "a single value"
+        fail("REC010", f"the file holds {kind}, but a study record must be a mapping of `field: value` lines", 1, 1)
+        return
+    doc.data = root
+
+
+_DUPLICATE = object()  # marks the value of a repeated key, which is read and dropped
+
+
+def _scalar(event: ev.ScalarEvent, path: Path_, plain_scalars: dict, refuse: Any) -> Any:
+    value = event.value
+    tag = event.tag
+    if tag is not None and tag not in _SCALAR_TAGS:
+        refuse("REC008", f"the tag `{tag}` is refused: records may not use YAML tags", event)
+    if tag is None or tag == "!":
+        if not event.implicit[0] or tag == "!":  # quoted or block text: always a string
+            return value
+        tag = _resolve(value)
+        if tag == _STR:
+            return value
+        plain_scalars[path] = (value, tag)
+    return _construct(tag, value)
+
+
+def _resolve(value: str) -> str:
+    for tag, regexp in _IMPLICIT.get(value[:1] if value else "", ()):
+        if regexp.match(value):
+            return tag
+    return _STR
+
+
+def _construct(tag: str, value: str) -> Any:
+    if tag == _STR:
+        return value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return SafeConstructor.bool_values.get(value.lower(), value)
+    try:
+        node = ScalarNode(tag, value)
+        if tag == _INT:
+            return _CONSTRUCTOR.construct_yaml_int(node)
+        if tag == _FLOAT:
+            return _CONSTRUCTOR.construct_yaml_float(node)
+        if tag == _TIMESTAMP:
+            return _CONSTRUCTOR.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError, TypeError):
+        # e.g. 2024-02-30 or a 5000-digit number: keep the text, the model explains.
+        return value
+    return value  # pragma: no cover - all scalar tags are handled above
+
+
+# ---------------------------------------------------------------- syntax errors
+
+def _syntax_error(exc: yaml.YAMLError, text: str, fail: Any) -> None:
+    line = column = None
+    problem = str(exc)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            line, column = mark.line + 1, mark.column + 1
+        problem = exc.problem or exc.context or "syntax error"
+        if exc.context and exc.problem:
+            problem = f"{exc.problem} ({exc.context}"
+            if exc.context_mark is not None and exc.problem_mark is not None and exc.context_mark.line != exc.problem_mark.line:
+                problem += f" at line {exc.context_mark.line + 1}"
+            problem += ")"
+    elif isinstance(exc, yaml.reader.ReaderError):
+        position = exc.position
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        problem = f"the character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04X} is not allowed in YAML"
+    source_line = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+    fail("REC004", f"YAML syntax error: {problem}", line, column, hint=_syntax_hint(problem, source_line))
+
+
+def _syntax_hint(problem: str, source_line: str) -> str:
+    p = problem.lower()
+    if "\t" in source_line or "'\\t'" in p or "tab" in p:
+        return "YAML does not allow tabs for indentation: replace the tabs on this line with spaces."
+    if "mapping values are not allowed" in p:
+        return (
+            "A value on this line contains `: ` (a colon and a space). Put the whole value in "
+            'quotes, e.g. title: "Mitosis: a time-lapse atlas".'
+        )
+    if "cannot start any token" in p:
+        return "A value starts with a character YAML reserves (such as @, ` or %). Put the value in quotes."
+    if "could not find expected ':'" in p:
+        return "A line is not in `key: value` form, or a quoted value is not closed. Check this line and the one above."
+    if "did not find expected key" in p or "expected <block end>" in p:
+        return (
+            "The indentation is inconsistent: fields of the same mapping must start in the same column, "
+            "and list items (`- `) must line up."
+        )
+    if "found unexpected end of stream" in p or "found unexpected end" in p:
+        return "A quote or bracket is opened but never closed."
+    if "found undefined tag handle" in p:
+        return "Values starting with `!` are read as YAML tags: put the value in quotes."
+    if "is not allowed in yaml" in p or "special characters" in p:
+        return "Remove the control character (often pasted from a PDF or word processor)."
+    return "Check the indentation and quoting on this line and the line above; quote values that contain ': ' or start with special characters."
+
+
+def quote_hint(field_name: str, source: str, tag: str) -> str:
+    """The fix for a YAML 1.1 surprise: quote the value so it stays text."""
+    kind = describe_plain_scalar(tag)
+    what = f"`{source}`" if source else "the empty value"
+    return (
+        f"YAML read {what} as {kind}, not as text. Put it in quotes to keep it as written: "
+        f'{field_name}: "{source}"'
+    )
+
+
+def jsonable(value: Any) -> Any:
+    """Raw record values as JSON-friendly data (dates become ISO strings)."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value

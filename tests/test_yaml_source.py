@@ -1,0 +1,171 @@
+"""The YAML reader refuses hostile input with located, explained diagnostics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from builder.checks import Diagnostic, Severity
+from builder.yaml_source import format_path, load_yaml
+
+
+def only(doc, check: str) -> Diagnostic:
+    found = [d for d in doc.diagnostics if d.check == check]
+    assert len(found) == 1, doc.diagnostics
+    return found[0]
+
+
+def test_plain_record_is_read_with_positions():
+    doc = load_yaml(b"title: Cells\nauthors:\n  - name: Ada\n    email: a@b.org\n", file="s.yaml")
+    assert doc.ok and doc.diagnostics == []
+    assert doc.data == {"title": "Cells", "authors": [{"name": "Ada", "email": "a@b.org"}]}
+    assert doc.positions[("title",)] == (1, 1)
+    assert doc.positions[("authors", 0)] == (3, 5)
+    assert doc.positions[("authors", 0, "email")] == (4, 5)
+    assert doc.position(("authors", 0, "email", "nothing")) == (4, 5)
+
+
+def test_yaml_11_scalars_are_typed_and_their_source_kept():
+    doc = load_yaml(b"country: NO\ngrant: 012345\nday: 2024-01-15\nq: 'NO'\n")
+    assert doc.data == {"country": False, "grant": 5349, "day": dt.date(2024, 1, 15), "q": "NO"}
+    assert doc.plain_scalars[("country",)] == ("NO", "tag:yaml.org,2002:bool")
+    assert doc.plain_scalars[("grant",)][0] == "012345"
+    assert ("q",) not in doc.plain_scalars
+
+
+def test_impossible_date_stays_text_for_the_model_to_explain():
+    assert load_yaml(b"d: 2024-02-30\n").data == {"d": "2024-02-30"}
+
+
+def test_duplicate_key_names_both_lines():
+    doc = load_yaml(b"title: a\nlicence: x\ntitle: b\n", file="s.yaml")
+    d = only(doc, "REC006")
+    assert d.severity is Severity.ERROR
+    assert "first at line 1, again at line 3" in d.message
+    assert (d.file, d.line, d.column, d.field) == ("s.yaml", 3, 1, "title")
+    assert doc.data is None
+
+
+def test_several_documents_are_refused():
+    d = only(load_yaml(b"a: 1\n---\nb: 2\n"), "REC005")
+    assert d.line == 2 and "more than one YAML document" in d.message
+
+
+def test_non_utf8_byte_is_located():
+    d = only(load_yaml(b"title: ok\nname: Jos\xe9\n", file="s.yaml"), "REC003")
+    assert (d.line, d.column) == (2, 10)
+    assert "0xE9" in d.message and "Latin-1" in d.message
+    assert "UTF-8" in d.hint
+
+
+def test_byte_order_mark_is_fine():
+    doc = load_yaml("\ufefftitle: Cells\n".encode())
+    assert doc.ok and doc.data == {"title": "Cells"}
+
+
+def test_oversized_file_is_refused_before_parsing():
+    d = only(load_yaml(b"a: " + b"x" * 2000, max_bytes=1000), "REC002")
+    assert "2,003 bytes" in d.message and "1,000" in d.message
+
+
+def test_alias_is_refused_without_expanding_a_billion_laughs():
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i-1}"] * 9) + "]")
+    started = time.perf_counter()
+    doc = load_yaml("\n".join(lines).encode())
+    assert time.perf_counter() - started < 0.5
+    d = only(doc, "REC007")
+    assert (d.line, d.column) == (1, 5) and "&a0" in d.message
+
+
+def test_alias_alone_is_refused():
+    d = only(load_yaml(b"a: x\nb: *x\n"), "REC007")
+    assert d.line == 2 and "*x" in d.message
+
+
+def test_python_tags_are_refused():
+    d = only(load_yaml(b"a: !!python/object/apply:os.system [echo hi]\n"), "REC008")
+    assert d.line == 1 and "python/object/apply" in d.message
+
+
+def test_custom_tag_on_scalar_is_refused():
+    d = only(load_yaml(b"a: !secret x\n"), "REC008")
+    assert "quotes" in d.hint
+
+
+def test_deep_nesting_is_refused_without_crashing():
+    doc = load_yaml(b"[" * 200_000, max_bytes=1_000_000, max_depth=40)
+    d = only(doc, "REC009")
+    assert "40 levels" in d.message and d.line == 1
+
+
+def test_too_many_nodes_are_refused():
+    text = "items:\n" + "".join(f"  - {i}\n" for i in range(300))
+    d = only(load_yaml(text.encode(), max_nodes=100), "REC009")
+    assert "100" in d.message
+
+
+def test_syntax_error_gives_line_and_a_hint_about_colons():
+    d = only(load_yaml(b"title: ok\ndescription: Mitosis: an atlas\n"), "REC004")
+    assert d.line == 2 and "quotes" in d.hint
+
+
+def test_syntax_error_hint_about_tabs():
+    d = only(load_yaml(b"a:\n\tb: 1\n"), "REC004")
+    assert d.line == 2 and "tabs" in d.hint
+
+
+def test_unclosed_quote_is_explained():
+    d = only(load_yaml(b"title: 'never closed\nb: 1\n"), "REC004")
+    assert "never closed" in d.hint or "closed" in d.hint
+
+
+def test_control_character_is_located():
+    d = only(load_yaml(b"title: ab\x07c\n"), "REC004")
+    assert d.line == 1 and "#x0007" in d.message
+
+
+def test_empty_file_and_non_mapping_are_refused():
+    assert "empty" in only(load_yaml(b""), "REC010").message
+    assert "a list" in only(load_yaml(b"- a\n- b\n"), "REC010").message
+    assert "single value" in only(load_yaml(b"just text\n"), "REC010").message
+
+
+def test_complex_key_is_refused():
+    d = only(load_yaml(b"? [a, b]\n: 1\n"), "REC011")
+    assert d.line == 1
+
+
+def test_format_path():
+    assert format_path(("datasets", 0, "images", 2, "url")) == "datasets[0].images[2].url"
+    assert format_path(()) == ""
+
+
+# ---------------------------------------------------------------- never an exception
+
+def _assert_only_diagnostics(doc) -> None:
+    assert all(isinstance(d, Diagnostic) for d in doc.diagnostics)
+    if doc.data is None:
+        assert doc.diagnostics
+    else:
+        assert isinstance(doc.data, dict)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600))
+def test_arbitrary_bytes_give_diagnostics_not_exceptions(data):
+    _assert_only_diagnostics(load_yaml(data, max_bytes=500))
+
+
+YAMLISH = st.text(
+    alphabet=st.sampled_from(list("ab1:-[]{}#&*!|>'\"\n\t ,?%@`~.\\\x00\x85\u2028é0")), max_size=200
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(YAMLISH)
+def test_yamlish_text_gives_diagnostics_not_exceptions(text):
+    _assert_only_diagnostics(load_yaml(text.encode("utf-8", "surrogatepass")))
