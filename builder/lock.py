@@ -212,3 +212,76 @@ def compare_fingerprints(
 
 def _short(fingerprint: str) -> str:
     return fingerprint if len(fingerprint) <= 23 else fingerprint[:23] + "…"
+
+
+def image_targets(study: Any) -> list[Any]:
+    """One ImageTarget per image of a Study, keyed "<ACCESSION>/<dataset>/<image>" like validation does."""
+    from builder.data import ImageTarget  # imported here: zarr is slow to import
+
+    targets = []
+    seen: set[str] = set()
+    for dataset in study.datasets:
+        for image in dataset.images:
+            key = f"{study.accession}/{dataset.name}/{image.name}"
+            if key not in seen:
+                seen.add(key)
+                targets.append(ImageTarget(key=key, url=image.url, kind=image.kind.value, untrusted=True))
+    return targets
+
+
+def image_name(key: str) -> str:
+    return key.rsplit("/", 1)[-1]
+
+
+def lock_from_outcomes(study: Any, outcomes: dict[str, Any]) -> tuple[ImageLock | None, list[Diagnostic]]:
+    """The lock for ``study`` from inspected images; None (and why) when an image could not be read."""
+    from builder.checks import has_errors
+
+    entries: dict[str, LockEntry] = {}
+    problems: list[Diagnostic] = []
+    urls = {image.name: image.url for _, image in study.images()}
+    for key, outcome in sorted(outcomes.items()):
+        name = image_name(key)
+        if outcome.facts is None or not outcome.facts.fingerprint or has_errors(outcome.diagnostics):
+            problems.extend(d for d in outcome.diagnostics if d.severity.value == "error")
+            if not outcome.diagnostics:
+                problems.append(
+                    Diagnostic.of(
+                        sub.IMAGE_UNREACHABLE,
+                        f"image '{name}' ({urls.get(name, key)}) gave no metadata to pin",
+                        field=name,
+                    )
+                )
+            continue
+        entries[name] = LockEntry(
+            url=urls.get(name, outcome.facts.url),
+            fingerprint=outcome.facts.fingerprint,
+            ngff_version=outcome.facts.ngff_version,
+            kind=outcome.facts.kind,
+        )
+    if problems:
+        return None, problems
+    return ImageLock(accession=study.accession, images=entries), []
+
+
+def check_lock(root: Path, study: Any, outcomes: dict[str, Any]) -> list[Diagnostic]:
+    """Live fingerprints of a study's inspected images against its images.lock (SUB021).
+
+    ``outcomes`` is what ``builder.data.inspect_images`` returned for the
+    study's images (keys "<ACCESSION>/<dataset>/<image>"). Missing or stale lock
+    entries are :func:`check_lock_entries`' findings, unreadable images the
+    data checks'; this reports only pinned images whose data changed.
+    """
+    try:
+        lock = read_lock(root, study.accession)
+    except LockError:
+        return []  # reported by check_lock_entries as SUB023
+    if lock is None:
+        return []
+    prefix = f"{study.accession}/"
+    live = {
+        image_name(key): (outcome.facts.fingerprint if outcome.facts is not None else None)
+        for key, outcome in outcomes.items()
+        if key.startswith(prefix)
+    }
+    return compare_fingerprints(study.accession, lock, live)

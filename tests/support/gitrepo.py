@@ -165,6 +165,22 @@ class ArchiveRepo:
             self.write(f"studies/{accession}/images.lock", lock_text(accession, image))
         return self.write(f"studies/{accession}/study.yaml", study_text(accession, **fields))
 
+    def add_image(self, url: str, *, size: int = 64, channels: int = 2, version: str = "0.5") -> Path:
+        """Write a small OME-Zarr image where the record's relative ``url`` points (example-data/)."""
+        import numpy as np
+
+        from builder.ngff.writer import write_image
+
+        data = np.random.default_rng(size * 10 + channels).integers(0, 4000, (channels, 1, size, size), dtype="uint16")
+        return write_image(
+            self.root / "example-data" / url,
+            data,
+            version=version,  # type: ignore[arg-type]
+            levels=2,
+            scale={"y": 0.25, "x": 0.25, "z": 1.0},
+            channels=[{"label": f"ch{i}"} for i in range(channels)],
+        )
+
     def edit_study(self, accession: str, old: str, new: str) -> None:
         rel = f"studies/{accession}/study.yaml"
         text = self.read(rel)
@@ -186,7 +202,8 @@ def make_archive_repo(root: Path) -> ArchiveRepo:
     repo.git("init", "-q", "-b", "main")
     repo.git("config", "commit.gpgsign", "false")
     repo.write("archive.toml", ARCHIVE_TOML)
-    repo.write(".gitignore", "/review/\n/.cache/\n")
+    # example-data/ stands for object storage: images live outside Git.
+    repo.write(".gitignore", "/review/\n/.cache/\n/example-data/\n")
     repo.add_study("OIA-000001")
     repo.add_study("OIA-000002", title="Mouse brain sections imaged by light sheet", image_name="brain")
     repo.commit("Publish OIA-000001 and OIA-000002")
