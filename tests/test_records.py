@@ -1,0 +1,443 @@
+"""Stage 1: records on disk become Study models or located, explained diagnostics."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from builder.checks import Severity
+from builder.records import load_record, load_records
+from builder.settings import ArchiveSettings, Limits
+from tests.support.records import DROP, make_record, record_yaml, write_record
+
+SETTINGS = ArchiveSettings()
+
+
+def line_of(text: str, needle: str, nth: int = 1) -> int:
+    count = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            count += 1
+            if count == nth:
+                return number
+    raise AssertionError(f"{needle!r} not in text")
+
+
+def check(tmp_path: Path, record: dict | str, accession: str = "OIA-000001"):
+    text = record if isinstance(record, str) else record_yaml(record)
+    path = write_record(tmp_path, text, accession=accession)
+    return load_record(path, SETTINGS, root=tmp_path), text
+
+
+def the(result, check_id: str):
+    found = [d for d in result.diagnostics if d.check == check_id]
+    assert len(found) == 1, [(d.check, d.message) for d in result.diagnostics]
+    return found[0]
+
+
+def errors(result):
+    return [d for d in result.diagnostics if d.severity is Severity.ERROR]
+
+
+def test_valid_record_gives_a_study_and_no_errors(tmp_path):
+    result, _ = check(tmp_path, make_record())
+    assert result.study is not None and result.ok
+    assert errors(result) == []
+    assert result.study.accession == "OIA-000001"
+    assert 0 <= result.completeness <= 100
+    assert result.file == "studies/OIA-000001/study.yaml"
+
+
+# ---------------------------------------------------------------- generic field errors
+
+def test_missing_required_field(tmp_path):
+    result, _ = check(tmp_path, make_record(title=DROP))
+    d = the(result, "MOD001")
+    assert d.field == "title" and "required field `title` is missing" in d.message
+    assert d.file == "studies/OIA-000001/study.yaml" and d.line == 1
+    assert result.study is None
+
+
+def test_missing_nested_field_points_at_its_parent(tmp_path):
+    record = make_record()
+    del record["datasets"][0]["acquisition"]["instrument"]
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD001")
+    assert d.field == "datasets[0].acquisition.instrument"
+    assert d.line == line_of(text, "acquisition:")
+
+
+def test_unknown_field_suggests_the_closest_name(tmp_path):
+    record = make_record()
+    record["titel"] = record.pop("title")
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD002")
+    assert "unknown field `titel`; did you mean `title`?" in d.message
+    assert (d.line, d.column, d.field) == (line_of(text, "titel:"), 1, "titel")
+
+
+def test_unknown_nested_field_uses_that_level_names(tmp_path):
+    record = make_record()
+    acq = record["datasets"][0]["acquisition"]
+    acq["imaging_methods"] = acq.pop("imaging_method")
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD002")
+    assert "did you mean `imaging_method`?" in d.message
+    assert d.line == line_of(text, "imaging_methods:") and d.column == 5
+
+
+def test_old_licence_spelling_points_to_migrate(tmp_path):
+    record = make_record()
+    record["license"] = record.pop("licence")
+    result, _ = check(tmp_path, record)
+    d = the(result, "MOD002")
+    assert "did you mean `licence`?" in d.message and "bioarchive migrate" in d.hint
+
+
+@pytest.mark.parametrize(
+    "yaml_value, source",
+    [("NO", "NO"), ("012345", "012345"), ("yes", "yes"), ("1.10", "1.10"), ("2024-05-01", "2024-05-01")],
+)
+def test_yaml_11_values_where_text_is_expected_say_to_quote(tmp_path, yaml_value, source):
+    record = make_record(funding=[{"funder": "Wellcome Trust", "grant_id": "PLACEHOLDER"}])
+    text = record_yaml(record).replace("PLACEHOLDER", yaml_value)
+    result, _ = check(tmp_path, text)
+    d = the(result, "MOD003")
+    assert d.field == "funding[0].grant_id"
+    assert f"YAML read `{source}`" in d.message
+    assert f'grant_id: "{source}"' in d.hint and "quotes" in d.hint
+    assert d.line == line_of(text, "grant_id:")
+
+
+def test_wrong_type_names_the_expected_type(tmp_path):
+    result, text = check(tmp_path, make_record(keywords="cells, nuclei"))
+    d = the(result, "MOD003")
+    assert "must be a list" in d.message and "the text 'cells, nuclei'" in d.message
+    assert "- " in d.hint
+    assert d.line == line_of(text, "keywords:")
+
+
+def test_blank_text(tmp_path):
+    record = make_record()
+    record["datasets"][0]["biosample"]["biological_entity"] = "   "
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD004")
+    assert d.field == "datasets[0].biosample.biological_entity" and "empty" in d.message
+    assert d.line == line_of(text, "biological_entity:")
+
+
+def test_enum_value_lists_choices_and_suggests(tmp_path):
+    record = make_record()
+    record["datasets"][0]["images"][0]["kind"] = "plates"
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD005")
+    assert "allowed: image, plate, labels" in d.message and "did you mean 'plate'" in d.message
+    assert d.line == line_of(text, "kind: plates")
+
+
+def test_too_short_text(tmp_path):
+    result, text = check(tmp_path, make_record(description="Too short."))
+    d = the(result, "MOD006")
+    assert "too short (10 characters); write at least 25" in d.message
+    assert d.line == line_of(text, "description:")
+
+
+def test_empty_list_needs_an_entry(tmp_path):
+    result, _ = check(tmp_path, make_record(authors=[]))
+    d = the(result, "MOD006")
+    assert "needs at least 1 entry" in d.message and d.field == "authors"
+
+
+def test_number_out_of_range(tmp_path):
+    result, text = check(tmp_path, make_record(publications=[{"title": "Old", "authors": "Hooke R", "year": 1500}]))
+    d = the(result, "MOD007")
+    assert "is 1500; it must be at least 1600" in d.message
+    assert d.line == line_of(text, "year:")
+
+
+def test_impossible_date(tmp_path):
+    text = record_yaml(make_record()).replace("'2024-01-15'", "2024-02-30")
+    result, _ = check(tmp_path, text)
+    d = the(result, "MOD008")
+    assert "2024-02-30" in d.message and "not a valid date" in d.message
+    assert d.line == line_of(text, "release_date:")
+
+
+def test_other_value_errors_fall_back_to_mod009(tmp_path):
+    text = record_yaml(make_record(publications=[{"title": "T", "authors": "A", "year": 2000}]))
+    text = text.replace("year: 2000", "year: " + "9" * 5000)
+    result, _ = check(tmp_path, text)
+    d = the(result, "MOD009")
+    assert d.field == "publications[0].year"
+
+
+# ---------------------------------------------------------------- errors the model raises
+
+def _author(**kw):
+    return {"name": "Ada Lovelace", "email": "ada@example.org", "contact": True, **kw}
+
+
+@pytest.mark.parametrize(
+    "check_id, record, field, words",
+    [
+        ("MOD020", make_record(authors=[_author(orcid="0000-0002-1825-0098")]), "authors[0].orcid", "check digit"),
+        ("MOD021", make_record(authors=[_author(affiliations=[{"name": "EMBL", "ror": "03mstc593"}])]),
+         "authors[0].affiliations[0].ror", "not a valid ROR id"),
+        ("MOD022", make_record(authors=[_author(email="ada-at-example")]), "authors[0].email", "not an email"),
+        ("MOD023", make_record(publications=[{"title": "T", "authors": "A", "year": 2020, "doi": "doi 10"}]),
+         "publications[0].doi", "not a DOI"),
+        ("MOD024", make_record(publications=[{"title": "T", "authors": "A", "year": 2020, "pubmed_id": "PMC12"}]),
+         "publications[0].pubmed_id", "not a PubMed id"),
+        ("MOD025", make_record(links=[{"url": "www.example.org", "description": "lab"}]), "links[0].url", "https://"),
+        ("MOD031", make_record(accession="S-BIAD1"), "accession", "expected like OIA-000001"),
+        ("MOD032", make_record(licence="CC-BY-NC-4.0"), "licence", "CC0-1.0, CC-BY-4.0"),
+        ("MOD030", make_record(schema_version=1), "schema_version", "bioarchive migrate"),
+    ],
+)
+def test_model_errors_are_located_on_their_field(tmp_path, check_id, record, field, words):
+    result, _ = check(tmp_path, record)
+    d = the(result, check_id)
+    assert d.field == field and words in d.message and d.severity is Severity.ERROR
+    assert d.line is not None and d.column is not None
+
+
+def test_bad_dataset_name_and_image_url(tmp_path):
+    record = make_record()
+    record["datasets"][0]["name"] = "my dataset"
+    record["datasets"][0]["images"][0]["url"] = "http://example.org/a.zarr"
+    result, text = check(tmp_path, record)
+    assert the(result, "MOD026").line == line_of(text, "name: my dataset")
+    d = the(result, "MOD027")
+    assert "plain http://" in d.message and d.line == line_of(text, "url: http://")
+
+
+def test_two_contacts_point_at_the_second(tmp_path):
+    record = make_record(authors=[_author(), _author(name="Charles Babbage")])
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD040")
+    assert "found 2" in d.message
+    assert d.line == line_of(text, "contact: true", nth=2) and d.field == "authors[1].contact"
+
+
+def test_contact_without_email_points_at_the_contact(tmp_path):
+    record = make_record(authors=[{"name": "Ada Lovelace", "contact": True}])
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD041")
+    assert "Ada Lovelace" in d.message and d.field == "authors[0].email"
+    assert d.line == line_of(text, "contact: true")
+
+
+def test_withdrawn_without_reason_points_at_status(tmp_path):
+    result, text = check(tmp_path, make_record(status="withdrawn"))
+    d = the(result, "MOD042")
+    assert d.line == line_of(text, "status: withdrawn") and d.field == "withdrawal_reason"
+
+
+def test_human_images_without_human_data_point_at_the_taxon(tmp_path):
+    record = make_record()
+    record["datasets"][0]["biosample"]["organisms"] = [{"id": "NCBITaxon:9606", "label": "Homo sapiens"}]
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD043")
+    assert d.line == line_of(text, "NCBITaxon:9606") and d.field == "human_data"
+
+
+def test_human_images_must_be_deidentified(tmp_path):
+    record = make_record(human_data={"ethics_statement": "Approved by board X, ref 12.",
+                                     "consent_statement": "Written consent.", "deidentified": False})
+    record["datasets"][0]["biosample"]["organisms"] = [{"id": "NCBITaxon:9606", "label": "Homo sapiens"}]
+    result, text = check(tmp_path, record)
+    d = the(result, "MOD044")
+    assert d.line == line_of(text, "deidentified: false") and d.field == "human_data.deidentified"
+
+
+# ---------------------------------------------------------------- ontology terms
+
+def _organism(record, curie, label):
+    record["datasets"][0]["biosample"]["organisms"] = [{"id": curie, "label": label}]
+    return record
+
+
+def test_malformed_curie(tmp_path):
+    result, text = check(tmp_path, _organism(make_record(), "NCBITaxon9606", "Homo sapiens"))
+    d = the(result, "ONT001")
+    assert "is not a CURIE" in d.message and d.line == line_of(text, "NCBITaxon9606")
+
+
+def test_term_from_the_wrong_ontology(tmp_path):
+    result, _ = check(tmp_path, _organism(make_record(), "FBbi:00000246", "fluorescence microscopy"))
+    d = the(result, "ONT002")
+    assert "must be a NCBITaxon term" in d.message
+    assert d.field == "datasets[0].biosample.organisms[0]"
+
+
+def test_wrong_taxon_shows_both_names(tmp_path):
+    record = _organism(make_record(), "NCBITaxon:9601", "Homo sapiens")
+    record["human_data"] = {"ethics_statement": "n/a", "consent_statement": "n/a", "deidentified": True}
+    result, text = check(tmp_path, record)
+    d = the(result, "ONT003")
+    assert d.severity is Severity.WARNING
+    assert d.message == "NCBITaxon:9601 is 'Pongo abelii', but the record says 'Homo sapiens'"
+    assert d.line == line_of(text, "label: Homo sapiens") and d.field == "datasets[0].biosample.organisms[0].label"
+    assert result.ok  # a warning does not make the record invalid
+
+
+def test_common_name_synonym_is_accepted(tmp_path):
+    result, _ = check(tmp_path, _organism(make_record(), "NCBITaxon:10090", "mouse"))
+    assert not [d for d in result.diagnostics if d.check.startswith("ONT")]
+
+
+def test_unknown_term_is_information_only(tmp_path):
+    result, text = check(tmp_path, _organism(make_record(), "NCBITaxon:999999", "Imaginary beast"))
+    d = the(result, "ONT004")
+    assert d.severity is Severity.INFO and "could not be checked offline" in d.message
+    assert d.line == line_of(text, "NCBITaxon:999999")
+
+
+def test_archive_term_lists_extend_the_bundled_ones(tmp_path):
+    (tmp_path / "ontology").mkdir()
+    (tmp_path / "ontology" / "local.yaml").write_text("terms:\n  NCBITaxon:999999: Imaginary beast\n")
+    write_record(tmp_path, _organism(make_record(), "NCBITaxon:999999", "Imaginary beast"))
+    records = load_records(tmp_path, SETTINGS)
+    assert not [d for d in records.diagnostics if d.check.startswith("ONT")]
+
+
+def test_broken_archive_term_list_is_reported(tmp_path):
+    (tmp_path / "ontology").mkdir()
+    (tmp_path / "ontology" / "bad.yaml").write_text("terms:\n  Taxon9606: human\n")
+    write_record(tmp_path, make_record())
+    records = load_records(tmp_path, SETTINGS)
+    d = [d for d in records.diagnostics if d.check == "ONT005"]
+    assert d and d[0].file == "ontology/bad.yaml" and "Taxon9606" in d[0].message
+
+
+# ---------------------------------------------------------------- files and folders
+
+def test_folder_must_equal_accession(tmp_path):
+    result, text = check(tmp_path, make_record(accession="OIA-000007"), accession="OIA-000001")
+    d = the(result, "XRF001")
+    assert "accession OIA-000007" in d.message and "OIA-000001/" in d.message
+    assert d.line == line_of(text, "accession:")
+
+
+def test_accession_taken_by_another_folder(tmp_path):
+    write_record(tmp_path, make_record())
+    write_record(tmp_path, make_record(), accession="OIA-000002")  # a copy that kept the old accession
+    records = load_records(tmp_path, SETTINGS)
+    d = [d for d in records.diagnostics if d.check == "XRF002"]
+    assert len(d) == 1 and d[0].file == "studies/OIA-000002/study.yaml"
+    assert "already used by studies/OIA-000001/study.yaml" in d[0].message
+
+
+def test_accession_collision_found_when_validating_one_record(tmp_path):
+    write_record(tmp_path, make_record())
+    copy_path = write_record(tmp_path, make_record(), accession="OIA-000002")
+    records = load_records(tmp_path, SETTINGS, [copy_path])
+    assert [d.check for d in records.diagnostics if d.severity is Severity.ERROR] == ["XRF001", "XRF002"]
+
+
+def test_dataset_names_unique(tmp_path):
+    record = make_record()
+    record["datasets"].append(copy.deepcopy(record["datasets"][0]))
+    record["datasets"][1]["images"][0]["name"] = "cells2"
+    result, text = check(tmp_path, record)
+    d = the(result, "XRF003")
+    assert "'fibroblasts' is used twice" in d.message
+    assert d.line == line_of(text, "name: fibroblasts", nth=2) and d.field == "datasets[1].name"
+
+
+def test_image_names_unique_across_datasets(tmp_path):
+    record = make_record()
+    record["datasets"].append(copy.deepcopy(record["datasets"][0]))
+    record["datasets"][1]["name"] = "second"
+    result, text = check(tmp_path, record)
+    d = the(result, "XRF004")
+    assert "'cells1' is used twice" in d.message and f"first at line {line_of(text, 'name: cells1')}" in d.message
+    assert d.line == line_of(text, "name: cells1", nth=2)
+
+
+def test_record_file_must_be_named_study_yaml(tmp_path):
+    path = tmp_path / "OIA-000001" / "record.yml"
+    path.parent.mkdir()
+    path.write_text(record_yaml(make_record()))
+    result = load_record(path, SETTINGS)
+    assert "named record.yml" in the(result, "XRF005").message
+
+
+def test_missing_file(tmp_path):
+    result = load_record(tmp_path / "studies" / "OIA-000001" / "study.yaml", SETTINGS, root=tmp_path)
+    d = the(result, "REC001")
+    assert "cannot read studies/OIA-000001/study.yaml" in d.message
+
+
+def test_oversized_file_is_not_read(tmp_path):
+    small = ArchiveSettings(limits=Limits(max_record_bytes=100))
+    path = write_record(tmp_path, make_record())
+    d = the(load_record(path, small), "REC002")
+    assert "at most 100 bytes" in d.message
+
+
+def test_yaml_errors_carry_the_file(tmp_path):
+    result, _ = check(tmp_path, "title: a\ntitle: b\n")
+    d = the(result, "REC006")
+    assert d.file == "studies/OIA-000001/study.yaml" and d.line == 2
+
+
+def test_validating_some_records_parses_only_those(tmp_path):
+    good = write_record(tmp_path, make_record())
+    write_record(tmp_path, "this: [is: broken", accession="OIA-000002")
+    records = load_records(tmp_path, SETTINGS, [good])
+    assert [r.file for r in records.records] == ["studies/OIA-000001/study.yaml"]
+    assert records.ok and list(records.studies) == ["OIA-000001"]
+    everything = load_records(tmp_path, SETTINGS)
+    assert not everything.ok and len(everything.records) == 2
+
+
+def test_completeness_hints_are_information(tmp_path):
+    result, _ = check(tmp_path, make_record())
+    hints = [d for d in result.diagnostics if d.check.startswith("CMP")]
+    assert hints and all(d.severity is Severity.INFO for d in hints)
+
+
+# ---------------------------------------------------------------- never an exception
+
+def _mutations():
+    leaf = st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30),
+        st.dates(), st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    )
+    return st.lists(st.tuples(st.integers(min_value=0, max_value=10_000), leaf, st.booleans()), min_size=1, max_size=4)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, (*prefix, i))
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(_mutations())
+def test_mutated_records_give_diagnostics_not_exceptions(tmp_path, mutations):
+    record = make_record(human_data={"ethics_statement": "e", "consent_statement": "c", "deidentified": True})
+    for index, value, delete in mutations:
+        paths = [p for p in _paths(record) if p]
+        path = paths[index % len(paths)]
+        parent = record
+        for part in path[:-1]:
+            parent = parent[part]
+        if delete and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = value
+    text = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
+    result = load_record(tmp_path / "studies" / "OIA-000001" / "study.yaml", SETTINGS, text=text.encode())
+    for d in result.diagnostics:
+        assert d.message and d.check and d.file
+    assert (result.study is None) == any(d.severity is Severity.ERROR and d.check[:3] in ("MOD", "ONT", "REC") for d in result.diagnostics)
