@@ -1,0 +1,332 @@
+"""`bioarchive build`: the whole pipeline from studies/ to site/.
+
+records -> data (image facts and thumbnails, cached in .cache/) -> catalog
+(also written as catalog.json) -> pages (templates/ rendered into a staging
+docs folder, next to a copy of docs/) -> exports and search index -> `mkdocs
+build` into a fresh folder -> swap into site/.
+
+Records with errors are reported and left out; the build goes on. Anything
+else that fails (a template, MkDocs, an export) stops the build before the
+swap, so site/ always holds the last complete site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from rich.console import Console
+
+from builder.catalog import Catalog, PastVersion
+from builder.checks import Diagnostic, Severity
+from builder.model.image import ImageFacts
+from builder.model.study import Study
+from builder.pages import (
+    copy_hand_written_docs,
+    make_environment,
+    render_site_pages,
+    template_search_path,
+    write_reference_pages,
+)
+from builder.settings import ArchiveSettings, load_settings
+from builder.site import (
+    MKDOCS_CONFIG,
+    SiteBuildError,
+    discard,
+    new_site_dir,
+    overrides_search_path,
+    run_mkdocs,
+    stage_overrides,
+    swap_in,
+    write_mkdocs_config,
+)
+
+CACHE_FOLDER = ".cache"
+SEARCH_INDEX_FILE = "search/catalog-index.json"
+SEARCH_STORE_FILE = "search/catalog-store.json"
+
+
+class BuildFailed(RuntimeError):
+    """The build stopped; site/ was left as it was."""
+
+
+@dataclass
+class BuildReport:
+    site_dir: Path
+    studies_loaded: int = 0
+    studies_skipped: list[str] = field(default_factory=list)  # record files left out
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    images_read: int = 0
+    images_failed: int = 0
+    published: int = 0
+    withdrawn: int = 0
+    pages: int = 0
+    thumbnails: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+
+class Progress:
+    """Stage timings and one line per stage on a rich console."""
+
+    def __init__(self, console: Console | None, report: BuildReport) -> None:
+        self.console = console
+        self.report = report
+
+    @contextmanager
+    def stage(self, name: str, message: str) -> Iterator[None]:
+        started = time.perf_counter()
+        if self.console is not None:
+            with self.console.status(f"[bold]{message}…"):
+                yield
+        else:
+            yield
+        seconds = time.perf_counter() - started
+        self.report.timings[name] = seconds
+        self.say(f"[green]✓[/] {message} [dim]({seconds:.1f} s)[/]")
+
+    def say(self, text: str) -> None:
+        if self.console is not None:
+            self.console.print(text)
+
+
+# ---------------------------------------------------------------- stage 1: records
+
+def load_studies(root: Path, settings: ArchiveSettings, report: BuildReport) -> list[Study]:
+    """Valid records; the others are reported and skipped."""
+    from builder.records import load_records
+
+    records = load_records(root, settings)
+    studies: list[Study] = []
+    for result in records.records:
+        if result.ok and result.study is not None:
+            studies.append(result.study)
+        else:
+            report.studies_skipped.append(result.file)
+    report.diagnostics.extend(records.diagnostics)
+    report.studies_loaded = len(studies)
+    return studies
+
+
+# ---------------------------------------------------------------- stage 2: data
+
+def inspect_study_images(
+    studies: list[Study],
+    settings: ArchiveSettings,
+    root: Path,
+    today: dt.date,
+    cache_dir: Path,
+    report: BuildReport,
+    *,
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> dict[str, ImageFacts]:
+    """Facts and thumbnails of the images of released studies only.
+
+    Embargoed studies' images are not even read: nothing about them can leak,
+    and their storage may not be public yet. Withdrawn studies need no data.
+    """
+    from builder.data import ImageTarget, inspect_images
+
+    targets = [
+        ImageTarget(key=f"{s.accession}/{d.name}/{img.name}", url=img.url, kind=img.kind.value)
+        for s in studies
+        if s.is_released(today) and s.status.value != "withdrawn"
+        for d, img in s.images()
+    ]
+    if not targets:
+        return {}
+    outcomes = inspect_images(
+        targets, settings, root, thumbnails=True, cache_dir=cache_dir, scheduler=scheduler, progress=progress
+    )
+    facts: dict[str, ImageFacts] = {}
+    for key, outcome in outcomes.items():
+        report.diagnostics.extend(getattr(outcome, "diagnostics", []) or [])
+        if outcome.facts is not None:
+            facts[key] = outcome.facts
+        else:
+            report.images_failed += 1
+    report.images_read = len(facts)
+    return facts
+
+
+def study_histories(root: Path, studies: list[Study], settings: ArchiveSettings) -> dict[str, list[PastVersion]]:
+    """Earlier versions from Git, when the archive is a Git repository."""
+    from builder.gitops import GitError
+    from builder.history import version_history
+
+    if not (root / ".git").exists():
+        return {}
+    histories: dict[str, list[PastVersion]] = {}
+    for study in studies:
+        if study.version <= 1:
+            continue  # nothing earlier to show
+        try:
+            histories[study.accession] = version_history(
+                root, Path("studies") / study.accession / "study.yaml", settings=settings
+            )
+        except GitError:
+            continue
+    return histories
+
+
+# ---------------------------------------------------------------- stages 4-6: pages, exports, site
+
+def build_site_from_catalog(
+    catalog: Catalog,
+    settings: ArchiveSettings,
+    root: Path,
+    site_dir: Path,
+    *,
+    cache_dir: Path | None,
+    history: dict[str, list[PastVersion]] | None = None,
+    images: dict[str, ImageFacts] | None = None,
+    template_dirs: list[Path] | None = None,
+    report: BuildReport | None = None,
+    progress: Progress | None = None,
+    keep_staging: Path | None = None,
+) -> BuildReport:
+    """Render, export, run MkDocs and swap the result into site_dir.
+
+    Everything is written to temporary folders; site_dir changes only at the
+    very end, and only if every step succeeded.
+    """
+    report = report or BuildReport(site_dir=site_dir)
+    progress = progress or Progress(None, report)
+    base_config = root / MKDOCS_CONFIG
+    if not base_config.is_file():
+        from builder.pages import DEFAULT_TEMPLATES
+
+        base_config = DEFAULT_TEMPLATES.parent / MKDOCS_CONFIG
+    staging = Path(tempfile.mkdtemp(prefix="bioarchive-staging-"))
+    new_site = new_site_dir(site_dir)
+    try:
+        docs_dir = staging / "docs"
+        overrides_dir = staging / "overrides"
+        search_path = template_search_path(root, template_dirs or [])
+        with progress.stage("pages", f"Rendering pages of {len(catalog.studies):,} studies"):
+            copy_hand_written_docs(root / "docs", docs_dir)
+            stage_overrides(overrides_search_path(root), overrides_dir)
+            write_reference_pages(docs_dir, search_path, settings)
+            env = make_environment(search_path)
+            result = render_site_pages(
+                catalog, settings, docs_dir=docs_dir, overrides_dir=overrides_dir, env=env,
+                cache_dir=cache_dir, history=history, images=images,
+            )
+            report.pages = len(result.pages)
+        config = write_mkdocs_config(
+            base_config=base_config, docs_dir=docs_dir, site_dir=new_site, custom_dir=overrides_dir,
+            settings=settings, target=staging / "mkdocs.yml",
+        )
+        with progress.stage("mkdocs", "Running mkdocs build"):
+            run_mkdocs(config)
+        with progress.stage("exports", "Writing exports, search index and thumbnails"):
+            write_site_data(catalog, settings, new_site, thumbnail_url=result.thumbnails.url)
+            report.thumbnails = result.thumbnails.copy_into(new_site)
+        if keep_staging is not None:
+            shutil.copytree(staging, keep_staging, dirs_exist_ok=True)
+        swap_in(new_site, site_dir)
+    except BaseException:
+        discard(new_site)
+        raise
+    finally:
+        discard(staging)
+    report.published = len(catalog.listed_studies)
+    report.withdrawn = catalog.stats.withdrawn
+    return report
+
+
+def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
+                    thumbnail_url: Callable[[str], str | None] | None = None) -> None:
+    """Files next to the pages: exports, the catalog search index, catalog.json.
+
+    Written after MkDocs ran, into the new site folder, so MkDocs neither
+    copies them nor overwrites them (its own sitemap.xml gives way to ours).
+    """
+    from builder.exports import write_exports
+    from builder.search_index import build_search_index
+
+    for stale in ("sitemap.xml", "sitemap.xml.gz"):
+        (site / stale).unlink(missing_ok=True)
+    write_exports(catalog, site, settings)
+    if thumbnail_url is None:
+        index_json, store_json = build_search_index(catalog, settings)
+    else:
+        index_json, store_json = build_search_index(catalog, settings, thumbnail_url=thumbnail_url)
+    for name, text in ((SEARCH_INDEX_FILE, index_json), (SEARCH_STORE_FILE, store_json)):
+        path = site / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if isinstance(text, str) else json.dumps(text, separators=(",", ":")),
+                        encoding="utf-8")
+    (site / "catalog.json").write_text(catalog.to_json(), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the whole pipeline
+
+def build(
+    root: Path,
+    *,
+    site_dir: Path | None = None,
+    today: dt.date | None = None,
+    scheduler: str | None = None,
+    console: Console | None = None,
+    history: bool = True,
+    template_dirs: list[Path] | None = None,
+) -> BuildReport:
+    """Build the archive at ``root`` into ``site_dir`` (default root/site)."""
+    from builder.catalog import build_catalog
+
+    root = root.resolve()
+    settings = load_settings(root)
+    site_dir = (site_dir or root / "site").resolve()
+    today = today or dt.date.today()
+    cache_dir = root / CACHE_FOLDER / "thumbnails"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    report = BuildReport(site_dir=site_dir)
+    progress = Progress(console, report)
+
+    with progress.stage("records", "Loading study records"):
+        studies = load_studies(root, settings, report)
+    if report.studies_skipped:
+        progress.say(f"[yellow]![/] {len(report.studies_skipped)} record(s) with errors left out "
+                     "(run `bioarchive validate` for details)")
+    with progress.stage("data", "Reading image metadata and rendering thumbnails"):
+        images = inspect_study_images(studies, settings, root, today, cache_dir, report,
+                                      scheduler=scheduler, progress=console is not None)
+    with progress.stage("catalog", "Gathering the catalog"):
+        histories = study_histories(root, studies, settings) if history else {}
+        catalog = build_catalog(studies, images, settings, today, history=histories)
+        (root / CACHE_FOLDER / "catalog.json").write_text(catalog.to_json(), encoding="utf-8")
+    build_site_from_catalog(
+        catalog, settings, root, site_dir, cache_dir=cache_dir, history=histories, images=images,
+        template_dirs=template_dirs, report=report, progress=progress,
+    )
+    return report
+
+
+def report_summary(report: BuildReport) -> dict[str, Any]:
+    return {
+        "site": str(report.site_dir),
+        "studies_loaded": report.studies_loaded,
+        "studies_skipped": report.studies_skipped,
+        "published": report.published,
+        "withdrawn": report.withdrawn,
+        "pages": report.pages,
+        "thumbnails": report.thumbnails,
+        "images_read": report.images_read,
+        "images_failed": report.images_failed,
+        "timings": {k: round(v, 2) for k, v in report.timings.items()},
+    }
+
+
+__all__ = ["BuildFailed", "BuildReport", "SiteBuildError", "build", "build_site_from_catalog", "write_site_data"]

@@ -1,0 +1,695 @@
+"""The pages stage: a Catalog -> generated pages in a staging docs folder.
+
+Every generated page is two files:
+
+- ``<docs>/<url>/index.md``: front matter only (title, description, which
+  theme template to use, search exclusion), so MkDocs knows the page, its URL
+  and its title;
+- ``<overrides>/oia-pages/<url>/index.html``: the page body, rendered here with
+  Jinja2 from templates/ and included by the theme template
+  ``site_overrides/oia-page.html``.
+
+Why not put the body in the Markdown file: Python-Markdown parses raw HTML
+with a pure-Python HTML parser, ~10 ms for a 27 KB study body against ~1 ms for
+a plain page, which at 10,000 studies would double the build. Included through
+the theme it costs a Jinja compile of one ``{% raw %}`` block instead.
+
+Every value from a record is escaped by Jinja's autoescape; Markdown
+descriptions go through :func:`render_markdown`, which sanitises with nh3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import posixpath
+import re
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote, urlencode
+
+import jinja2
+import markdown as markdown_lib
+import nh3
+from markupsafe import Markup
+
+from builder.catalog import FACETS, Catalog, CatalogStudy, FacetValue, PastVersion, catalog_study
+from builder.model.image import ImageFacts
+from builder.settings import ArchiveSettings
+
+# The templates shipped with the builder; an archive's own templates/ folder
+# comes first in the search path, so it can override any of them.
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BODIES_FOLDER = "oia-pages"
+PAGE_TEMPLATE = "oia-page.html"
+THUMBNAIL_FOLDER = "thumbnails"
+# Full image entries per study page; the rest are listed compactly, which keeps
+# a study page under 60 KB however many images it holds.
+MAX_GALLERY_IMAGES = 24
+
+# URL segment of each facet (catalog facet key -> browse/<segment>/).
+FACET_SEGMENTS: dict[str, str] = {
+    "organism": "organism",
+    "imaging_method": "imaging-method",
+    "biological_scale": "scale",
+    "data_type": "data-type",
+    "licence": "licence",
+    "release_year": "year",
+}
+FACET_TITLES: dict[str, str] = {
+    "organism": "Organism",
+    "imaging_method": "Imaging method",
+    "biological_scale": "Biological scale",
+    "data_type": "Data type",
+    "licence": "Licence",
+    "release_year": "Release year",
+}
+assert set(FACET_SEGMENTS) == set(FACETS), "every catalog facet needs a browse URL"
+
+# Citation downloads written by builder.exports under studies/<ACC>/cite/.
+CITATION_FORMATS: tuple[tuple[str, str], ...] = (
+    ("BibTeX", "citation.bib"),
+    ("RIS", "citation.ris"),
+    ("CSL-JSON", "citation.csl.json"),
+    ("CITATION.cff", "CITATION.cff"),
+    ("DataCite XML", "datacite.xml"),
+)
+
+_SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+# ---------------------------------------------------------------- URLs and small formatters
+
+def relative_url(target: str, base: str) -> str:
+    """``target`` (a path from the site root) as a link from the page at ``base``.
+
+    Both are site-root paths; directory URLs end with "/". Relative links keep
+    the site working under any prefix (a GitHub Pages project path, file://).
+    """
+    if "://" in target or target.startswith(("#", "mailto:")):
+        return target
+    target_path, _, fragment = target.partition("#")
+    base_dir = base if base.endswith("/") or not base else posixpath.dirname(base) + "/"
+    rel = posixpath.relpath("/" + target_path, "/" + base_dir)
+    if rel == ".":
+        rel = "./"
+    elif (target_path.endswith("/") or not target_path) and not rel.endswith("/"):
+        rel += "/"
+    return rel + ("#" + fragment if fragment else "")
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    return slug or "value"
+
+
+def human_bytes(n: int | None) -> str:
+    if not n:
+        return "–"
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if size < 1000 or unit == "PB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.3g} {unit}"
+        size /= 1000
+    return f"{n} bytes"
+
+
+UNIT_SYMBOLS = {
+    "angstrom": "Å", "nanometer": "nm", "micrometer": "µm", "millimeter": "mm", "centimeter": "cm",
+    "meter": "m", "picosecond": "ps", "nanosecond": "ns", "microsecond": "µs", "millisecond": "ms",
+    "second": "s", "minute": "min", "hour": "h",
+}
+
+
+def unit_symbol(unit: str | None) -> str:
+    return UNIT_SYMBOLS.get(unit or "", unit or "")
+
+
+def format_number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def term_url(curie: str) -> str | None:
+    """The web page of an ontology term, by its CURIE."""
+    prefix, _, local = curie.partition(":")
+    if not local:
+        return None
+    if prefix == "NCBITaxon":
+        return f"https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id={quote(local)}"
+    # OBO PURLs resolve to the term's page at the ontology's home.
+    return f"http://purl.obolibrary.org/obo/{quote(prefix)}_{quote(local)}"
+
+
+def image_dimensions(facts: ImageFacts) -> str:
+    """"x 512 × y 512 × z 30" in axis order, the way microscopists read shapes."""
+    if facts.axes and len(facts.axes) == len(facts.shape):
+        return " × ".join(f"{a.name} {n:,}" for a, n in zip(facts.axes, facts.shape))
+    return " × ".join(f"{n:,}" for n in facts.shape)
+
+
+def pixel_size_text(facts: ImageFacts) -> str | None:
+    sizes = facts.pixel_sizes
+    if not sizes:
+        return None
+    parts = [f"{name} {format_number(scale)} {unit_symbol(unit)}".rstrip() for name, (scale, unit) in sizes.items()]
+    return ", ".join(parts)
+
+
+def time_step_text(facts: ImageFacts) -> str | None:
+    for a in facts.axes:
+        if a.type == "time" and a.scale is not None:
+            return f"{format_number(a.scale)} {unit_symbol(a.unit)}".rstrip()
+    return None
+
+
+def safe_colour(colour: str | None) -> str | None:
+    """A channel colour as CSS, only when it is plain RRGGBB hex."""
+    if colour and re.fullmatch(r"[0-9A-Fa-f]{6}", colour):
+        return "#" + colour.upper()
+    return None
+
+
+# ---------------------------------------------------------------- Markdown from records
+
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td",
+    "th", "thead", "tr", "ul",
+}
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
+_CLEANER = nh3.Cleaner(
+    tags=_ALLOWED_TAGS,
+    clean_content_tags={"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"},
+    attributes=_ALLOWED_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto"},
+    # Links in depositors' text are theirs, not the archive's endorsement.
+    link_rel="nofollow ugc noopener",
+    strip_comments=True,
+)
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def render_markdown(text: str | None, *, heading_offset: int = 2) -> Markup:
+    """A depositor's Markdown as safe HTML: rendered, then sanitised by nh3.
+
+    Headings move down ``heading_offset`` levels so a description's "# Intro"
+    never competes with the page's own title and section headings.
+    """
+    if not text:
+        return Markup("")
+    rendered = markdown_lib.markdown(text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
+    clean = _CLEANER.clean(rendered)
+    if heading_offset:
+        clean = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + heading_offset, 6)}>", clean)
+    return Markup(clean)
+
+
+# ---------------------------------------------------------------- the Jinja environment
+
+def template_search_path(root: Path, extra: Iterable[Path] = ()) -> list[Path]:
+    """Template folders, highest priority first: given ones, the archive's, the builder's."""
+    folders: list[Path] = []
+    for folder in (*extra, root / "templates", DEFAULT_TEMPLATES):
+        folder = folder.resolve()
+        if folder.is_dir() and folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+def make_environment(search_path: list[Path]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        markdown=render_markdown,
+        human_bytes=human_bytes,
+        term_url=term_url,
+        unit_symbol=unit_symbol,
+        dimensions=image_dimensions,
+        pixel_sizes=pixel_size_text,
+        time_step=time_step_text,
+        colour=safe_colour,
+        number=lambda n: f"{n:,}",
+        isodate=lambda d: d.isoformat() if d else "",
+        longdate=lambda d: f"{d.day} {d:%B %Y}" if d else "",
+    )
+    env.globals.update(facet_titles=FACET_TITLES, citation_formats=CITATION_FORMATS)
+    return env
+
+
+def jinja_literal(body: str) -> str:
+    """A rendered body made safe to include as a MkDocs theme template.
+
+    The theme renders the include with Jinja, so record text such as
+    ``{{ config }}`` must not be evaluated: the body is wrapped in a raw block,
+    and every "%" is written as a character reference (or a JSON escape in the
+    JSON-LD, see :func:`json_for_script`) so no "{% endraw %}" can occur in it.
+    """
+    body = body.replace("%", "&#37;")
+    return "{% raw %}" + body + "{% endraw %}\n"
+
+
+def json_for_script(data: Any) -> str:
+    """JSON safe inside <script>: no "</script>", no "&", no "%" (see jinja_literal)."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("%", "\\u0025")):
+        text = text.replace(ch, esc)
+    return text
+
+
+# ---------------------------------------------------------------- thumbnails
+
+@dataclass
+class ThumbnailStore:
+    """Thumbnails from the data stage's cache that the pages use.
+
+    File names come from the cache, never from a record; they are still checked
+    (plain names that exist) before they reach a page or the site.
+    """
+
+    cache_dir: Path | None
+    folder: str = THUMBNAIL_FOLDER
+    used: set[str] = field(default_factory=set)
+
+    def url(self, name: str | None) -> str | None:
+        if not name or self.cache_dir is None or not _SAFE_FILE_NAME.match(name):
+            return None
+        if name not in self.used:
+            if not (self.cache_dir / name).is_file():
+                return None
+            self.used.add(name)
+        return f"{self.folder}/{name}"
+
+    def copy_into(self, site_dir: Path) -> int:
+        if self.cache_dir is None or not self.used:
+            return 0
+        target = site_dir / self.folder
+        target.mkdir(parents=True, exist_ok=True)
+        for name in sorted(self.used):
+            shutil.copyfile(self.cache_dir / name, target / name)
+        return len(self.used)
+
+
+# ---------------------------------------------------------------- facets
+
+@dataclass
+class FacetEntry:
+    key: str
+    value: FacetValue
+    slug: str
+    studies: list[CatalogStudy]
+
+    @property
+    def url_path(self) -> str:
+        return f"browse/{FACET_SEGMENTS[self.key]}/{self.slug}/"
+
+
+def facet_members(study: CatalogStudy) -> dict[str, list[str]]:
+    """The facet values one study carries (the same rules as the catalog's counts)."""
+    return {
+        "organism": [t.id for t in study.organisms],
+        "imaging_method": [t.id for t in study.imaging_methods],
+        "biological_scale": list(study.scales),
+        "data_type": [study.data_type],
+        "licence": [study.licence.id],
+        "release_year": [str(study.year)],
+    }
+
+
+def facet_entries(catalog: Catalog) -> dict[str, list[FacetEntry]]:
+    members: dict[tuple[str, str], list[CatalogStudy]] = defaultdict(list)
+    for study in catalog.listed_studies:
+        for key, values in facet_members(study).items():
+            for v in values:
+                members[(key, v)].append(study)
+    result: dict[str, list[FacetEntry]] = {}
+    for key in FACETS:
+        used: set[str] = set()
+        entries = []
+        for value in catalog.facets.get(key, []):
+            value = FacetValue(*value)
+            # Terms read best by label; licences by their SPDX id (names are long).
+            slug = slugify(value.label if key in ("organism", "imaging_method") else value.value)
+            if slug in used:  # two terms with one label: tell them apart by id
+                slug = slugify(f"{value.label}-{value.value}")
+            used.add(slug)
+            entries.append(FacetEntry(key, value, slug, members.get((key, value.value), [])))
+        result[key] = entries
+    return result
+
+
+# ---------------------------------------------------------------- writing pages
+
+@dataclass
+class GeneratedPage:
+    url_path: str
+    title: str
+    body_bytes: int
+
+
+class PageWriter:
+    """Writes generated pages as (front-matter stub, theme-included body) pairs."""
+
+    def __init__(self, docs_dir: Path, overrides_dir: Path) -> None:
+        self.docs_dir = docs_dir
+        self.bodies_dir = overrides_dir / BODIES_FOLDER
+        self.pages: list[GeneratedPage] = []
+
+    def write(
+        self,
+        url_path: str,
+        body: str,
+        *,
+        title: str,
+        description: str = "",
+        hide: Iterable[str] = ("navigation", "toc"),
+        scripts: Iterable[str] = (),
+        searchable: bool = False,
+    ) -> None:
+        folder = url_path.strip("/")
+        md_file = self.docs_dir / folder / "index.md"
+        body_file = self.bodies_dir / folder / "index.html"
+        md_file.parent.mkdir(parents=True, exist_ok=True)
+        body_file.parent.mkdir(parents=True, exist_ok=True)
+        body_file.write_text(jinja_literal(body), encoding="utf-8")
+        # The theme prints title and description without escaping, so they are
+        # escaped here. JSON is YAML, and one JSON line can never contain the
+        # "---" that would end the front matter early.
+        meta: dict[str, Any] = {
+            "template": PAGE_TEMPLATE,
+            "title": html.escape(title),
+            "description": html.escape(description),
+            "oia_body": f"{BODIES_FOLDER}/{folder + '/' if folder else ''}index.html",
+            "hide": list(hide),
+        }
+        if scripts:
+            meta["oia_scripts"] = list(scripts)
+        if not searchable:
+            meta["search"] = {"exclude": True}
+        md_file.write_text("---\n" + json.dumps(meta, ensure_ascii=True) + "\n---\n", encoding="utf-8")
+        self.pages.append(GeneratedPage(url_path, title, len(body.encode("utf-8"))))
+
+
+@dataclass
+class PagesResult:
+    pages: list[GeneratedPage]
+    thumbnails: ThumbnailStore
+
+
+def paginate(items: list, per_page: int) -> list[list]:
+    per_page = max(1, per_page)
+    return [items[i : i + per_page] for i in range(0, len(items), per_page)] or [[]]
+
+
+def page_url(base: str, number: int) -> str:
+    return base if number == 1 else f"{base}page/{number}/"
+
+
+class SiteRenderer:
+    """Renders every generated page of the catalog."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: ArchiveSettings,
+        env: jinja2.Environment,
+        writer: PageWriter,
+        thumbnails: ThumbnailStore,
+    ) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.env = env
+        self.writer = writer
+        self.thumbnails = thumbnails
+        self.facets = facet_entries(catalog)
+        self._facet_url: dict[tuple[str, str], str] = {
+            (key, e.value.value): e.url_path for key, entries in self.facets.items() for e in entries
+        }
+
+    # -- helpers the templates call
+
+    def _context(self, url_path: str, **extra: Any) -> dict[str, Any]:
+        def url(target: str) -> str:
+            return relative_url(target, url_path)
+
+        def thumb(name: str | None) -> str | None:
+            found = self.thumbnails.url(name)
+            return url(found) if found else None
+
+        def facet_url(key: str, value: str) -> str | None:
+            target = self._facet_url.get((key, str(value)))
+            return url(target) if target else None
+
+        def search_url(**params: str) -> str:
+            return url("search/") + ("?" + urlencode(params) if params else "")
+
+        return {
+            "archive": self.catalog.archive,
+            "settings": self.settings,
+            "catalog": self.catalog,
+            "page_path": url_path,
+            "url": url,
+            "thumb": thumb,
+            "facet_url": facet_url,
+            "search_url": search_url,
+            "facet_segments": FACET_SEGMENTS,
+            **extra,
+        }
+
+    def _render(self, template: str, url_path: str, **extra: Any) -> str:
+        return self.env.get_template(template).render(self._context(url_path, **extra))
+
+    # -- pages
+
+    def render_all(self, history: dict[str, list[PastVersion]] | None = None,
+                   images: dict[str, ImageFacts] | None = None, today: dt.date | None = None) -> None:
+        self.home()
+        self.search_page()
+        self.all_studies()
+        self.browse()
+        for entry in self.catalog.studies:
+            self.study(entry)
+            for past in (history or {}).get(entry.accession, []):
+                self.past_version(entry, past, images or {}, today or self.catalog.generated)
+
+    def home(self) -> None:
+        newest = self.catalog.listed_studies[:6]
+        body = self._render("pages/home.html", "", newest=newest, facets=self.facets)
+        self.writer.write("", body, title=self.catalog.archive.name,
+                          description=f"{self.catalog.archive.name}: open biological image data in OME-Zarr")
+
+    def search_page(self) -> None:
+        body = self._render("pages/search.html", "search/", facets=self.facets)
+        self.writer.write("search/", body, title="Search the catalog",
+                          description="Search every study by text, organism, imaging method and more.",
+                          scripts=["assets/javascripts/vendor/lunr-2.3.9.min.js",
+                                   "assets/javascripts/catalog-search.js"])
+
+    def _listing(self, base: str, studies: list[CatalogStudy], *, title: str, heading: str,
+                 intro: str = "", facet: FacetEntry | None = None) -> None:
+        chunks = paginate(studies, self.settings.studies_per_page)
+        for number, chunk in enumerate(chunks, start=1):
+            url_path = page_url(base, number)
+            pages = [(n, page_url(base, n)) for n in range(1, len(chunks) + 1)]
+            body = self._render(
+                "pages/listing.html", url_path, studies=chunk, heading=heading, intro=intro,
+                page_number=number, pages=pages, total=len(studies), facet=facet,
+                first_index=(number - 1) * self.settings.studies_per_page + 1,
+            )
+            page_title = title if number == 1 else f"{title} (page {number})"
+            self.writer.write(url_path, body, title=page_title, description=intro or heading)
+
+    def all_studies(self) -> None:
+        self._listing("studies/", self.catalog.listed_studies, title="All studies", heading="All studies",
+                      intro="Every released study, newest first.")
+
+    def browse(self) -> None:
+        body = self._render("pages/browse.html", "browse/", facets=self.facets)
+        self.writer.write("browse/", body, title="Browse", description="Browse the studies by facet.")
+        for key, entries in self.facets.items():
+            base = f"browse/{FACET_SEGMENTS[key]}/"
+            body = self._render("pages/facet.html", base, key=key, entries=entries)
+            self.writer.write(base, body, title=f"By {FACET_TITLES[key].lower()}",
+                              description=f"Studies by {FACET_TITLES[key].lower()}.")
+            for e in entries:
+                self._listing(e.url_path, e.studies, title=f"{FACET_TITLES[key]}: {e.value.label}",
+                              heading=e.value.label, facet=e)
+
+    def study(self, entry: CatalogStudy, *, past: PastVersion | None = None, url_path: str | None = None) -> None:
+        url_path = url_path or entry.url_path
+        template = "pages/tombstone.html" if entry.withdrawn else "pages/study.html"
+        gallery = entry.images[:MAX_GALLERY_IMAGES]
+        more = entry.images[MAX_GALLERY_IMAGES:]
+        body = self._render(
+            template, url_path, entry=entry, study=entry.study, gallery=gallery, more_images=more,
+            jsonld=self._jsonld(entry), past=past, current_url=entry.url_path,
+            cite_folder=f"{entry.url_path}cite/",
+        )
+        title = f"{entry.study.title} ({entry.accession})"
+        if past is not None:
+            title = f"{entry.study.title} ({entry.accession}, version {past.version})"
+        self.writer.write(url_path, body, title=title, description=entry.summary)
+
+    def past_version(self, current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
+                     today: dt.date) -> None:
+        """An earlier published version at its own URL, marked as superseded."""
+        if past.study is None or past.version >= current.version or past.study.release_date > today:
+            return
+        entry = catalog_study(past.study, images, self.settings, today)
+        if current.withdrawn:  # a withdrawal takes the data of every version down
+            entry.withdrawn = True
+            entry.withdrawal_reason = current.withdrawal_reason
+            entry.images = []
+            entry.card_thumbnail = None
+        entry.versions = current.versions
+        self.study(entry, past=past, url_path=f"{current.url_path}v{past.version}/")
+
+    def _jsonld(self, entry: CatalogStudy) -> str:
+        from builder.citation import to_jsonld
+
+        return json_for_script(to_jsonld(entry, self.settings))
+
+
+def render_site_pages(
+    catalog: Catalog,
+    settings: ArchiveSettings,
+    *,
+    docs_dir: Path,
+    overrides_dir: Path,
+    env: jinja2.Environment,
+    cache_dir: Path | None,
+    history: dict[str, list[PastVersion]] | None = None,
+    images: dict[str, ImageFacts] | None = None,
+) -> PagesResult:
+    writer = PageWriter(docs_dir, overrides_dir)
+    thumbnails = ThumbnailStore(cache_dir)
+    renderer = SiteRenderer(catalog, settings, env, writer, thumbnails)
+    renderer.render_all(history=history, images=images, today=catalog.generated)
+    return PagesResult(pages=writer.pages, thumbnails=thumbnails)
+
+
+# ---------------------------------------------------------------- generated reference pages
+
+def _schema_type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        return prop["$ref"].rsplit("/", 1)[-1]
+    if "enum" in prop:
+        return "one of: " + ", ".join(f"`{v}`" for v in prop["enum"])
+    if "const" in prop:
+        return f"`{prop['const']}`"
+    if "anyOf" in prop:
+        parts = [_schema_type(p, defs) for p in prop["anyOf"] if p.get("type") != "null"]
+        text = " or ".join(parts)
+        return text + (" or null" if any(p.get("type") == "null" for p in prop["anyOf"]) else "")
+    if "allOf" in prop and len(prop["allOf"]) == 1:
+        return _schema_type(prop["allOf"][0], defs)
+    kind = prop.get("type")
+    if kind == "array":
+        return "list of " + _schema_type(prop.get("items", {}), defs)
+    if kind == "string" and prop.get("format"):
+        return f"string ({prop['format']})"
+    return kind or "any"
+
+
+def _cell(text: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    value = html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+    return value
+
+
+def metadata_reference_context() -> dict[str, Any]:
+    """Every model of the record with its fields, from the model's JSON schema."""
+    from builder.model.study import Study
+
+    schema = Study.model_json_schema()
+    defs = schema.get("$defs", {})
+    order: list[str] = []
+
+    def visit(name: str, node: dict[str, Any]) -> None:
+        if name in order:
+            return
+        order.append(name)
+        for prop in node.get("properties", {}).values():
+            for ref in re.findall(r'"\$ref":\s*"#/\$defs/([^"]+)"', json.dumps(prop)):
+                if ref in defs:
+                    visit(ref, defs[ref])
+
+    visit("Study", schema)
+    models = []
+    for name in order:
+        node = schema if name == "Study" else defs[name]
+        if "properties" not in node:
+            continue
+        required = set(node.get("required", []))
+        fields = []
+        for field_name, prop in node["properties"].items():
+            examples = prop.get("examples") or []
+            example = examples[0] if examples else prop.get("default")
+            fields.append({
+                "name": field_name,
+                "type": _cell(_schema_type(prop, defs)),
+                "required": field_name in required,
+                "description": _cell(prop.get("description", "")),
+                "example": "" if example in (None, [], {}) else _cell(json.dumps(example, ensure_ascii=False)),
+            })
+        models.append({"name": name, "anchor": slugify(name), "description": _cell(node.get("description", "")),
+                       "fields": fields})
+    enums = [
+        {"name": name, "values": node["enum"], "description": _cell(node.get("description", ""))}
+        for name, node in defs.items() if "enum" in node
+    ]
+    return {"models": models, "enums": enums}
+
+
+def checks_context() -> dict[str, Any]:
+    from builder.checks import all_checks
+
+    checks = all_checks()
+    areas: dict[str, list] = defaultdict(list)
+    for c in checks:
+        areas[c.area].append({"id": c.id, "severity": c.severity.value, "title": _cell(c.title),
+                              "fix": _cell(c.fix)})
+    return {"areas": dict(areas), "count": len(checks)}
+
+
+def write_reference_pages(docs_dir: Path, search_path: list[Path], settings: ArchiveSettings) -> list[Path]:
+    """Markdown pages generated from the model and the check registry."""
+    # Markdown output: autoescape off, values are escaped per cell by _cell().
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+                             autoescape=False, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    from builder.model.study import SCHEMA_VERSION
+
+    written = []
+    for template, target, context in (
+        ("reference/metadata.md", "reference/metadata.md",
+         {**metadata_reference_context(), "schema_version": SCHEMA_VERSION, "settings": settings}),
+        ("reference/checks.md", "reference/checks.md", checks_context()),
+    ):
+        path = docs_dir / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(env.get_template(template).render(context), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def copy_hand_written_docs(source: Path, docs_dir: Path) -> None:
+    """Hand-written pages go in first; generated pages of the same path replace them."""
+    if source.is_dir():
+        shutil.copytree(source, docs_dir, dirs_exist_ok=True)
+
+
+__all__ = [
+    "CITATION_FORMATS", "FACET_SEGMENTS", "PageWriter", "PagesResult", "SiteRenderer", "ThumbnailStore",
+    "copy_hand_written_docs", "facet_entries", "human_bytes", "jinja_literal", "json_for_script",
+    "make_environment", "relative_url", "render_markdown", "render_site_pages", "template_search_path",
+    "term_url", "write_reference_pages",
+]

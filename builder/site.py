@@ -1,0 +1,147 @@
+"""The site stage: a staging docs folder -> `mkdocs build` -> site/, swapped in whole.
+
+`mkdocs build` runs with a generated configuration that INHERITs the
+repository's mkdocs.yml and only redirects docs_dir, site_dir and the theme's
+custom_dir to the staging folders, so the look and navigation stay in
+mkdocs.yml and site_overrides/. MkDocs runs as a child process: a crash or a
+memory peak there cannot take the builder down, and its peak RSS is measurable.
+
+The new site is built into a fresh folder next to site/ and only renamed into
+place once everything succeeded, so a failed build leaves the old site intact.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from builder.settings import ArchiveSettings
+
+MKDOCS_CONFIG = "mkdocs.yml"
+# The site_overrides/ shipped with the builder; an archive's own folder of the
+# same name is layered over it.
+DEFAULT_OVERRIDES = Path(__file__).resolve().parent.parent / "site_overrides"
+
+
+class SiteBuildError(RuntimeError):
+    """`mkdocs build` failed; ``output`` holds what it printed."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+
+@dataclass(frozen=True)
+class MkDocsRun:
+    seconds: float
+    output: str
+
+
+def overrides_search_path(root: Path, extra: list[Path] | None = None) -> list[Path]:
+    """Theme override folders, highest priority first (like a template search path)."""
+    dirs = [*(extra or []), root / "site_overrides", DEFAULT_OVERRIDES]
+    seen: list[Path] = []
+    for d in dirs:
+        d = d.resolve()
+        if d.is_dir() and d not in seen:
+            seen.append(d)
+    return seen
+
+
+def stage_overrides(search_path: list[Path], target: Path) -> Path:
+    """Merge the override folders into one custom_dir (lowest priority copied first)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in reversed(search_path):
+        shutil.copytree(folder, target, dirs_exist_ok=True)
+    return target
+
+
+def write_mkdocs_config(
+    *,
+    base_config: Path,
+    docs_dir: Path,
+    site_dir: Path,
+    custom_dir: Path,
+    settings: ArchiveSettings,
+    target: Path,
+) -> Path:
+    """A configuration that inherits the repository's mkdocs.yml.
+
+    Paths in the inherited file resolve against the generated file's folder,
+    so every path is given here as an absolute path. Names and URLs come from
+    archive.toml, the one place a deployment configures.
+    """
+    config: dict = {
+        "INHERIT": str(base_config.resolve()),
+        "docs_dir": str(docs_dir.resolve()),
+        "site_dir": str(site_dir.resolve()),
+        "site_name": settings.name,
+        "site_url": settings.site_url,
+        "theme": {"custom_dir": str(custom_dir.resolve())},
+    }
+    if settings.repo_url:
+        config["repo_url"] = settings.repo_url
+        config["repo_name"] = settings.repo_url.rstrip("/").split("://", 1)[-1].split("/", 1)[-1]
+    target.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def run_mkdocs(config_file: Path, *, timeout_s: float | None = None) -> MkDocsRun:
+    """Run `mkdocs build` on a generated config; raise SiteBuildError on failure."""
+    import time
+
+    started = time.perf_counter()
+    env = dict(os.environ)
+    # Material prints an end-of-life notice on every build: not news to our users.
+    env.setdefault("NO_MKDOCS_2_WARNING", "1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--config-file", str(config_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout_s,
+    )
+    output = (proc.stdout or "") + (proc.stderr or "")
+    if proc.returncode != 0:
+        raise SiteBuildError(f"mkdocs build failed (exit code {proc.returncode})", output)
+    return MkDocsRun(seconds=time.perf_counter() - started, output=output)
+
+
+def new_site_dir(site_dir: Path) -> Path:
+    """An empty folder next to site_dir, so the final rename stays on one filesystem."""
+    site_dir = site_dir.resolve()
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+
+
+def swap_in(new_site: Path, site_dir: Path) -> None:
+    """Replace site_dir by new_site with two renames, then delete the old site.
+
+    The window in which site_dir is missing is two rename(2) calls long; a
+    half-written site is never visible under site_dir.
+    """
+    site_dir = site_dir.resolve()
+    old: Path | None = None
+    if site_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
+        os.rmdir(old)
+        os.rename(site_dir, old)
+    try:
+        os.rename(new_site, site_dir)
+    except OSError:
+        if old is not None:
+            os.rename(old, site_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,317 @@
+"""The pages stage: escaping, sanitised Markdown, page content and URLs.
+
+Pages are rendered from the catalog fixtures into a temporary staging folder;
+no MkDocs here (tests/test_build.py runs the real build).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from builder.build import build_site_from_catalog  # noqa: F401 - the module must import cleanly
+from builder.catalog import build_catalog
+from builder.pages import (
+    PageWriter,
+    SiteRenderer,
+    ThumbnailStore,
+    jinja_literal,
+    make_environment,
+    relative_url,
+    render_markdown,
+    template_search_path,
+    term_url,
+    write_reference_pages,
+)
+from tests.support.catalog import (
+    EMBARGO_MARKER,
+    EMBARGOED_ACCESSION,
+    HOSTILE_TITLE,
+    example_history,
+    example_image_facts,
+    hostile_study,
+    settings_for_tests,
+)
+
+
+def render(catalog, settings, tmp_path: Path, *, history=None, images=None, search_path=None, cache_dir=None):
+    docs, overrides = tmp_path / "docs", tmp_path / "overrides"
+    env = make_environment(search_path or template_search_path(Path(__file__).parent.parent))
+    writer = PageWriter(docs, overrides)
+    renderer = SiteRenderer(catalog, settings, env, writer, ThumbnailStore(cache_dir))
+    renderer.render_all(history=history, images=images, today=catalog.generated)
+    return writer, docs, overrides
+
+
+def body(overrides: Path, url_path: str) -> str:
+    text = (overrides / "oia-pages" / url_path.strip("/") / "index.html").read_text()
+    assert text.startswith("{% raw %}") and text.rstrip().endswith("{% endraw %}")
+    return text
+
+
+def front_matter(docs: Path, url_path: str) -> dict:
+    text = (docs / url_path.strip("/") / "index.md").read_text()
+    match = re.match(r"^---\n(.*)\n---\n$", text, re.S)
+    assert match, text
+    return json.loads(match.group(1))
+
+
+# ---------------------------------------------------------------- Markdown from records
+
+def test_markdown_is_rendered_and_sanitised():
+    out = render_markdown(
+        "# Intro\n\nSome **bold** text and a [link](https://example.org/x).\n\n"
+        "<script>alert('x')</script>\n\n<iframe src=\"https://evil.example\"></iframe>\n\n"
+        "<img src=x onerror=alert(1)>\n\n<a href=\"javascript:alert(1)\">click</a> "
+        "[js](javascript:alert(2)) <p onclick=\"alert(3)\" style=\"color:red\">para</p>\n\n"
+        "<svg onload=alert(4)><circle/></svg> <object data=x></object>"
+    )
+    text = str(out)
+    assert "<strong>bold</strong>" in text
+    assert '<a href="https://example.org/x" rel="nofollow ugc noopener">link</a>' in text
+    for bad in ("<script", "alert(", "<iframe", "onerror", "onclick", "javascript:", "<img", "<svg",
+                "onload", "<object", "style="):
+        assert bad not in text, bad
+    # The description's "# Intro" cannot compete with the page's own headings.
+    assert "<h3>Intro</h3>" in text and "<h1>" not in text
+
+
+def test_markdown_keeps_harmless_structure():
+    text = str(render_markdown("- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n`code` and *em*"))
+    assert "<ul>" in text and "<table>" in text and "<code>code</code>" in text and "<em>em</em>" in text
+
+
+def test_empty_markdown_is_empty():
+    assert str(render_markdown(None)) == "" and str(render_markdown("")) == ""
+
+
+# ---------------------------------------------------------------- small helpers
+
+@pytest.mark.parametrize(
+    ("target", "base", "expected"),
+    [
+        ("studies/OIA-000001/", "", "studies/OIA-000001/"),
+        ("", "studies/OIA-000001/", "../../"),
+        ("search/", "studies/OIA-000001/v1/", "../../../search/"),
+        ("thumbnails/a.webp", "studies/OIA-000001/", "../../thumbnails/a.webp"),
+        ("studies/OIA-000001/", "studies/OIA-000001/", "./"),
+        ("studies/OIA-000001/#cite", "browse/", "../studies/OIA-000001/#cite"),
+        ("https://example.org/", "studies/X/", "https://example.org/"),
+    ],
+)
+def test_relative_url(target, base, expected):
+    assert relative_url(target, base) == expected
+
+
+def test_term_urls():
+    assert term_url("NCBITaxon:10090") == "https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id=10090"
+    assert term_url("FBbi:00000251") == "http://purl.obolibrary.org/obo/FBbi_00000251"
+    assert term_url("nonsense") is None
+
+
+def test_jinja_literal_cannot_be_escaped_from():
+    """The theme renders page bodies with Jinja: record text must stay text."""
+    hostile = "{{ config }} {% endraw %}{{ 7*7 }} {%- endraw -%} {# c #} 100% done"
+    wrapped = jinja_literal(hostile)
+    rendered = jinja2.Environment().from_string(wrapped).render(config="SECRET")
+    assert "SECRET" not in rendered and "49" not in rendered
+    assert html.unescape(rendered.strip()) == hostile
+
+
+# ---------------------------------------------------------------- hostile records
+
+def test_hostile_record_is_escaped_everywhere(tmp_path):
+    settings = settings_for_tests()
+    catalog = build_catalog([hostile_study()], {}, settings, __import__("datetime").date(2026, 6, 1))
+    writer, docs, overrides = render(catalog, settings, tmp_path)
+    page = body(overrides, "studies/OIA-000666/")
+    assert "<script>alert(1)" not in page and "</script><script>" not in page
+    assert "<b>bold</b>" not in page and "<i>musculus</i>" not in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "%" not in page.replace("{% raw %}", "").replace("{% endraw %}", "")
+    assert "Institute of &#34;Quotes&#34; &amp; &lt;Tags&gt;" in page
+    # The JSON-LD parses and cannot close its script element early.
+    ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1)
+    assert "</" not in ld and "<" not in ld
+    assert json.loads(html.unescape(ld).replace("&#37;", "%"))["name"] == HOSTILE_TITLE
+    # The theme prints title and description unescaped, so the stub escapes them.
+    meta = front_matter(docs, "studies/OIA-000666/")
+    assert "<" not in meta["title"] and "&lt;/script&gt;" in meta["title"]
+    assert "<" not in meta["description"]
+    # Listings, cards and the home page escape too.
+    for url in ("", "studies/", "browse/organism/"):
+        text = body(overrides, url)
+        assert "<script>alert" not in text and "<b>bold</b>" not in text and "<i>musculus" not in text
+
+
+# ---------------------------------------------------------------- page content
+
+@pytest.fixture
+def rendered(sample_catalog, catalog_settings, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in ("a1b2c3-card.webp", "a1b2c3-preview.webp", "d4e5f6-card.webp", "dead-card.webp",
+                 "secret-card.webp"):
+        (cache / name).write_bytes(b"RIFF0000WEBP")
+    catalog = build_catalog(
+        __import__("tests.support.catalog", fromlist=["example_studies"]).example_studies(),
+        example_image_facts(), catalog_settings, sample_catalog.generated, history=example_history(),
+    )
+    writer, docs, overrides = render(catalog, catalog_settings, tmp_path / "out", history=example_history(),
+                                     images=example_image_facts(), cache_dir=cache)
+    return catalog, writer, docs, overrides
+
+
+def test_study_landing_page(rendered):
+    catalog, writer, docs, overrides = rendered
+    page = body(overrides, "studies/OIA-000001/")
+    assert "Three-dimensional nuclear architecture of mouse embryonic stem cells" in page
+    assert 'href="https://orcid.org/0000-0002-1825-0097"' in page
+    assert 'href="https://ror.org/03mstc592"' in page
+    assert 'href="https://doi.org/10.1038/s41592-021-01326-w"' in page
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/34887551/"' in page
+    assert 'href="https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id=10090"' in page
+    assert 'href="http://purl.obolibrary.org/obo/FBbi_00000251"' in page
+    assert ">Mus musculus</a>" in page and ">confocal microscopy</a>" in page
+    assert "Wellcome Trust" in page and "221052/Z/20/Z" in page
+    assert "CC-BY-4.0" in page and "14 March 2025" in page
+    # Image facts: dimensions, pixel sizes with units, channel colours, size.
+    assert "x 512" in page and "z 0.5 µm" in page and "background:#0000FF" in page and "2 MB" in page
+    assert 'alt="Nuclei in blue, GFP in green"' in page
+    assert 'src="../../thumbnails/a1b2c3-preview.webp"' in page
+    # How to get the data: addresses with copy buttons, a snippet, viewers.
+    assert 'value="https://data.example.org/oia/mesc/cell-01.ome.zarr"' in page
+    assert "data-copy-target=" in page and "zarr.open_group(" in page
+    assert "vizarr" in page and "Neuroglancer" in page and "OME-NGFF validator" in page
+    # How to cite, with every download.
+    assert catalog.get("OIA-000001").citation.split(" (")[0] in html.unescape(page)
+    for name in ("citation.bib", "citation.ris", "citation.csl.json", "CITATION.cff", "datacite.xml"):
+        assert f'href="cite/{name}"' in page
+    assert '<script type="application/ld+json">' in page
+    # Front matter: out of Material's search, no nav and toc sidebars.
+    meta = front_matter(docs, "studies/OIA-000001/")
+    assert meta["search"] == {"exclude": True} and meta["template"] == "oia-page.html"
+    assert meta["oia_body"] == "oia-pages/studies/OIA-000001/index.html"
+
+
+def test_study_page_is_small(rendered):
+    _, writer, _, _ = rendered
+    sizes = {p.url_path: p.body_bytes for p in writer.pages if p.url_path.startswith("studies/OIA-")}
+    assert sizes and max(sizes.values()) < 40_000, sizes  # leaves room for the theme's chrome under 60 KB
+
+
+def test_plate_and_unreadable_image(rendered):
+    _, _, _, overrides = rendered
+    page = body(overrides, "studies/OIA-000002/")
+    assert "8 × 12, 96 wells" in page
+    assert "could not read this image" in page  # ctrl-1 has no facts
+    assert "s3://screens/hela/plate1.ome.zarr" in page
+    assert "Human data" in page
+
+
+def test_withdrawn_study_is_a_tombstone(rendered):
+    catalog, _, _, overrides = rendered
+    page = body(overrides, "studies/OIA-000003/")
+    assert "This study has been withdrawn" in page and "images were mislabelled" in page
+    assert "How to cite" in page
+    for leak in ("zarr.open_group", "Get this image", "dead-card.webp", "vizarr", "heart.ome.zarr"):
+        assert leak not in page, leak
+    # Not listed anywhere.
+    for url in ("", "studies/"):
+        assert "OIA-000003" not in body(overrides, url)
+
+
+def test_embargoed_study_is_nowhere(rendered):
+    _, writer, docs, overrides = rendered
+    assert not (docs / "studies" / EMBARGOED_ACCESSION).exists()
+    for folder in (docs, overrides):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                text = path.read_text(errors="replace")
+                assert EMBARGO_MARKER not in text and EMBARGOED_ACCESSION not in text, path
+    assert not any("secret" in p.url_path for p in writer.pages)
+
+
+def test_earlier_version_has_its_own_url(rendered):
+    _, _, docs, overrides = rendered
+    page = body(overrides, "studies/OIA-000002/v1/")
+    assert "RNAi screen of mitotic timing (first release)" in page
+    assert "An earlier version" in page and 'href="../"' in page
+    current = body(overrides, "studies/OIA-000002/")
+    assert 'href="v1/"' in current and "Added the second plate" in current
+
+
+def test_browse_listings_and_pagination(sample_catalog, catalog_settings, tmp_path):
+    settings = catalog_settings.model_copy(update={"studies_per_page": 1})
+    writer, docs, overrides = render(sample_catalog, settings, tmp_path)
+    urls = {p.url_path for p in writer.pages}
+    assert {"studies/", "studies/page/2/", "browse/", "browse/organism/", "browse/organism/mus-musculus/",
+            "browse/imaging-method/", "browse/scale/cell/", "browse/data-type/", "browse/licence/cc0-1-0/",
+            "browse/year/2025/", "search/", ""} <= urls
+    first = body(overrides, "studies/")
+    assert 'rel="next" href="page/2/"' in first and 'aria-current="page"' in first
+    second = body(overrides, "studies/page/2/")
+    assert 'rel="prev" href="../../"' in second
+    # Listing pages are reachable from the nav; studies never are.
+    assert "nav" not in front_matter(docs, "studies/")
+    mouse = body(overrides, "browse/organism/mus-musculus/")
+    assert "NCBITaxon:10090" in mouse
+
+
+def test_home_page_summarises_the_archive(rendered):
+    catalog, _, _, overrides = rendered
+    page = body(overrides, "")
+    assert f">{catalog.stats.studies}</dd>" in page and f">{catalog.stats.images}</dd>" in page
+    assert "Newest releases" in page and 'action="search/"' in page
+    assert 'src="thumbnails/a1b2c3-card.webp"' in page and "alt=" in page
+
+
+def test_search_page_has_every_facet(rendered):
+    catalog, _, docs, overrides = rendered
+    page = body(overrides, "search/")
+    for key in ("organism", "imaging_method", "biological_scale", "data_type", "licence", "release_year"):
+        assert f'data-facet="{key}"' in page
+    assert 'value="NCBITaxon:10090"' in page
+    meta = front_matter(docs, "search/")
+    assert meta["oia_scripts"][0].endswith("lunr-2.3.9.min.js")
+
+
+def test_every_image_has_alt_text(rendered):
+    _, writer, _, overrides = rendered
+    for page in writer.pages:
+        text = body(overrides, page.url_path)
+        for tag in re.findall(r"<img\b[^>]*>", text):
+            assert re.search(r'\balt="[^"]+"', tag), (page.url_path, tag)
+
+
+def test_templates_are_overridable(sample_catalog, catalog_settings, tmp_path):
+    mine = tmp_path / "my-templates" / "pages"
+    mine.mkdir(parents=True)
+    (mine / "home.html").write_text("<h1>Our own home for {{ catalog.stats.studies }} studies</h1>")
+    search_path = template_search_path(tmp_path / "nowhere", [tmp_path / "my-templates"])
+    _, _, overrides = render(sample_catalog, catalog_settings, tmp_path / "out", search_path=search_path)
+    assert "Our own home for 2 studies" in body(overrides, "")
+    assert "Newest releases" not in body(overrides, "")
+    assert "How to cite" in body(overrides, "studies/OIA-000001/")  # the others still come from the defaults
+
+
+def test_metadata_reference_lists_every_field_and_check(tmp_path, catalog_settings):
+    from builder.checks import all_checks
+    from builder.model.study import Author, Dataset, Study
+
+    write_reference_pages(tmp_path, template_search_path(Path(__file__).parent.parent), catalog_settings)
+    reference = (tmp_path / "reference" / "metadata.md").read_text()
+    for model in (Study, Dataset, Author):
+        assert f"## {model.__name__} {{ #" in reference
+        for name in model.model_fields:
+            assert f"| `{name}` |" in reference, (model.__name__, name)
+    assert "| `title` | string | **yes** |" in reference
+    assert "`CC-BY-4.0`" in reference
+    checks = (tmp_path / "reference" / "checks.md").read_text()
+    for check in all_checks():
+        assert f"`{check.id}`" in checks
