@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from builder import gitops
 from builder.checks import Diagnostic, sort_diagnostics
 from builder.checks import submission as sub
@@ -43,36 +41,29 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors/aliases: records never need them, and alias
-    fan-out makes a small file expand into a huge structure when walked."""
+def load_record_text(text: bytes | str | None, settings: ArchiveSettings):
+    """The record parsed by the archive's safe YAML reader (None when there is no text)."""
+    if text is None:
+        return None
+    from builder.yaml_source import load_yaml
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not allowed in records", event.start_mark
-            )
-        return super().compose_node(parent, index)
+    limits = settings.limits
+    return load_yaml(
+        text, max_bytes=limits.max_record_bytes, max_depth=limits.max_yaml_depth, max_nodes=limits.max_yaml_nodes
+    )
 
 
 def parse_record_text(text: bytes | str | None, settings: ArchiveSettings) -> dict[str, Any] | None:
-    """The record as plain data (a mapping), or None when missing, oversized or not YAML.
+    """The record as plain data (a mapping), or None when missing, oversized or not readable YAML.
 
     Only the few fields the submission rules compare are needed, so a record
     that fails model validation still takes part; records validation reports
-    its errors.
+    its errors. The reader refuses anchors/aliases, tags and absurd nesting.
     """
-    if text is None:
+    doc = load_record_text(text, settings)
+    if doc is None or not doc.ok:
         return None
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    if len(data) > settings.limits.max_record_bytes:
-        return None
-    try:
-        raw = yaml.load(data.decode("utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
-        return None
-    return raw if isinstance(raw, dict) else None
+    return doc.data if isinstance(doc.data, dict) else None
 
 
 def as_date(value: Any) -> dt.date | None:
