@@ -31,6 +31,18 @@ from builder.yaml_source import YamlDocument, format_path, load_yaml, quote_hint
 STUDIES_DIR = "studies"
 RECORD_NAME = "study.yaml"
 
+# Texts `bioarchive new` writes for the depositor to replace. They satisfy the
+# model so a scaffold validates, so a record still holding one gets MOD050.
+SCAFFOLD_TEXTS: dict[str, str] = {
+    "description": "Describe the study in a few sentences: its aims, the samples, how they were imaged "
+    "and what the images show.",
+    "dataset_title": "Describe this group of images in a short title",
+    "biological_entity": "Name what was imaged, e.g. HeLa cells or adult mouse brain",
+    "preparation_protocol": "Describe how the samples were prepared: fixation, staining, mounting.",
+    "instrument": "Name the microscope, e.g. Zeiss LSM 980 with Airyscan 2",
+}
+_SCAFFOLD_VALUES = set(SCAFFOLD_TEXTS.values())
+
 Loc = tuple[str | int, ...]
 
 
@@ -189,6 +201,7 @@ def load_record(
         return result
     result.study = study
     result.diagnostics.extend(_within_study_rules(study, doc, file))
+    result.diagnostics.extend(_scaffold_leftovers(study, doc, file))
 
     if terms is None:
         from builder.terms import load_term_index
@@ -245,6 +258,27 @@ def _within_study_rules(study: Study, doc: YamlDocument, file: str) -> list[Diag
                 ))
             else:
                 images[image.name] = (d, i)
+    return out
+
+
+def _scaffold_leftovers(study: Study, doc: YamlDocument, file: str) -> list[Diagnostic]:
+    places: list[tuple[Loc, str]] = [(("description",), study.description)]
+    for d, dataset in enumerate(study.datasets):
+        places += [
+            (("datasets", d, "title"), dataset.title),
+            (("datasets", d, "biosample", "biological_entity"), dataset.biosample.biological_entity),
+            (("datasets", d, "specimen", "preparation_protocol"), dataset.specimen.preparation_protocol),
+            (("datasets", d, "acquisition", "instrument"), dataset.acquisition.instrument),
+        ]
+    out = []
+    for loc, value in places:
+        if value in _SCAFFOLD_VALUES:
+            line, column = _place(doc, loc)
+            out.append(Diagnostic.of(
+                get_check("MOD050"),
+                f"{_field_label(loc)} still holds the guidance text that `bioarchive new` wrote",
+                file=file, line=line, column=column, field=format_path(loc),
+            ))
     return out
 
 

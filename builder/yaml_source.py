@@ -72,6 +72,11 @@ class YamlDocument:
     # Source text of plain scalars that YAML 1.1 read as non-text (see module doc).
     plain_scalars: dict[Path_, tuple[str, str]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Only with load_yaml(spans=True), for tools that edit the text in place:
+    # path -> (start, end) character offsets of the key, and of the value with
+    # its kind ("scalar", "block_map", "flow_map", "block_seq", "flow_seq").
+    key_spans: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    value_spans: dict[Path_, tuple[int, int, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -119,6 +124,7 @@ def load_yaml(
     max_bytes: int = 256 * 1024,
     max_depth: int = 40,
     max_nodes: int = 20_000,
+    spans: bool = False,
 ) -> YamlDocument:
     """Parse one record. Never raises on bad input; problems are diagnostics."""
     doc = YamlDocument(data=None)
@@ -165,7 +171,7 @@ def load_yaml(
 
     loader = _Loader(text)
     try:
-        _build(loader, doc, fail, file, max_depth, max_nodes)
+        _build(loader, doc, fail, file, max_depth, max_nodes, spans)
     except _Refused:
         doc.data = None
     except yaml.YAMLError as exc:
@@ -184,7 +190,9 @@ def _mark(event: ev.Event) -> tuple[int, int]:
     return (m.line + 1, m.column + 1)
 
 
-def _build(loader: Any, doc: YamlDocument, fail: Any, file: str | None, max_depth: int, max_nodes: int) -> None:
+def _build(
+    loader: Any, doc: YamlDocument, fail: Any, file: str | None, max_depth: int, max_nodes: int, spans: bool
+) -> None:
     positions = doc.positions
     plain_scalars = doc.plain_scalars
     # Each frame: [container, path, is_mapping, pending_key, key_lines]
@@ -223,6 +231,9 @@ def _build(loader: Any, doc: YamlDocument, fail: Any, file: str | None, max_dept
         if cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
             frame = stack.pop()
             value = frame[0]
+            if spans:
+                start, kind = doc.value_spans[frame[1]][0], doc.value_spans[frame[1]][2]
+                doc.value_spans[frame[1]] = (start, event.end_mark.index, kind)
             if not stack:
                 root, have_root = value, True
             continue
@@ -266,6 +277,8 @@ def _build(loader: Any, doc: YamlDocument, fail: Any, file: str | None, max_dept
             parent[4][key] = line
             parent[3] = key
             positions[(*parent[1], key)] = (line, column)
+            if spans:
+                doc.key_spans[(*parent[1], key)] = (event.start_mark.index, event.end_mark.index)
             continue
 
         # A value: work out its path.
@@ -278,6 +291,13 @@ def _build(loader: Any, doc: YamlDocument, fail: Any, file: str | None, max_dept
         else:
             path = (*parent[1], len(parent[0]))
             positions[path] = _mark(event)
+
+        if spans:
+            if cls is ev.ScalarEvent:
+                kind = "scalar"
+            else:
+                kind = ("flow_" if event.flow_style else "block_") + ("map" if cls is ev.MappingStartEvent else "seq")
+            doc.value_spans[path] = (event.start_mark.index, event.end_mark.index, kind)
 
         if cls is ev.ScalarEvent:
             value = _scalar(event, path, plain_scalars, refuse)
