@@ -22,6 +22,11 @@ from builder.records import RECORD_NAME, SCAFFOLD_TEXTS, STUDIES_DIR
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/study.schema.json"
 
 
+def stdin_is_terminal() -> bool:
+    """Prompts only make sense when a person is typing (not in CI or a pipe)."""
+    return sys.stdin.isatty()
+
+
 def next_accession(root: Path, settings) -> str:
     studies = root / STUDIES_DIR
     numbers = []
@@ -148,7 +153,7 @@ def command(title, author, email, organism, imaging_method, licence, assume_yes,
     root = find_root(root)
     settings = load_settings(root)
     terms, _ = load_term_index(root)
-    interactive = not assume_yes and sys.stdin.isatty()
+    interactive = not assume_yes and stdin_is_terminal()
 
     def ask(value, text, default=None, **kw):
         if value is not None or not interactive:

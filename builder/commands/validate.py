@@ -179,7 +179,10 @@ def _check_images(records: Any, settings: Any, root: Path) -> None:
             diagnostic.file = diagnostic.file or record.file
             diagnostic.line = diagnostic.line or line
             diagnostic.column = diagnostic.column or column
-            diagnostic.field = diagnostic.field or format_path(loc)
+            if diagnostic.field and diagnostic.field != format_path(loc):
+                # The data stage names the object inside the image; keep it, point at the record field.
+                diagnostic.extra = {**diagnostic.extra, "image_field": diagnostic.field}
+            diagnostic.field = format_path(loc)
             record.diagnostics.append(diagnostic)
 
 
