@@ -28,7 +28,7 @@ def _commits_touching(root: Path, ref: str, record_path: Path) -> list[tuple[str
     commits = []
     for line in out.splitlines():
         commit, _, when = line.partition(" ")
-        commits.append((commit, dt.datetime.fromisoformat(when).astimezone(dt.timezone.utc).date()))
+        commits.append((commit, dt.datetime.fromisoformat(when).astimezone(dt.UTC).date()))
     return commits
 
 

@@ -68,7 +68,7 @@ def field_changes(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     """Leaf-level differences between two plain-data records, in document order."""
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[FieldChange] = []
-        for key in [*old.keys(), *(k for k in new.keys() if k not in old)]:
+        for key in [*old, *(k for k in new if k not in old)]:
             sub = _join(path, key)
             if key not in new:
                 out.append(FieldChange(sub, "removed", old=old[key]))
@@ -557,7 +557,7 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
         for row in review.images:
             lines.append(f"- {md(row.name)}: {md_code(row.url)}")
             if thumbnails and row.thumbnails:
-                size = "card" if "card" in row.thumbnails else sorted(row.thumbnails)[0]
+                size = "card" if "card" in row.thumbnails else min(row.thumbnails)
                 lines.append(f"  ![thumbnail of {md(row.name)}]({row.thumbnails[size]})")
         lines.append("")
 

@@ -38,7 +38,7 @@ ChangeKind = Literal["added", "edited", "deleted", "unchanged"]
 
 
 def utc_today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def load_record_text(text: bytes | str | None, settings: ArchiveSettings):
@@ -92,17 +92,21 @@ def line_of_key(text: str | None, key: str) -> int | None:
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
-def line_of_changelog_version(text: str | None, version: int) -> int | None:
-    if not text:
-        return None
-    start = line_of_key(text, "changelog")
-    if start is None:
-        return None
-    lines = text.splitlines()
-    for number in range(start, len(lines)):
-        if re.match(rf"^\s*-?\s*version\s*:\s*{version}\s*$", lines[number]):
-            return number + 1
-    return start
+def _entry_where(change: StudyChange, version: int) -> dict[str, int | None]:
+    entries = (change.new_raw or {}).get("changelog")
+    if isinstance(entries, list):
+        for index, entry in enumerate(entries):
+            if isinstance(entry, dict) and as_int(entry.get("version")) == version:
+                return where(change, "changelog", index, "description")
+    return where(change, "changelog")
+
+
+def where(change: StudyChange, *path: str | int) -> dict[str, int | None]:
+    """line/column keyword arguments for a diagnostic about ``path`` in the new record."""
+    position = change.new_positions.get(tuple(path))
+    if position is not None:
+        return {"line": position[0], "column": position[1]}
+    return {"line": line_of_key(change.new_text, str(path[0])) if path else None}
 
 
 @dataclass
@@ -120,6 +124,8 @@ class StudyChange:
     taken_since_branching: bool = False
     lock_changed: bool = False
     paths: list[Path] = field(default_factory=list)
+    # Where each value of the new record is written: path -> (line, column).
+    new_positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def record_path(self) -> str:
@@ -161,6 +167,7 @@ def collect_changes(root: Path, base: str, settings: ArchiveSettings) -> list[St
         at_fork = gitops.file_at(root, fork_point, record)
         new_lock = (root / lock).read_bytes() if (root / lock).is_file() else None
         old_lock = gitops.file_at(root, base, lock)
+        new_doc = load_record_text(new_text, settings)
         if new_text is None and old_text is None:
             kind: ChangeKind = "unchanged"  # a folder without a record: records validation reports it
         elif new_text is None:
@@ -175,11 +182,12 @@ def collect_changes(root: Path, base: str, settings: ArchiveSettings) -> list[St
                 kind=kind,
                 new_text=new_text,
                 old_text=old_text,
-                new_raw=parse_record_text(new_text, settings),
+                new_raw=new_doc.data if new_doc is not None and new_doc.ok and isinstance(new_doc.data, dict) else None,
                 old_raw=parse_record_text(old_text, settings),
                 taken_since_branching=at_fork is None and old_text is not None and new_text is not None,
                 lock_changed=new_lock != old_lock,
                 paths=[p for p in paths if p.parts[:2] == (STUDIES_DIR, folder)],
+                new_positions=dict(new_doc.positions) if new_doc is not None else {},
             )
         )
     return changes
@@ -240,7 +248,7 @@ def check_change(
                     f"`bioarchive renumber {STUDIES_DIR}/{change.folder}` to move your study to the next "
                     "free accession, then commit",
                     file=path,
-                    line=line_of_key(change.new_text, "accession"),
+                    **where(change, "accession"),
                     field="accession",
                 )
             )
@@ -254,7 +262,7 @@ def check_change(
                         f"{len(_changelog(new))} changelog entries; a new study starts at `version: 1` "
                         "with no changelog",
                         file=path,
-                        line=line_of_key(change.new_text, "version"),
+                        **where(change, "version"),
                         field="version",
                     )
                 )
@@ -278,7 +286,6 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     path = change.record_path
     new, old = change.new_raw or {}, change.old_raw or {}
-    text = change.new_text
 
     old_acc, new_acc = old.get("accession"), new.get("accession")
     if old_acc != new_acc:
@@ -288,7 +295,7 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                 f"accession was changed from {old_acc} to {new_acc}; accessions never change once assigned — "
                 f"put `accession: {old_acc}` back",
                 file=path,
-                line=line_of_key(text, "accession"),
+                **where(change, "accession"),
                 field="accession",
             )
         )
@@ -312,7 +319,7 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                 f"so `version` must be {expected} (found {new.get('version', 'none')}); "
                 f"set `version: {expected}` and add a changelog entry for version {expected}",
                 file=path,
-                line=line_of_key(text, "version"),
+                **where(change, "version"),
                 field="version",
             )
         )
@@ -326,7 +333,7 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                 f"the published changelog of {change.accession} was changed: its first {len(old_entries)} "
                 "entries must stay exactly as published; restore them and add one new entry at the end",
                 file=path,
-                line=line_of_key(text, "changelog"),
+                **where(change, "changelog"),
                 field="changelog",
             )
         )
@@ -342,7 +349,7 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                 f"an entry with `version: {entry_version}`, `date: {today.isoformat()}` and a `description` "
                 "saying what changed and why",
                 file=path,
-                line=line_of_key(text, "changelog") or line_of_key(text, "version"),
+                **(where(change, "changelog") if "changelog" in new else where(change, "version")),
                 field="changelog",
             )
         )
@@ -356,7 +363,7 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                     f"what changed and why in at least {MIN_CHANGELOG_CHARS} characters "
                     "(e.g. 'Corrected the pixel size of image cells: the microscope export was wrong')",
                     file=path,
-                    line=line_of_changelog_version(text, entry_version),
+                    **_entry_where(change, entry_version),
                     field="changelog",
                 )
             )
@@ -369,7 +376,7 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                 f"{change.accession} was released on {as_date(old.get('release_date'))} and cannot be embargoed "
                 f"again until {new_release}; put the published `release_date` back",
                 file=path,
-                line=line_of_key(text, "release_date"),
+                **where(change, "release_date"),
                 field="release_date",
             )
         )
@@ -387,7 +394,7 @@ def _state_notes(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                 f"{change.accession} is embargoed until {release.isoformat()}: it is reviewed now, stays off "
                 "the website (no page, no citation) and is published by the daily build on that date",
                 file=change.record_path,
-                line=line_of_key(change.new_text, "release_date"),
+                **where(change, "release_date"),
                 field="release_date",
             )
         )
@@ -398,7 +405,7 @@ def _state_notes(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                 f"{change.accession} will be withdrawn: its page stays as a tombstone showing the reason "
                 f"{str(new.get('withdrawal_reason') or '')!r}",
                 file=change.record_path,
-                line=line_of_key(change.new_text, "status"),
+                **where(change, "status"),
                 field="status",
             )
         )

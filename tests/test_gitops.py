@@ -14,7 +14,7 @@ def test_no_changes_means_no_paths(archive_repo: ArchiveRepo) -> None:
 
 
 def test_committed_staged_unstaged_and_untracked_changes_all_count(archive_repo: ArchiveRepo) -> None:
-    archive_repo.add_study("OIA-000003")
+    archive_repo.add_study("OIA-000003", lock=False)
     archive_repo.commit("Add OIA-000003")
     archive_repo.write("studies/OIA-000001/study.yaml", study_text("OIA-000001", title="An edited study title"))
     archive_repo.write("notes/staged.txt", "staged")
@@ -32,24 +32,26 @@ def test_rename_is_a_delete_plus_an_add(archive_repo: ArchiveRepo) -> None:
     archive_repo.git("mv", "studies/OIA-000002", "studies/OIA-000009")
     archive_repo.commit("Move")
     assert changed_paths(archive_repo.root, "main") == [
+        Path("studies/OIA-000002/images.lock"),
         Path("studies/OIA-000002/study.yaml"),
+        Path("studies/OIA-000009/images.lock"),
         Path("studies/OIA-000009/study.yaml"),
     ]
 
 
 def test_changes_on_the_base_after_branching_are_not_the_branch_s(archive_repo: ArchiveRepo) -> None:
     archive_repo.checkout("main")
-    archive_repo.add_study("OIA-000005")
+    archive_repo.add_study("OIA-000005", lock=False)
     archive_repo.commit("Someone else's study, merged meanwhile")
     archive_repo.checkout("submission")
-    archive_repo.add_study("OIA-000003")
+    archive_repo.add_study("OIA-000003", lock=False)
     archive_repo.commit("Mine")
     assert changed_paths(archive_repo.root, "main") == [Path("studies/OIA-000003/study.yaml")]
     assert merge_base(archive_repo.root, "main") != resolve_commit(archive_repo.root, "main")
 
 
 def test_file_at_and_list_dir_at_read_the_base(archive_repo: ArchiveRepo) -> None:
-    archive_repo.add_study("OIA-000003")
+    archive_repo.add_study("OIA-000003", lock=False)
     archive_repo.commit("Add")
     assert file_at(archive_repo.root, "main", Path("studies/OIA-000001/study.yaml")) == study_text(
         "OIA-000001"

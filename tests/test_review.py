@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from builder.cli import main
-from builder.review import field_changes, md, md_code, describe_change
+from builder.review import describe_change, field_changes, md, md_code
 from tests.support.gitrepo import ArchiveRepo
 
 V2_ENTRY = """changelog:

