@@ -29,6 +29,7 @@ from builder.checks import Diagnostic, Severity
 from builder.model.image import ImageFacts
 from builder.model.study import Study
 from builder.pages import (
+    SEARCH_DECODER_SCRIPT,
     copy_hand_written_docs,
     make_environment,
     render_site_pages,
@@ -268,6 +269,9 @@ def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text if isinstance(text, str) else json.dumps(text, separators=(",", ":")),
                         encoding="utf-8")
+    from builder.search_index import decoder_script
+
+    (site / SEARCH_DECODER_SCRIPT).write_text(decoder_script(), encoding="utf-8")
     (site / "catalog.json").write_text(catalog.to_json(), encoding="utf-8")
 
 

@@ -79,6 +79,9 @@ CITATION_FORMATS: tuple[tuple[str, str], ...] = (
     ("DataCite XML", "datacite.xml"),
 )
 
+# The catalog index's decoder, written next to the index (builder.search_index).
+SEARCH_DECODER_SCRIPT = "search/catalog-index.js"
+
 _SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
@@ -490,7 +493,7 @@ class SiteRenderer:
         body = self._render("pages/search.html", "search/", facets=self.facets)
         self.writer.write("search/", body, title="Search the catalog",
                           description="Search every study by text, organism, imaging method and more.",
-                          scripts=["assets/javascripts/vendor/lunr-2.3.9.min.js",
+                          scripts=["assets/javascripts/vendor/lunr-2.3.9.min.js", SEARCH_DECODER_SCRIPT,
                                    "assets/javascripts/catalog-search.js"])
 
     def _listing(self, base: str, studies: list[CatalogStudy], *, title: str, heading: str,

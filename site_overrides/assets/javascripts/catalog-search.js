@@ -1,6 +1,6 @@
 /* The catalog search page: a prebuilt lunr index and a metadata store (see
    builder/search_index.py for both formats), free text plus facet filters with
-   live counts. The whole state lives in the URL (?q=...&organism=...&page=2),
+   live counts. The whole state lives in the URL (?query=...&organism=...&page=2; "q" belongs to Material's search),
    so searches can be shared and back/forward work. Record text is only ever
    put into the page with textContent, never as HTML. */
 (function () {
@@ -63,7 +63,7 @@
 
   function readState() {
     var params = new URLSearchParams(window.location.search);
-    var state = { q: (params.get("q") || "").trim(), page: Math.max(1, parseInt(params.get("page") || "1", 10) || 1), filters: {} };
+    var state = { q: (params.get("query") || "").trim(), page: Math.max(1, parseInt(params.get("page") || "1", 10) || 1), filters: {} };
     FACETS.forEach(function (name) { state.filters[name] = params.getAll(name); });
     return state;
   }
@@ -80,7 +80,7 @@
 
   function stateToQuery(state) {
     var params = new URLSearchParams();
-    if (state.q) params.set("q", state.q);
+    if (state.q) params.set("query", state.q);
     FACETS.forEach(function (name) { state.filters[name].forEach(function (v) { params.append(name, v); }); });
     if (state.page > 1) params.set("page", String(state.page));
     var text = params.toString();
@@ -219,7 +219,8 @@
   function describe(state, total) {
     var what = total === 1 ? "1 study" : total.toLocaleString("en") + " studies";
     var active = FACETS.reduce(function (n, name) { return n + state.filters[name].length; }, 0);
-    var text = what + (state.q ? " match \u201c" + state.q + "\u201d" : (active ? " match" : " in the catalog"));
+    var verb = total === 1 ? " matches" : " match";
+    var text = what + (state.q ? verb + " \u201c" + state.q + "\u201d" : (active ? verb : " in the catalog"));
     if (active) text += (state.q ? " and " : " ") + active + " filter" + (active === 1 ? "" : "s");
     return text + ".";
   }
@@ -316,7 +317,10 @@
 
   Promise.all([load(root.getAttribute("data-index")), load(root.getAttribute("data-store"))])
     .then(function (data) {
-      index = lunr.Index.load(data[0]);
+      // The shipped index is compacted (builder/search_index.py); its decoder,
+      // search/catalog-index.js, rebuilds lunr's own serialised form.
+      var serialised = data[0].format === "oia-lunr-compact" ? window.expandCatalogIndex(data[0]) : data[0];
+      index = lunr.Index.load(serialised);
       rows = decodeStore(data[1]);
       rows.forEach(function (row) { byAccession[row.accession.toUpperCase()] = row; });
       var state = readState();
@@ -324,6 +328,7 @@
       run(state);
     })
     .catch(function (error) {
+      if (window.console) console.error(error);
       statusEl.textContent = "The catalog search could not be loaded (" + error.message + "). Browse the catalog instead.";
       root.setAttribute("data-ready", "error");
     });
