@@ -327,7 +327,8 @@ def build_review(
     records = load_records(root, settings, [root / STUDIES_DIR / c.folder / RECORD_NAME for c in present])
     by_folder = {r.path.parent.name: r for r in records.records}
 
-    valid = [r.study for r in records.records if r.study is not None]
+    # Withdrawn studies' images may be gone for good reasons: not read.
+    valid = [r.study for r in records.records if r.study is not None and r.study.status.value != "withdrawn"]
     outcomes: dict[str, Any] = {}
     if data and valid:
         from builder.data import inspect_images

@@ -181,3 +181,20 @@ def test_field_changes(old, new, expected) -> None:
 def test_markdown_escaping() -> None:
     assert md("a *b* [c](d)\n<e>") == "a \\*b\\* \\[c\\]\\(d\\) \\<e\\>"
     assert md_code("x ` y") == "``x ` y``"
+
+
+def test_withdrawal_is_reviewed_without_reading_the_gone_images(archive_repo: ArchiveRepo) -> None:
+    archive_repo.edit_study("OIA-000002", "status: published", "status: withdrawn\nwithdrawal_reason: Consent was revoked.")
+    archive_repo.edit_study("OIA-000002", "\nversion: 1\n", "\nversion: 2\n")
+    archive_repo.write(
+        "studies/OIA-000002/study.yaml",
+        archive_repo.read("studies/OIA-000002/study.yaml")
+        + "changelog:\n  - version: 2\n    date: 2025-05-30\n    description: Withdrawn because consent was revoked.\n",
+    )
+    result = review(archive_repo)  # with data: the image does not exist, and is not read
+    assert result.exit_code == 0, result.output
+    doc = json.loads((archive_repo.root / "review" / "OIA-000002.json").read_text())
+    assert doc["change"] == "withdrawal" and doc["state"] == "withdrawn"
+    assert [d["check"] for d in doc["diagnostics"]] == ["SUB007"]
+    assert doc["images"][0]["fingerprint_status"] == "not checked"
+    assert "- `status: published → withdrawn`" in (archive_repo.root / "review" / "OIA-000002.md").read_text()
