@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import random
 from typing import Any
 
@@ -322,9 +323,38 @@ _SCALES = ["molecule", "molecular machine", "cell", "tissue", "organism"]
 _TYPES = ["reference images", "atlas", "benchmark dataset", "systematic phenotyping", "other"]
 
 
+_SYLLABLES = ("ka lo mi nu re sa ti vo ze ba ce di fo gu ha je ki lu ma ne po qu ri so tu va we xi yo zu "
+              "an el in on ur ast ber cor dan fel gor hin jor kel lam mor nis pel ros tar vel").split()
+
+
+def _pseudo_words(rng: random.Random, count: int, syllables: tuple[int, int] = (2, 4)) -> list[str]:
+    words: set[str] = set()
+    while len(words) < count:
+        words.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(*syllables))))
+    return sorted(words)
+
+
+class _Vocabulary:
+    """Word and name pools with a Zipf-like use frequency, like real text.
+
+    A small vocabulary would flatter the index size: real descriptions bring
+    thousands of distinct words, gene names and numbers.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.words = _WORDS + _pseudo_words(rng, 8000)
+        self.weights = [1 / (rank + 1) for rank in range(len(self.words))]
+        self.first_names = _FIRST + [w.capitalize() for w in _pseudo_words(rng, 400, (2, 3))]
+        self.last_names = _LAST + [w.capitalize() for w in _pseudo_words(rng, 3000, (2, 4))]
+
+    def sample(self, rng: random.Random, k: int) -> list[str]:
+        return rng.choices(self.words, weights=self.weights, k=k)
+
+
 def synthetic_studies(n: int, seed: int = 0, *, today: dt.date = TODAY) -> list[Study]:
     """n valid, varied, released studies (deterministic for a seed)."""
     rng = random.Random(seed)
+    vocabulary = _Vocabulary(random.Random(seed + 1))
     template = study_record("OIA-000000")
     studies = []
     for i in range(1, n + 1):
@@ -333,18 +363,21 @@ def synthetic_studies(n: int, seed: int = 0, *, today: dt.date = TODAY) -> list[
         method = rng.choice(METHODS)
         record = copy.deepcopy(template)
         record["accession"] = f"OIA-{i:06d}"
-        record["title"] = f"{words[0].capitalize()} and {words[1]} in {organism[1]} {words[2]} by {method[1]}"
+        extra = vocabulary.sample(rng, 4)
+        record["title"] = (f"{words[0].capitalize()} and {words[1]} {extra[0]} in {organism[1]} {words[2]} "
+                           f"{extra[1]} by {method[1]}")
         record["description"] = " ".join(
-            f"We studied {w} dynamics in {organism[1]} using {method[1]}, imaging {rng.randint(2, 900)} samples."
+            f"We studied {w} {' '.join(vocabulary.sample(rng, rng.randint(5, 12)))} in {organism[1]} "
+            f"{' '.join(vocabulary.sample(rng, rng.randint(3, 8)))}, imaging {rng.randint(2, 900)} samples."
             for w in words[3:9]
         )
-        n_authors = rng.randint(1, 6)
+        n_authors = rng.randint(1, 8)
         authors = []
         for a in range(n_authors):
-            authors.append({"name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", "contact": a == 0,
-                            **({"email": "contact@example.org"} if a == 0 else {})})
+            authors.append({"name": f"{rng.choice(vocabulary.first_names)} {rng.choice(vocabulary.last_names)}",
+                            "contact": a == 0, **({"email": "contact@example.org"} if a == 0 else {})})
         record["authors"] = authors
-        record["keywords"] = words[9:12]
+        record["keywords"] = words[9:12] + extra[2:]
         record["licence"] = rng.choice(["CC0-1.0", "CC-BY-4.0"])
         record["release_date"] = (today - dt.timedelta(days=rng.randint(0, 3650))).isoformat()
         record["data_type"] = rng.choice(_TYPES)
@@ -369,7 +402,9 @@ def synthetic_catalog(n: int, seed: int = 0, *, today: dt.date = TODAY,
     for study in studies:
         for dataset, ref in study.images():
             images[f"{study.accession}/{dataset.name}/{ref.name}"] = image_facts(
-                ref.url, size_bytes=10_000_000, thumbnail=f"{study.accession}-{ref.name}-card.webp")
+                # Named like the data stage names them: a hash prefix, then the size.
+                ref.url, size_bytes=10_000_000,
+                thumbnail=hashlib.sha256(ref.url.encode()).hexdigest()[:32] + "-card.webp")
     return build_catalog(studies, images, settings or settings_for_tests(), today)
 
 
