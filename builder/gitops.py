@@ -158,3 +158,43 @@ def head_commit(root: Path) -> str | None:
     """The commit HEAD points at, or None in a repository without commits."""
     proc = run_git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def files_at(root: Path, specs: list[tuple[str, Path]]) -> list[bytes | None]:
+    """Contents of many (commit, path) pairs in one `git cat-file --batch` run; None where absent.
+
+    Commits must be full ids (as `git log` prints them): this reads history
+    quickly (one process, not several per file) for the version pages.
+    """
+    if not specs:
+        return []
+    lines = []
+    for commit, path in specs:
+        _check_ref_text(commit)
+        text = _tree_spec(commit, path)
+        if "\n" in text:
+            raise GitError(f"'{path}' contains a line break; paths in the archive must not")
+        lines.append(text)
+    proc = subprocess.run(
+        ["git", "-C", str(root), "cat-file", "--batch"],
+        input=("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"),
+        capture_output=True,
+        env=_env(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GitError(f"`git cat-file --batch` failed in {root}: {proc.stderr.decode('utf-8', 'replace').strip()}")
+    out: list[bytes | None] = []
+    data, pos = proc.stdout, 0
+    for _ in specs:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) == 3 and header[1] in (b"blob", b"tree", b"commit", b"tag"):
+            size = int(header[2])
+            content = data[pos : pos + size]
+            pos += size + 1  # content is followed by a newline
+            out.append(content if header[1] == b"blob" else None)
+        else:  # "<spec> missing" or "ambiguous"
+            out.append(None)
+    return out

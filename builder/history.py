@@ -58,8 +58,10 @@ def version_history(
     record_path = Path(record_path)
     first_seen: dict[int, dt.date] = {}
     last: dict[int, tuple[str, dict | None]] = {}
-    for commit, date in _commits_touching(root, ref, record_path):
-        raw = parse_record_text(gitops.file_at(root, commit, record_path), settings)
+    commits = _commits_touching(root, ref, record_path)
+    texts = gitops.files_at(root, [(commit, record_path) for commit, _ in commits])
+    for (commit, date), text in zip(commits, texts):
+        raw = parse_record_text(text, settings)
         if raw is None:
             continue  # deleted or unreadable in this commit
         version = as_int(raw.get("version", 1))

@@ -86,3 +86,19 @@ def test_works_from_a_remote_tracking_branch_in_a_clone(archive_repo: ArchiveRep
     (clone / "studies" / "OIA-000003").mkdir(parents=True)
     (clone / "studies" / "OIA-000003" / "study.yaml").write_text(study_text("OIA-000003"))
     assert changed_paths(clone, "origin/main") == [Path("studies/OIA-000003/study.yaml")]
+
+
+def test_files_at_reads_many_versions_in_one_go(archive_repo: ArchiveRepo) -> None:
+    from builder.gitops import files_at
+
+    main = resolve_commit(archive_repo.root, "main")
+    archive_repo.edit_study("OIA-000001", "title: HeLa", "title: New HeLa")
+    head = archive_repo.commit("Edit")
+    record = Path("studies/OIA-000001/study.yaml")
+    old, new, missing, folder = files_at(
+        archive_repo.root, [(main, record), (head, record), (main, Path("studies/OIA-000009/study.yaml")), (main, Path("studies"))]
+    )
+    assert old == study_text("OIA-000001").encode()
+    assert new is not None and b"title: New HeLa" in new
+    assert missing is None and folder is None
+    assert files_at(archive_repo.root, []) == []
