@@ -114,7 +114,8 @@ def splat(volume: np.ndarray, points: np.ndarray, values: np.ndarray | float) ->
 
 # ---------------------------------------------------------------- OIA-000001: HeLa siRNA screen
 
-# Plate layout: columns are siRNAs, rows B-D are replicate wells.
+# Plate layout: columns are siRNAs, rows B-G are replicate wells; the outer
+# wells of the 96-well plate stay empty, as in real screens (edge effects).
 HELA_SIRNAS = {
     "2": "negative control (non-targeting siRNA)",
     "3": "PLK1",
@@ -123,8 +124,8 @@ HELA_SIRNAS = {
     "6": "COPB1",
     "7": "mock (transfection reagent only)",
 }
-HELA_ROWS = ["B", "C", "D"]
-HELA_FIELD = 192
+HELA_ROWS = ["B", "C", "D", "E", "F", "G"]
+HELA_FIELD = 160
 HELA_CHANNELS = [
     {"label": "Hoechst 33342", "color": "0000FF", "window": (150, 1900)},
     {"label": "alpha-tubulin (Alexa Fluor 488)", "color": "00FF00", "window": (150, 1300)},
@@ -133,12 +134,12 @@ HELA_CHANNELS = [
 # Fractions of cells per state for each siRNA: interphase, mitotic, monopolar,
 # binucleate, apoptotic. Cell counts reflect proliferation and death.
 HELA_PHENOTYPES = {
-    "2": ((0.95, 0.05, 0.0, 0.0, 0.0), 24),
-    "3": ((0.45, 0.50, 0.0, 0.0, 0.05), 26),
-    "4": ((0.45, 0.05, 0.50, 0.0, 0.0), 24),
-    "5": ((0.35, 0.05, 0.0, 0.60, 0.0), 13),
-    "6": ((0.45, 0.0, 0.0, 0.0, 0.55), 9),
-    "7": ((0.95, 0.05, 0.0, 0.0, 0.0), 23),
+    "2": ((0.95, 0.05, 0.0, 0.0, 0.0), 17),
+    "3": ((0.45, 0.50, 0.0, 0.0, 0.05), 19),
+    "4": ((0.45, 0.05, 0.50, 0.0, 0.0), 17),
+    "5": ((0.35, 0.05, 0.0, 0.60, 0.0), 9),
+    "6": ((0.45, 0.0, 0.0, 0.0, 0.55), 6),
+    "7": ((0.95, 0.05, 0.0, 0.0, 0.0), 16),
 }
 
 
