@@ -12,6 +12,7 @@ accession, so accession uniqueness is a folder listing.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import types
 import typing
@@ -124,8 +125,12 @@ def validation_context(settings: ArchiveSettings) -> dict[str, Any]:
 def display_path(path: Path, root: Path | None) -> str:
     if root is not None:
         try:
-            return path.resolve().relative_to(root.resolve()).as_posix()
+            return path.relative_to(root).as_posix()  # the common case, without touching the disk
         except ValueError:
+            pass
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError):
             pass
     return path.as_posix()
 
@@ -143,25 +148,24 @@ def load_record(
     path = Path(path)
     file = display_path(path, root)
     if text is None:
+        limit = settings.limits.max_record_bytes
         try:
-            if path.stat().st_size > settings.limits.max_record_bytes:
-                text = b""  # refused below without reading a huge file into memory
-                size = path.stat().st_size
-                check = get_check("REC002")
-                return RecordResult(
-                    path, file, None, None,
-                    diagnostics=[Diagnostic.of(
-                        check,
-                        f"the file is {size:,} bytes; records may be at most {settings.limits.max_record_bytes:,} bytes",
-                        file=file,
-                    )],
-                )
-            text = path.read_bytes()
+            with open(path, "rb") as fh:
+                text = fh.read(limit + 1)  # never more than the limit, whatever the file's size
         except OSError as exc:
             reason = exc.strerror or str(exc)
             return RecordResult(
                 path, file, None, None,
                 diagnostics=[Diagnostic.of(get_check("REC001"), f"cannot read {file}: {reason}", file=file)],
+            )
+        if len(text) > limit:
+            size = path.stat().st_size
+            return RecordResult(
+                path, file, None, None,
+                diagnostics=[Diagnostic.of(
+                    get_check("REC002"), f"the file is {size:,} bytes; records may be at most {limit:,} bytes",
+                    file=file,
+                )],
             )
     limits = settings.limits
     doc = load_yaml(
@@ -546,11 +550,18 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
 # ---------------------------------------------------------------- all records
 
 def record_paths(root: Path) -> list[Path]:
-    """Every studies/<folder>/study.yaml, in folder order."""
+    """studies/<folder>/study.yaml of every study folder, in folder order.
+
+    A folder without study.yaml is listed too: reading it reports REC001.
+    """
     studies = root / STUDIES_DIR
-    if not studies.is_dir():
+    try:
+        entries = list(os.scandir(studies))
+    except OSError:
         return []
-    return sorted(p / RECORD_NAME for p in studies.iterdir() if p.is_dir() and (p / RECORD_NAME).is_file())
+    return sorted(
+        studies / e.name / RECORD_NAME for e in entries if not e.name.startswith(".") and e.is_dir()
+    )
 
 
 def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None = None, *, hints: bool = True) -> RecordSet:
@@ -578,7 +589,7 @@ def _accession_collisions(records: RecordSet, root: Path) -> None:
             continue
         line, column = r.positions.get(("accession",), (None, None))
         other: str | None = None
-        if accession in claimed and claimed[accession].path.resolve() != r.path.resolve():
+        if accession in claimed and claimed[accession].path != r.path:
             other = claimed[accession].file
         elif r.path.parent.name != accession:
             owner = studies_dir / accession / RECORD_NAME

@@ -193,27 +193,135 @@ def _mark(event: ev.Event) -> tuple[int, int]:
 def _build(
     loader: Any, doc: YamlDocument, fail: Any, file: str | None, max_depth: int, max_nodes: int, spans: bool
 ) -> None:
+    # The hot loop of validation: classes and dicts are bound to locals, and
+    # plain text scalars (most of a record) take the shortest path.
     positions = doc.positions
     plain_scalars = doc.plain_scalars
-    # Each frame: [container, path, is_mapping, pending_key, key_lines]
+    implicit = _IMPLICIT
+    Scalar, MapStart, SeqStart = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
+    MapEnd, SeqEnd, DocStart, StreamEnd, Alias = (
+        ev.MappingEndEvent, ev.SequenceEndEvent, ev.DocumentStartEvent, ev.StreamEndEvent, ev.AliasEvent
+    )
+    # Each frame: [container, path, is_mapping, pending_key, key_lines, pending_key_path]
     stack: list[list[Any]] = []
     documents = 0
     nodes = 0
     root: Any = None
     have_root = False
     get_event = loader.get_event
-    check_event = loader.check_event
 
     def refuse(id: str, message: str, event: ev.Event, **kw: Any) -> None:
         fail(id, message, *_mark(event), **kw)
         raise _Refused
 
-    while check_event():
+    while True:
         event = get_event()
         cls = type(event)
-        if cls is ev.StreamStartEvent or cls is ev.StreamEndEvent or cls is ev.DocumentEndEvent:
+        if cls is Scalar or cls is MapStart or cls is SeqStart:
+            nodes += 1
+            if nodes > max_nodes:
+                refuse("REC009", f"the document has more than {max_nodes:,} values; records are far smaller", event)
+            if event.anchor is not None:
+                refuse(
+                    "REC007",
+                    f"anchor `&{event.anchor}` refused: records may not use anchors (&) or aliases (*)",
+                    event,
+                )
+            parent = stack[-1] if stack else None
+            if parent is not None and parent[2]:
+                key = parent[3]
+                if key is None:
+                    # A mapping key.
+                    if cls is not Scalar:
+                        refuse("REC011", "a key here is a list or mapping; keys must be plain field names", event)
+                    key = event.value
+                    mark = event.start_mark
+                    line = mark.line + 1
+                    key_path = (*parent[1], key)
+                    first = parent[4].get(key)
+                    if first is not None:
+                        doc.diagnostics.append(Diagnostic.of(
+                            _check("REC006"),
+                            f"the key `{key}` appears twice in the same mapping: first at line {first}, "
+                            f"again at line {line}",
+                            file=file, line=line, column=mark.column + 1, field=format_path(key_path),
+                        ))
+                        parent[3] = _DUPLICATE
+                        parent[5] = (*parent[1], "<duplicate>")
+                        continue
+                    parent[4][key] = line
+                    parent[3] = key
+                    parent[5] = key_path
+                    positions[key_path] = (line, mark.column + 1)
+                    if spans:
+                        doc.key_spans[key_path] = (mark.index, event.end_mark.index)
+                    continue
+                path: Path_ = parent[5]
+            elif parent is None:
+                path = ()
+                positions[path] = _mark(event)
+            else:
+                path = (*parent[1], len(parent[0]))
+                positions[path] = _mark(event)
+
+            if spans:
+                if cls is Scalar:
+                    kind = "scalar"
+                else:
+                    kind = ("flow_" if event.flow_style else "block_") + ("map" if cls is MapStart else "seq")
+                doc.value_spans[path] = (event.start_mark.index, event.end_mark.index, kind)
+
+            if cls is Scalar:
+                value = event.value
+                tag = event.tag
+                if tag is None and event.implicit[0]:
+                    resolvers = implicit.get(value[:1] if value else "")
+                    if resolvers is not None:
+                        for resolved, regexp in resolvers:
+                            if regexp.match(value):
+                                if resolved != _STR:
+                                    plain_scalars[path] = (value, resolved)
+                                    value = _construct(resolved, value)
+                                break
+                elif tag is not None:
+                    value = _tagged_scalar(event, refuse)
+                if parent is None:
+                    root, have_root = value, True
+                elif parent[2]:
+                    if parent[3] is not _DUPLICATE:
+                        parent[0][parent[3]] = value
+                    parent[3] = None
+                else:
+                    parent[0].append(value)
+                continue
+
+            # Mapping or sequence start.
+            tag = event.tag
+            if tag is not None and tag not in _COLLECTION_TAGS:
+                refuse("REC008", f"the tag `{tag}` is refused: records may not use YAML tags", event)
+            if len(stack) >= max_depth:
+                refuse("REC009", f"values are nested more than {max_depth} levels deep here", event)
+            is_map = cls is MapStart
+            container: Any = {} if is_map else []
+            if parent is not None:
+                if parent[2]:
+                    if parent[3] is not _DUPLICATE:
+                        parent[0][parent[3]] = container
+                    parent[3] = None
+                else:
+                    parent[0].append(container)
+            stack.append([container, path, is_map, None, {}, None])
             continue
-        if cls is ev.DocumentStartEvent:
+
+        if cls is MapEnd or cls is SeqEnd:
+            frame = stack.pop()
+            if spans:
+                start, _, kind = doc.value_spans[frame[1]]
+                doc.value_spans[frame[1]] = (start, event.end_mark.index, kind)
+            if not stack:
+                root, have_root = frame[0], True
+            continue
+        if cls is DocStart:
             documents += 1
             if documents > 1:
                 refuse(
@@ -222,110 +330,15 @@ def _build(
                     event,
                 )
             continue
-        if cls is ev.AliasEvent:
+        if cls is Alias:
             refuse(
                 "REC007",
                 f"alias `*{event.anchor}` refused: records may not use anchors (&) or aliases (*)",
                 event,
             )
-        if cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
-            frame = stack.pop()
-            value = frame[0]
-            if spans:
-                start, kind = doc.value_spans[frame[1]][0], doc.value_spans[frame[1]][2]
-                doc.value_spans[frame[1]] = (start, event.end_mark.index, kind)
-            if not stack:
-                root, have_root = value, True
-            continue
-
-        # A node: scalar, mapping start or sequence start.
-        nodes += 1
-        if nodes > max_nodes:
-            refuse("REC009", f"the document has more than {max_nodes:,} values; records are far smaller", event)
-        if event.anchor is not None:
-            refuse(
-                "REC007",
-                f"anchor `&{event.anchor}` refused: records may not use anchors (&) or aliases (*)",
-                event,
-            )
-
-        parent = stack[-1] if stack else None
-        if parent is not None and parent[2] and parent[3] is None:
-            # A mapping key.
-            if cls is not ev.ScalarEvent:
-                refuse(
-                    "REC011",
-                    "a key here is a list or mapping; keys must be plain field names",
-                    event,
-                )
-            key = event.value
-            line, column = _mark(event)
-            first = parent[4].get(key)
-            if first is not None:
-                doc.diagnostics.append(
-                    Diagnostic.of(
-                        _check("REC006"),
-                        f"the key `{key}` appears twice in the same mapping: first at line {first}, again at line {line}",
-                        file=file,
-                        line=line,
-                        column=column,
-                        field=format_path((*parent[1], key)),
-                    )
-                )
-                parent[3] = _DUPLICATE
-                continue
-            parent[4][key] = line
-            parent[3] = key
-            positions[(*parent[1], key)] = (line, column)
-            if spans:
-                doc.key_spans[(*parent[1], key)] = (event.start_mark.index, event.end_mark.index)
-            continue
-
-        # A value: work out its path.
-        if parent is None:
-            path: Path_ = ()
-            positions[path] = _mark(event)
-        elif parent[2]:
-            key = parent[3]
-            path = (*parent[1], key) if key is not _DUPLICATE else (*parent[1], "<duplicate>")
-        else:
-            path = (*parent[1], len(parent[0]))
-            positions[path] = _mark(event)
-
-        if spans:
-            if cls is ev.ScalarEvent:
-                kind = "scalar"
-            else:
-                kind = ("flow_" if event.flow_style else "block_") + ("map" if cls is ev.MappingStartEvent else "seq")
-            doc.value_spans[path] = (event.start_mark.index, event.end_mark.index, kind)
-
-        if cls is ev.ScalarEvent:
-            value = _scalar(event, path, plain_scalars, refuse)
-            if parent is None:
-                root, have_root = value, True
-            elif parent[2]:
-                if parent[3] is not _DUPLICATE:
-                    parent[0][parent[3]] = value
-                parent[3] = None
-            else:
-                parent[0].append(value)
-            continue
-
-        # Mapping or sequence start.
-        tag = event.tag
-        if tag is not None and tag not in _COLLECTION_TAGS:
-            refuse("REC008", f"the tag `{tag}` is refused: records may not use YAML tags", event)
-        if len(stack) >= max_depth:
-            refuse("REC009", f"values are nested more than {max_depth} levels deep here", event)
-        container: Any = {} if cls is ev.MappingStartEvent else []
-        if parent is not None:
-            if parent[2]:
-                if parent[3] is not _DUPLICATE:
-                    parent[0][parent[3]] = container
-                parent[3] = None
-            else:
-                parent[0].append(container)
-        stack.append([container, path, cls is ev.MappingStartEvent, None, {}])
+        if cls is StreamEnd or event is None:
+            break
+        # StreamStart and DocumentEnd carry nothing.
 
     if documents == 0 or not have_root:
         fail("REC010", "the file is empty; a study record is a YAML mapping of fields", 1, 1)
@@ -340,26 +353,14 @@ def _build(
 _DUPLICATE = object()  # marks the value of a repeated key, which is read and dropped
 
 
-def _scalar(event: ev.ScalarEvent, path: Path_, plain_scalars: dict, refuse: Any) -> Any:
-    value = event.value
+def _tagged_scalar(event: ev.ScalarEvent, refuse: Any) -> Any:
+    """A scalar with an explicit tag: only the plain YAML types are allowed."""
     tag = event.tag
-    if tag is not None and tag not in _SCALAR_TAGS:
+    if tag not in _SCALAR_TAGS:
         refuse("REC008", f"the tag `{tag}` is refused: records may not use YAML tags", event)
-    if tag is None or tag == "!":
-        if not event.implicit[0] or tag == "!":  # quoted or block text: always a string
-            return value
-        tag = _resolve(value)
-        if tag == _STR:
-            return value
-        plain_scalars[path] = (value, tag)
-    return _construct(tag, value)
-
-
-def _resolve(value: str) -> str:
-    for tag, regexp in _IMPLICIT.get(value[:1] if value else "", ()):
-        if regexp.match(value):
-            return tag
-    return _STR
+    if tag == "!":  # the non-specific tag: text
+        return event.value
+    return _construct(tag, event.value)
 
 
 def _construct(tag: str, value: str) -> Any:
