@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.ngff.writer import write_image, write_labels, write_plate  # noqa: E402
+from builder.ngff.writer import write_image, write_labels, write_plate
 
 # ---------------------------------------------------------------- numerical helpers
 
@@ -679,7 +679,7 @@ def make_mouse_ct(out: Path) -> Path:
                 pz = cz + hh * math.cos(a) * 0.95
                 px = x0 + a * 2.0
                 near = (np.abs(xx[0, 0] - px) < 1.0)
-                zi, yi = int(round(pz)), int(round(py))
+                zi, yi = int(np.rint(pz)), int(np.rint(py))
                 if 0 <= zi < nz and 0 <= yi < ny:
                     bone[zi, yi, near] = np.maximum(bone[zi, yi, near], 0.85)
     # Skull: a shell around the brain, and teeth.
@@ -722,7 +722,7 @@ def make_mouse_ct(out: Path) -> Path:
     # Reconstruction: finite resolution and noise (higher in air from the Feldkamp filter).
     image = blur(hu, 0.7) + rng.normal(0, 12, CT_SHAPE)
     ct = np.clip(np.rint(image), -1024, 3071).astype(np.int16)
-    lung_plane = int(round(float(centre_z[0, 0, int(0.37 * nx)]) + 1))
+    lung_plane = round(float(centre_z[0, 0, int(0.37 * nx)])) + 1
     return write_image(
         out / "OIA-000005" / "mouse-ct.ome.zarr",
         ct,
@@ -747,8 +747,8 @@ DISC_SHAPE = (2, 10, 144, 176)  # c, z, y, x
 def make_wing_disc(out: Path) -> Path:
     """A third-instar wing imaginal disc: nuclei (DAPI) and a Dpp activity gradient (pMad)."""
     rng = np.random.default_rng(6006)
-    nc, nz, ny, nx = DISC_SHAPE
-    zz, yy, xx = grid((nz, ny, nx))
+    _, nz, ny, nx = DISC_SHAPE
+    _, yy, xx = grid((nz, ny, nx))
     # Disc outline and the pouch, with the hinge folds as rings around it.
     disc = soft(ellipse(yy, xx, ny * 0.5, nx * 0.5, nx * 0.47, ny * 0.45, 0.15), 0.04)
     pouch_r = ellipse(yy, xx, ny * 0.52, nx * 0.46, nx * 0.24, ny * 0.26, 0.15)

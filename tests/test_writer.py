@@ -307,7 +307,7 @@ def test_labels_must_be_integers_and_match_the_image_version(tmp_path):
 
 def plate_wells() -> dict[tuple[str, str], list[np.ndarray]]:
     rng = np.random.default_rng(5)
-    field = lambda: rng.integers(0, 1000, (2, 32, 32)).astype(np.uint16)  # noqa: E731
+    field = lambda: rng.integers(0, 1000, (2, 32, 32)).astype(np.uint16)
     return {("B", "10"): [field()], ("A", "2"): [field(), field()], ("A", "10"): [field()]}
 
 
