@@ -441,3 +441,22 @@ def test_mutated_records_give_diagnostics_not_exceptions(tmp_path, mutations):
     for d in result.diagnostics:
         assert d.message and d.check and d.file
     assert (result.study is None) == any(d.severity is Severity.ERROR and d.check[:3] in ("MOD", "ONT", "REC") for d in result.diagnostics)
+
+
+_VALID_TEXT = record_yaml(make_record()).encode()
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=len(_VALID_TEXT)), st.integers(min_value=0, max_value=3),
+                          st.binary(min_size=0, max_size=3)), min_size=1, max_size=6))
+def test_text_edits_of_a_valid_record_give_diagnostics_not_exceptions(edits):
+    """Typos, stray bytes and cut lines in the text: located diagnostics, never a traceback."""
+    data = bytearray(_VALID_TEXT)
+    for at, remove, insert in edits:
+        at = min(at, len(data))
+        data[at:at + remove] = insert
+    result = load_record(Path("studies/OIA-000001/study.yaml"), SETTINGS, text=bytes(data))
+    for d in result.diagnostics:
+        assert d.message and d.file == "studies/OIA-000001/study.yaml"
+        if d.check.startswith(("REC00", "MOD", "ONT00")) and d.check not in ("REC002",):
+            assert d.line is not None or d.check == "REC010"
