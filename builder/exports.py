@@ -1,0 +1,413 @@
+"""Machine-readable exports of the catalog, written next to the site's pages.
+
+:func:`write_exports` writes, below ``out_dir``:
+
+======================================  ==============================================
+``api/index.json``                      what the API files are and the fields they hold
+``api/studies.json``                    one summary per study (``API_FORMAT_VERSION``)
+``api/studies/<ACCESSION>.json``        the whole record plus derived facts and image facts
+``catalog.csv``                         one row per study, safe to open in a spreadsheet
+``sitemap.xml``                         every study page plus the pages the caller lists
+``feed.xml``                            Atom feed of the newest releases
+``robots.txt``                          allows everything, names the sitemap
+``search/catalog-index.js``             the browser decoder of the compact search index
+``studies/<ACC>/cite/<ACC>.bib``        BibTeX (and ``.ris``, ``.csl.json``, ``CITATION.cff``,
+                                        ``.datacite.json``, ``.datacite.xml``)
+======================================  ==============================================
+
+Only what the catalog holds is exported, so embargoed studies appear nowhere.
+Withdrawn studies stay as tombstones: their summary, citation files and a
+record without its datasets (no image locations), flagged ``withdrawn``.
+Each file is written to a temporary name and renamed into place, so a reader
+never sees half a file. Given the same catalog the bytes are the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from builder.catalog import Catalog, CatalogStudy
+from builder.citation import (
+    clean,
+    one_line,
+    split_name,
+    to_bibtex,
+    to_cff,
+    to_csl_json,
+    to_datacite,
+    to_datacite_xml,
+    to_ris,
+)
+from builder.search_index import decoder_script
+from builder.settings import ArchiveSettings
+
+API_FORMAT_VERSION = 1
+FEED_ENTRIES = 50
+SITEMAP_MAX_URLS = 50_000  # the sitemaps.org limit per file
+ATOM_NS = "http://www.w3.org/2005/Atom"
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+# Spreadsheets run cells that start with these as formulas (OWASP: CSV injection).
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+CSV_COLUMNS = (
+    "accession", "version", "status", "title", "release_date", "licence", "organisms", "organism_ids",
+    "imaging_methods", "imaging_method_ids", "biological_scales", "data_type", "image_count", "total_bytes",
+    "authors", "keywords", "url", "withdrawal_reason",
+)
+
+
+# ---------------------------------------------------------------- citation files
+
+def citation_files(accession: str) -> list[tuple[str, str, str]]:
+    """(label, file name, media type) of each citation download of a study.
+
+    The files live in ``studies/<ACCESSION>/cite/``; pages link them from here
+    so the names are written down once.
+    """
+    return [
+        ("BibTeX", f"{accession}.bib", "application/x-bibtex"),
+        ("RIS", f"{accession}.ris", "application/x-research-info-systems"),
+        ("CSL-JSON", f"{accession}.csl.json", "application/vnd.citationstyles.csl+json"),
+        ("Citation File Format", "CITATION.cff", "application/x-yaml"),
+        ("DataCite JSON", f"{accession}.datacite.json", "application/vnd.datacite.datacite+json"),
+        ("DataCite XML", f"{accession}.datacite.xml", "application/vnd.datacite.datacite+xml"),
+    ]
+
+
+def citation_documents(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, str]:
+    """File name -> content of every citation download of one study."""
+    names = [name for _, name, _ in citation_files(cs.accession)]
+    contents = [
+        to_bibtex(cs, settings),
+        to_ris(cs, settings),
+        _json([to_csl_json(cs, settings)], indent=2),
+        to_cff(cs, settings),
+        _json(to_datacite(cs, settings), indent=2),
+        to_datacite_xml(cs, settings),
+    ]
+    return dict(zip(names, contents))
+
+
+# ---------------------------------------------------------------- JSON API
+
+def _json(value: Any, *, indent: int | None = None) -> str:
+    separators = (",", ": ") if indent else (",", ":")
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=indent, separators=separators) + "\n"
+
+
+def _terms(terms: Iterable[Any]) -> list[dict[str, str]]:
+    return [{"id": t.id, "label": t.label} for t in terms]
+
+
+def study_summary(cs: CatalogStudy) -> dict[str, Any]:
+    """The entry of one study in api/studies.json."""
+    return {
+        "accession": cs.accession,
+        "version": cs.version,
+        "title": cs.study.title,
+        "summary": cs.summary,
+        "release_date": cs.release_date.isoformat(),
+        "year": cs.year,
+        "status": "withdrawn" if cs.withdrawn else "published",
+        "licence": cs.licence.id,
+        "organisms": _terms(cs.organisms),
+        "imaging_methods": _terms(cs.imaging_methods),
+        "biological_scales": cs.scales,
+        "data_type": cs.data_type,
+        "image_count": cs.image_count,
+        "total_bytes": cs.total_bytes,
+        "authors": [a.name for a in cs.study.authors],
+        "url": cs.url,
+        "api_url": f"api/studies/{cs.accession}.json",
+        "card_thumbnail": cs.card_thumbnail,
+    }
+
+
+def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
+    """api/studies/<ACCESSION>.json: the record plus everything derived from it."""
+    # A tombstone keeps who, what and why, never where the data was.
+    record = cs.study.model_dump(mode="json", exclude={"datasets"} if cs.withdrawn else None)
+    return {
+        "format_version": API_FORMAT_VERSION,
+        "accession": cs.accession,
+        "version": cs.version,
+        "status": "withdrawn" if cs.withdrawn else "published",
+        "withdrawal_reason": cs.withdrawal_reason,
+        "url": cs.url,
+        "citation": cs.citation,
+        "citation_files": {label: f"{cs.url_path}cite/{name}" for label, name, _ in citation_files(cs.accession)},
+        "derived": {
+            "release_date": cs.release_date.isoformat(),
+            "year": cs.year,
+            "licence": cs.licence.model_dump(mode="json"),
+            "organisms": _terms(cs.organisms),
+            "imaging_methods": _terms(cs.imaging_methods),
+            "biological_scales": cs.scales,
+            "data_type": cs.data_type,
+            "image_count": cs.image_count,
+            "total_bytes": cs.total_bytes,
+            "summary": cs.summary,
+            "card_thumbnail": cs.card_thumbnail,
+        },
+        "images": [image.model_dump(mode="json") for image in cs.images],
+        "versions": [v.model_dump(mode="json") for v in cs.versions],
+        "record": record,
+    }
+
+
+def api_description(catalog: Catalog) -> dict[str, Any]:
+    """api/index.json: a description of the JSON files, for people and programs."""
+    return {
+        "format_version": API_FORMAT_VERSION,
+        "archive": catalog.archive.model_dump(mode="json"),
+        "generated": catalog.generated.isoformat(),
+        "files": {
+            "api/studies.json": "Every released study, newest first: {format_version, generated, count, studies}. "
+                                "Withdrawn studies are listed with status 'withdrawn'.",
+            "api/studies/<ACCESSION>.json": "One study: the record as deposited (schema/study.schema.json), "
+                                            "derived facts, image facts and access URLs, versions, citation.",
+            "catalog.csv": "One row per study, columns as in csv_columns. Cells that a spreadsheet would run as "
+                           "a formula (starting with = + - @ or a tab) are prefixed with an apostrophe.",
+            "feed.xml": "Atom feed of the newest releases.",
+            "sitemap.xml": "Every page, for search engines.",
+            "studies/<ACCESSION>/cite/": "Citation downloads: " + ", ".join(
+                f"{label} ({name})" for label, name, _ in citation_files("<ACCESSION>")),
+        },
+        "study_summary_fields": {
+            "accession": "stable identifier of the study",
+            "version": "version of the record, raised on every change after publication",
+            "title": "title as deposited",
+            "summary": "plain-text start of the description",
+            "release_date": "ISO 8601 date of publication",
+            "year": "year of release_date",
+            "status": "'published' or 'withdrawn'",
+            "licence": "SPDX licence id",
+            "organisms": "NCBI Taxonomy terms [{id, label}]",
+            "imaging_methods": "FBbi terms [{id, label}]",
+            "biological_scales": "REMBI biological scales",
+            "data_type": "kind of study",
+            "image_count": "number of OME-Zarr images (plates count once)",
+            "total_bytes": "stored bytes of the images, where known",
+            "authors": "author names in citation order",
+            "url": "landing page",
+            "api_url": "path of the full study document, relative to the site root",
+            "card_thumbnail": "file name of the card thumbnail, or null",
+        },
+        "csv_columns": list(CSV_COLUMNS),
+        "stats": catalog.stats.model_dump(mode="json"),
+    }
+
+
+def studies_document(catalog: Catalog) -> dict[str, Any]:
+    return {
+        "format_version": API_FORMAT_VERSION,
+        "generated": catalog.generated.isoformat(),
+        "archive": catalog.archive.model_dump(mode="json"),
+        "count": len(catalog.studies),
+        "studies": [study_summary(cs) for cs in catalog.studies],
+    }
+
+
+# ---------------------------------------------------------------- CSV
+
+def csv_cell(value: Any) -> str:
+    """Text safe in a spreadsheet: a cell that would start a formula gets a leading apostrophe."""
+    text = clean(str(value))
+    if text.startswith(CSV_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def catalog_csv(catalog: Catalog) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for cs in catalog.studies:
+        study = cs.study
+        row: dict[str, Any] = {
+            "accession": cs.accession,
+            "version": cs.version,
+            "status": "withdrawn" if cs.withdrawn else "published",
+            "title": study.title,
+            "release_date": cs.release_date.isoformat(),
+            "licence": cs.licence.id,
+            "organisms": "; ".join(t.label for t in cs.organisms),
+            "organism_ids": "; ".join(t.id for t in cs.organisms),
+            "imaging_methods": "; ".join(t.label for t in cs.imaging_methods),
+            "imaging_method_ids": "; ".join(t.id for t in cs.imaging_methods),
+            "biological_scales": "; ".join(cs.scales),
+            "data_type": cs.data_type,
+            "image_count": cs.image_count,
+            "total_bytes": cs.total_bytes,
+            "authors": "; ".join(a.name for a in study.authors),
+            "keywords": "; ".join(study.keywords),
+            "url": cs.url,
+            "withdrawal_reason": cs.withdrawal_reason or "",
+        }
+        # Numbers are ours and stay numbers; every text cell is defused.
+        writer.writerow([row[c] if isinstance(row[c], int) else csv_cell(row[c]) for c in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- XML: sitemap and Atom
+
+def _xml(root: ET.Element) -> str:
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _site(settings: ArchiveSettings) -> str:
+    return settings.site_url if settings.site_url.endswith("/") else settings.site_url + "/"
+
+
+def sitemap_entries(catalog: Catalog, settings: ArchiveSettings,
+                    extra_pages: Iterable[str] = ()) -> list[tuple[str, str | None]]:
+    """(absolute URL, lastmod) of every page: the home page, extra pages, every study page."""
+    site = _site(settings)
+    entries: dict[str, str | None] = {site: None}
+    for page in extra_pages:
+        path = page.lstrip("/")
+        if "://" in path:
+            raise ValueError(f"extra page {page!r} must be a path from the site root")
+        entries.setdefault(site + path, None)
+    for cs in catalog.studies:
+        current = next((v for v in cs.versions if v.current), None)
+        changed = current.date if current is not None and current.date else cs.release_date
+        entries[cs.url] = max(changed, cs.release_date).isoformat()
+    return list(entries.items())
+
+
+def sitemap_xml(entries: list[tuple[str, str | None]]) -> str:
+    ET.register_namespace("", SITEMAP_NS)
+    urlset = ET.Element(f"{{{SITEMAP_NS}}}urlset")
+    for loc, lastmod in entries:
+        url = ET.SubElement(urlset, f"{{{SITEMAP_NS}}}url")
+        ET.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = clean(loc)
+        if lastmod:
+            ET.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = lastmod
+    return _xml(urlset)
+
+
+def sitemap_index_xml(sitemap_urls: list[str]) -> str:
+    ET.register_namespace("", SITEMAP_NS)
+    index = ET.Element(f"{{{SITEMAP_NS}}}sitemapindex")
+    for loc in sitemap_urls:
+        ET.SubElement(ET.SubElement(index, f"{{{SITEMAP_NS}}}sitemap"), f"{{{SITEMAP_NS}}}loc").text = loc
+    return _xml(index)
+
+
+def _timestamp(day: Any) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def atom_feed(catalog: Catalog, settings: ArchiveSettings, *, entries: int = FEED_ENTRIES) -> str:
+    """Atom 1.0 feed of the newest released studies (withdrawn ones left out)."""
+    ET.register_namespace("", ATOM_NS)
+    site = _site(settings)
+    newest = sorted(catalog.listed_studies, key=lambda s: (s.release_date, s.accession), reverse=True)[:entries]
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            element.text = clean(text)
+        return element
+
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    sub(feed, "id", site)
+    sub(feed, "title", f"{one_line(settings.name)}: new studies")
+    # The newest release dates the feed, so rebuilding without changes changes nothing.
+    sub(feed, "updated", _timestamp(newest[0].release_date if newest else catalog.generated))
+    sub(feed, "link", rel="self", href=site + "feed.xml", type="application/atom+xml")
+    sub(feed, "link", rel="alternate", href=site, type="text/html")
+    sub(sub(feed, "author"), "name", one_line(settings.publisher or settings.name))
+    sub(feed, "generator", "bioarchive")
+    for cs in newest:
+        entry = sub(feed, "entry")
+        sub(entry, "id", cs.url)
+        sub(entry, "title", one_line(cs.study.title), type="text")
+        sub(entry, "link", rel="alternate", href=cs.url, type="text/html")
+        sub(entry, "published", _timestamp(cs.release_date))
+        current = next((v for v in cs.versions if v.current), None)
+        updated = max(cs.release_date, current.date) if current is not None and current.date else cs.release_date
+        sub(entry, "updated", _timestamp(updated))
+        for author in cs.study.authors:
+            sub(sub(entry, "author"), "name", one_line(author.name))
+        for term in [*cs.organisms, *cs.imaging_methods]:
+            sub(entry, "category", term=term.id, label=one_line(term.label))
+        sub(entry, "summary", cs.summary, type="text")
+        sub(entry, "rights", cs.licence.name, type="text")
+    return _xml(feed)
+
+
+def robots_txt(settings: ArchiveSettings) -> str:
+    return f"User-agent: *\nAllow: /\n\nSitemap: {_site(settings)}sitemap.xml\n"
+
+
+# ---------------------------------------------------------------- writing
+
+def write_atomic(path: Path, content: str | bytes) -> Path:
+    """Write to a temporary file in the same folder, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def export_documents(catalog: Catalog, settings: ArchiveSettings,
+                     extra_pages: Iterable[str] = ()) -> dict[str, str]:
+    """Path (relative to the site root) -> content of every export. Pure."""
+    files: dict[str, str] = {
+        "api/index.json": _json(api_description(catalog), indent=2),
+        "api/studies.json": _json(studies_document(catalog)),
+        "catalog.csv": catalog_csv(catalog),
+        "feed.xml": atom_feed(catalog, settings),
+        "robots.txt": robots_txt(settings),
+        "search/catalog-index.js": decoder_script(),
+    }
+    entries = sitemap_entries(catalog, settings, extra_pages)
+    if len(entries) <= SITEMAP_MAX_URLS:
+        files["sitemap.xml"] = sitemap_xml(entries)
+    else:
+        parts = [entries[i:i + SITEMAP_MAX_URLS] for i in range(0, len(entries), SITEMAP_MAX_URLS)]
+        for number, part in enumerate(parts, start=1):
+            files[f"sitemap-{number}.xml"] = sitemap_xml(part)
+        files["sitemap.xml"] = sitemap_index_xml(
+            [f"{_site(settings)}sitemap-{n}.xml" for n in range(1, len(parts) + 1)])
+    for cs in catalog.studies:
+        files[f"api/studies/{cs.accession}.json"] = _json(study_document(cs, settings), indent=2)
+        for name, content in citation_documents(cs, settings).items():
+            files[f"{cs.url_path}cite/{name}"] = content
+    return files
+
+
+def write_exports(catalog: Catalog, out_dir: Path, settings: ArchiveSettings, *,
+                  extra_pages: Iterable[str] = ()) -> list[Path]:
+    """Write every export below out_dir; returns the paths written, in a stable order.
+
+    ``extra_pages`` are site-root paths ("browse/", "guides/deposit/") of the
+    pages besides study pages that belong in the sitemap.
+    """
+    out_dir = Path(out_dir)
+    written = []
+    for relative, content in sorted(export_documents(catalog, settings, extra_pages).items()):
+        target = out_dir / relative
+        if out_dir.resolve() not in target.resolve().parents:
+            raise ValueError(f"export path {relative!r} leaves the output folder")
+        written.append(write_atomic(target, content))
+    return written

@@ -1,0 +1,241 @@
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+from datacite import schema45
+from pybtex.database import parse_string
+
+from builder import exports
+from builder.catalog import build_catalog
+from builder.citation import one_line
+from builder.exports import (
+    CSV_COLUMNS,
+    citation_files,
+    csv_cell,
+    study_summary,
+    write_atomic,
+    write_exports,
+)
+from builder.model.study import Study
+from tests.support.catalog import (
+    EMBARGO_MARKER,
+    EMBARGOED_ACCESSION,
+    HOSTILE_TEXT,
+    HOSTILE_TITLE,
+    TODAY,
+    example_history,
+    example_image_facts,
+    example_studies,
+    hostile_study,
+    study_record,
+)
+
+NS = {"a": "http://www.w3.org/2005/Atom", "s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+EXTRA_PAGES = ["browse/", "search/", "guides/deposit/", "studies/OIA-000002/v1/"]
+
+
+@pytest.fixture
+def full_catalog(catalog_settings):
+    """Released, withdrawn, embargoed and hostile studies together."""
+    return build_catalog(example_studies() + [hostile_study()], example_image_facts(), catalog_settings, TODAY,
+                         history=example_history())
+
+
+@pytest.fixture
+def site(tmp_path, full_catalog, catalog_settings):
+    written = write_exports(full_catalog, tmp_path, catalog_settings, extra_pages=EXTRA_PAGES)
+    return tmp_path, written
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_writes_every_export(site, full_catalog):
+    out, written = site
+    expected = {"api/index.json", "api/studies.json", "catalog.csv", "sitemap.xml", "feed.xml", "robots.txt",
+                "search/catalog-index.js"}
+    for cs in full_catalog.studies:
+        expected.add(f"api/studies/{cs.accession}.json")
+        expected |= {f"studies/{cs.accession}/cite/{name}" for _, name, _ in citation_files(cs.accession)}
+    assert {p.relative_to(out).as_posix() for p in written} == expected
+    assert all(p.is_file() for p in written)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_embargoed_study_appears_in_no_export(site):
+    out, written = site
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = read(path)
+            assert EMBARGO_MARKER not in text, path
+            assert EMBARGOED_ACCESSION not in text, path
+            assert "secret-card.webp" not in text, path
+    assert not (out / "studies" / EMBARGOED_ACCESSION).exists()
+
+
+def test_exports_are_deterministic(tmp_path, catalog_settings):
+    def build(folder: Path) -> dict[str, bytes]:
+        catalog = build_catalog(example_studies() + [hostile_study()], example_image_facts(), catalog_settings,
+                                TODAY, history=example_history())
+        write_exports(catalog, folder, catalog_settings, extra_pages=EXTRA_PAGES)
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    assert build(tmp_path / "a") == build(tmp_path / "b")
+
+
+def test_rewriting_replaces_files(site, full_catalog, catalog_settings):
+    out, _ = site
+    (out / "robots.txt").write_text("stale", encoding="utf-8")
+    write_exports(full_catalog, out, catalog_settings)
+    assert read(out / "robots.txt").startswith("User-agent: *")
+
+
+def test_write_atomic_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "busy"
+    target.mkdir()  # renaming a file over a folder fails
+    with pytest.raises(OSError):
+        write_atomic(target, "data")
+    assert [p.name for p in tmp_path.iterdir()] == ["busy"]
+    assert write_atomic(tmp_path / "ok.txt", "é").read_bytes() == "é".encode()
+
+
+def test_api_studies_json(site, full_catalog):
+    out, _ = site
+    doc = json.loads(read(out / "api/studies.json"))
+    assert doc["format_version"] == 1
+    assert doc["count"] == 4
+    assert [s["accession"] for s in doc["studies"]] == [s.accession for s in full_catalog.studies]
+    first = next(s for s in doc["studies"] if s["accession"] == "OIA-000002")
+    assert first["organisms"] == [{"id": "NCBITaxon:9606", "label": "Homo sapiens"},
+                                  {"id": "NCBITaxon:10090", "label": "Mus musculus"}]
+    assert first["status"] == "published" and first["image_count"] == 2
+    tomb = next(s for s in doc["studies"] if s["accession"] == "OIA-000003")
+    assert tomb["status"] == "withdrawn" and tomb["card_thumbnail"] is None
+
+
+def test_api_index_describes_every_field(site):
+    out, _ = site
+    description = json.loads(read(out / "api/index.json"))
+    summary = json.loads(read(out / "api/studies.json"))["studies"][0]
+    assert set(description["study_summary_fields"]) == set(summary)
+    assert description["csv_columns"] == list(CSV_COLUMNS)
+    assert description["format_version"] == 1
+
+
+def test_study_documents(site, full_catalog):
+    out, _ = site
+    doc = json.loads(read(out / "api/studies/OIA-000001.json"))
+    assert Study.model_validate(doc["record"]) == full_catalog.get("OIA-000001").study
+    assert doc["images"][0]["facts"]["shape"] == [2, 10, 512, 512]
+    assert doc["images"][0]["access"]["https"] == "https://data.example.org/oia/mesc/cell-01.ome.zarr"
+    assert doc["derived"]["licence"]["url"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert doc["citation_files"]["BibTeX"] == "studies/OIA-000001/cite/OIA-000001.bib"
+    tomb = json.loads(read(out / "api/studies/OIA-000003.json"))
+    assert tomb["status"] == "withdrawn" and tomb["withdrawal_reason"]
+    assert "datasets" not in tomb["record"] and tomb["images"] == []
+    assert "zebrafish/heart.ome.zarr" not in read(out / "api/studies/OIA-000003.json")
+    hostile = json.loads(read(out / "api/studies/OIA-000666.json"))
+    assert hostile["record"]["title"] == HOSTILE_TITLE
+    assert hostile["record"]["description"] == HOSTILE_TEXT.strip()
+
+
+def test_csv_parses_and_defuses_formulas(site):
+    out, _ = site
+    rows = list(csv.reader(io.StringIO(read(out / "catalog.csv"), newline="")))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == 5
+    for row in rows[1:]:
+        assert len(row) == len(CSV_COLUMNS)
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    hostile = next(r for r in rows if r[0] == "OIA-000666")
+    record = dict(zip(CSV_COLUMNS, hostile))
+    assert record["title"] == HOSTILE_TITLE
+    assert record["keywords"].startswith("'=HYPERLINK(")
+    assert record["keywords"][1:].split("; ") == ['=HYPERLINK("http://evil")', "+1+1", "-2", "@SUM(A1)",
+                                                 '<xml attr="x">', "東京"]
+    assert csv_cell("-2") == "'-2" and csv_cell("plain") == "plain" and csv_cell("a\x07b") == "ab"
+
+
+def test_sitemap_lists_every_page(site, full_catalog):
+    out, _ = site
+    root = ET.fromstring(read(out / "sitemap.xml"))
+    locs = [u.findtext("s:loc", namespaces=NS) for u in root.findall("s:url", NS)]
+    assert locs[0] == "https://archive.example.org/"
+    assert {f"https://archive.example.org/{p}" for p in EXTRA_PAGES} <= set(locs)
+    assert {cs.url for cs in full_catalog.studies} <= set(locs)
+    assert len(locs) == len(set(locs)) == 1 + len(EXTRA_PAGES) + 4
+    lastmods = {u.findtext("s:loc", namespaces=NS): u.findtext("s:lastmod", namespaces=NS)
+                for u in root.findall("s:url", NS)}
+    assert lastmods["https://archive.example.org/studies/OIA-000002/"] == "2025-01-10"
+
+
+def test_large_sitemaps_are_split(tmp_path, full_catalog, catalog_settings, monkeypatch):
+    monkeypatch.setattr(exports, "SITEMAP_MAX_URLS", 3)
+    write_exports(full_catalog, tmp_path, catalog_settings, extra_pages=EXTRA_PAGES)
+    index = ET.fromstring(read(tmp_path / "sitemap.xml"))
+    parts = [s.findtext("s:loc", namespaces=NS) for s in index.findall("s:sitemap", NS)]
+    assert parts == [f"https://archive.example.org/sitemap-{n}.xml" for n in (1, 2, 3)]
+    urls = []
+    for n in (1, 2, 3):
+        part = ET.fromstring(read(tmp_path / f"sitemap-{n}.xml"))
+        urls += [u.findtext("s:loc", namespaces=NS) for u in part.findall("s:url", NS)]
+    assert len(urls) == 9
+
+
+def test_atom_feed(site, full_catalog):
+    out, _ = site
+    feed = ET.fromstring(read(out / "feed.xml"))
+    assert feed.tag == "{http://www.w3.org/2005/Atom}feed"
+    assert feed.findtext("a:id", namespaces=NS) == "https://archive.example.org/"
+    entries = feed.findall("a:entry", NS)
+    ids = [e.findtext("a:id", namespaces=NS) for e in entries]
+    assert ids == [cs.url for cs in sorted(full_catalog.listed_studies,
+                                           key=lambda s: (s.release_date, s.accession), reverse=True)]
+    assert "https://archive.example.org/studies/OIA-000003/" not in ids  # withdrawn
+    hostile = entries[ids.index("https://archive.example.org/studies/OIA-000666/")]
+    assert hostile.findtext("a:title", namespaces=NS) == one_line(HOSTILE_TITLE)
+    assert "\u2028" not in hostile.findtext("a:summary", namespaces=NS)
+    assert hostile.find("a:category", NS).get("label") == 'Mus <i>musculus</i> "&"'
+    for entry in entries:
+        assert entry.findtext("a:updated", namespaces=NS).endswith("T00:00:00Z")
+    assert feed.findtext("a:updated", namespaces=NS) == "2025-03-14T00:00:00Z"
+
+
+def test_robots_txt_names_the_sitemap(site):
+    out, _ = site
+    assert "Sitemap: https://archive.example.org/sitemap.xml" in read(out / "robots.txt").splitlines()
+
+
+def test_citation_downloads_parse(site, full_catalog):
+    out, _ = site
+    for cs in full_catalog.studies:
+        cite = out / "studies" / cs.accession / "cite"
+        bib = parse_string(read(cite / f"{cs.accession}.bib"), "bibtex")
+        assert list(bib.entries) == [cs.accession]
+        assert (cite / f"{cs.accession}.ris").read_bytes().startswith(b"TY  - DATA\r\n")
+        assert json.loads(read(cite / f"{cs.accession}.csl.json"))[0]["id"] == cs.accession
+        assert yaml.safe_load(read(cite / "CITATION.cff"))["cff-version"] == "1.2.0"
+        schema45.validator.validate(json.loads(read(cite / f"{cs.accession}.datacite.json")))
+        assert ET.fromstring(read(cite / f"{cs.accession}.datacite.xml").encode()).tag.endswith("resource")
+    # Tombstones keep their citation.
+    assert (out / "studies/OIA-000003/cite/OIA-000003.bib").is_file()
+
+
+def test_study_summary_of_hostile_study(hostile_catalog):
+    summary = study_summary(hostile_catalog.studies[0])
+    assert summary["title"] == HOSTILE_TITLE
+    assert json.loads(json.dumps(summary))["authors"][0] == 'Robert "Bobby" O\'Brien and {Drop} Tables'
+
+
+def test_paths_cannot_leave_the_output_folder(tmp_path, catalog_settings):
+    study = Study.model_validate(study_record("../../escape"))  # no accession pattern in this context
+    catalog = build_catalog([study], {}, catalog_settings, TODAY)
+    with pytest.raises(ValueError, match="leaves the output folder"):
+        write_exports(catalog, tmp_path / "site", catalog_settings)
+    assert not (tmp_path / "escape").exists()
