@@ -171,3 +171,18 @@ def test_generator_reproduces_the_committed_bytes(tmp_path, accession):
         _, mismatch, errors = filecmp.cmpfiles(current.left, current.right, current.common_files, shallow=False)
         assert not mismatch and not errors, (current.left, mismatch, errors)
         pending.extend(current.subdirs.values())
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.parent.name)
+def test_images_lock_pins_the_committed_data(path):
+    """Each example commits images.lock, as depositors do; regenerate it after changing the data."""
+    from builder.data import inspect_image
+    from builder.lock import image_targets, lock_from_outcomes, read_lock
+
+    study = STUDIES[path.parent.name]
+    pinned = read_lock(REPO, study.accession)
+    assert pinned is not None, f"run: bioarchive lock studies/{study.accession}"
+    outcomes = {t.key: inspect_image(t, SETTINGS, REPO) for t in image_targets(study)}
+    live, problems = lock_from_outcomes(study, outcomes)
+    assert problems == []
+    assert live == pinned, f"the data changed: run bioarchive lock studies/{study.accession}"
