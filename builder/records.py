@@ -379,7 +379,7 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
             parent = loc[:-1]
             where = f" in {_field_label(parent)}" if parent else ""
             message = f"the required field `{name}` is missing{where}"
-            hint = f"Add `{name}:`{where}. {get_check('MOD001').fix}"
+            hint = f"Add `{name}:`" + (f" under {_field_label(parent)}" if parent else "") + "; `bioarchive new` writes a record with every required field."
         elif etype == "extra_forbidden":
             check = "MOD002"
             name = str(loc[-1])

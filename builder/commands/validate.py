@@ -89,7 +89,11 @@ def command(paths: tuple[Path, ...], changed_since: str | None, no_data: bool, f
             raise click.ClickException(str(exc)) from exc
 
     records = load_records(root, settings, targets)
-    records.extra_diagnostics.extend(extra)
+    # Findings about a record's file (e.g. pull-request rules) go with that record.
+    by_file = {r.file: r for r in records.records}
+    for diagnostic in extra:
+        owner = by_file.get(diagnostic.file or "")
+        (owner.diagnostics if owner is not None else records.extra_diagnostics).append(diagnostic)
     if not no_data:
         _check_images(records, settings, root)
 
