@@ -237,3 +237,89 @@ def test_lock_problems_are_reported_without_reading_data(archive_repo: ArchiveRe
 def test_unknown_base_is_explained(archive_repo: ArchiveRepo) -> None:
     with pytest.raises(GitError, match="git fetch origin main"):
         run(archive_repo, base="origin/main")
+
+
+# ---------------------------------------------------------------- through the CLI, as pr.yml runs it
+
+def _added(repo: ArchiveRepo) -> None:
+    repo.add_study("OIA-000003")
+
+
+def _edited_without_version(repo: ArchiveRepo) -> None:
+    repo.edit_study("OIA-000001", "title: HeLa", "title: Fixed HeLa")
+
+
+def _edited_as_new_version(repo: ArchiveRepo) -> None:
+    _edited_without_version(repo)
+    repo.edit_study("OIA-000001", "\nversion: 1\n", "\nversion: 2\n")
+    repo.write("studies/OIA-000001/study.yaml", repo.read("studies/OIA-000001/study.yaml") + V2_ENTRY)
+
+
+def _colliding(repo: ArchiveRepo) -> None:
+    repo.add_study("OIA-000003")
+    repo.commit("Mine")
+    repo.checkout("main")
+    repo.add_study("OIA-000003", title="Someone else's zebrafish study")
+    repo.commit("Theirs")
+    repo.checkout("submission")
+
+
+def _renumbered(repo: ArchiveRepo) -> None:
+    from click.testing import CliRunner
+
+    from builder.cli import main
+
+    _colliding(repo)
+    assert CliRunner().invoke(main, ["renumber", "studies/OIA-000003", "--base", "main"]).exit_code == 0
+
+
+def _withdrawn(repo: ArchiveRepo) -> None:
+    repo.edit_study("OIA-000002", "status: published", "status: withdrawn\nwithdrawal_reason: Consent was revoked.")
+    repo.edit_study("OIA-000002", "\nversion: 1\n", "\nversion: 2\n")
+    repo.write(
+        "studies/OIA-000002/study.yaml",
+        repo.read("studies/OIA-000002/study.yaml")
+        + "changelog:\n  - version: 2\n    date: 2025-05-30\n    description: Withdrawn because consent was revoked.\n",
+    )
+
+
+def _deleted(repo: ArchiveRepo) -> None:
+    repo.git("rm", "-q", "-r", "studies/OIA-000002")
+
+
+def _embargoed(repo: ArchiveRepo) -> None:
+    repo.add_study("OIA-000003", release_date="2999-01-01")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "exit_code", "expected"),
+    [
+        (_added, 0, []),
+        (_edited_without_version, 1, [("error", "SUB002", "`version` must be 2 (found 1)"),
+                                      ("error", "SUB003", "version 2 has no changelog entry")]),
+        (_edited_as_new_version, 0, []),
+        (_colliding, 1, [("error", "SUB001", "run `bioarchive renumber studies/OIA-000003`")]),
+        (_renumbered, 0, []),
+        (_withdrawn, 0, [("info", "SUB007", "page stays as a tombstone")]),
+        (_deleted, 1, [("error", "SUB004", "deleting studies is refused")]),
+        (_embargoed, 0, [("info", "SUB006", "embargoed until 2999-01-01")]),
+    ],
+    ids=lambda v: v.__name__.strip("_") if callable(v) else None,
+)
+def test_validate_changed_since_gives_the_verdict(archive_repo: ArchiveRepo, scenario, exit_code, expected) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from builder.cli import main
+
+    scenario(archive_repo)
+    result = CliRunner().invoke(main, ["validate", "--changed-since", "main", "--no-data", "--format", "json"])
+    assert result.exit_code == exit_code, result.output
+    doc = json.loads(result.stdout)
+    found = [d for r in doc["records"] for d in r["diagnostics"]] + doc["diagnostics"]
+    submission = [(d["severity"], d["check"], d["message"]) for d in found if d["check"].startswith("SUB")]
+    assert len(submission) == len(expected), submission
+    for (severity, check, message), (want_severity, want_check, want_text) in zip(submission, expected):
+        assert (severity, check) == (want_severity, want_check)
+        assert want_text in message
