@@ -24,7 +24,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 # Modules the forkserver imports once, so each child does not pay for them.
-PRELOAD = ["numpy", "zarr", "requests", "builder.data"]
+PRELOAD = [
+    "numpy", "zarr", "zarr.codecs", "numcodecs", "requests", "s3fs", "PIL.Image", "PIL.WebPImagePlugin",
+    "PIL.PngImagePlugin", "ome_zarr_models.v04", "ome_zarr_models.v05", "builder.data", "builder.arrays",
+    "builder.ngff.checks", "builder.render",
+]
 # Seconds the parent waits beyond the image timeout: the child's own deadline
 # (checked before each request) gives a more precise message when it can.
 GRACE_S = 5.0
