@@ -130,12 +130,16 @@ def main() -> None:
         gc.collect()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
+        cpu_started = time.process_time()
         records = load_records(root, settings)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         errors = sum(1 for d in records.diagnostics if d.severity.value == "error")
         print(f"in process: {len(records.records):,} records in {elapsed:.2f} s = {len(records.records) / elapsed:,.0f} records/s "
               f"(one core; {errors} errors, {len(records.diagnostics):,} diagnostics)")
+        print(f"CPU time {cpu:.2f} s = {len(records.records) / cpu:,.0f} records/s of CPU; "
+              f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"peak RSS {rss_after / 1024:.0f} MB (was {rss_before / 1024:.0f} MB before validating)")
         del records
         gc.collect()

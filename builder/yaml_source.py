@@ -134,7 +134,14 @@ def load_yaml(
         doc.data = None
         return doc
 
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if isinstance(data, str):
+        try:
+            raw = data.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates: not text any editor would save
+            line = data.count("\n", 0, exc.start) + 1
+            return fail("REC003", f"the text holds an invalid character (a lone surrogate) at line {line}", line)
+    else:
+        raw = data
     if len(raw) > max_bytes:
         return fail(
             "REC002",

@@ -169,3 +169,8 @@ YAMLISH = st.text(
 @given(YAMLISH)
 def test_yamlish_text_gives_diagnostics_not_exceptions(text):
     _assert_only_diagnostics(load_yaml(text.encode("utf-8", "surrogatepass")))
+
+
+def test_lone_surrogate_in_text_is_refused():
+    d = only(load_yaml("a: 1\nb: \ud800\n"), "REC003")
+    assert d.line == 2

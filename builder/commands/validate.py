@@ -171,7 +171,13 @@ def _check_images(records: Any, settings: Any, root: Path) -> None:
                 where[key] = (record, ("datasets", d, "images", i, "url"))
     if not targets:
         return
-    outcomes = inspect_images(targets, settings, root, thumbnails=False)
+    try:
+        outcomes = inspect_images(targets, settings, root, thumbnails=False)
+    except Exception as exc:  # the data stage isolates each image; this is the machinery failing
+        raise click.ClickException(
+            f"the image checks could not run ({type(exc).__name__}: {exc}); "
+            "run with --no-data to check the records alone"
+        ) from exc
     for key, outcome in outcomes.items():
         if key not in where:
             continue
