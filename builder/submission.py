@@ -126,6 +126,15 @@ class StudyChange:
     paths: list[Path] = field(default_factory=list)
     # Where each value of the new record is written: path -> (line, column).
     new_positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    root: Path | None = None
+
+    @property
+    def stray_files(self) -> list[str]:
+        """Files this change adds or edits in the folder that are neither record nor lock."""
+        return [
+            p.as_posix() for p in self.paths
+            if p.parts[2:] not in ((RECORD_NAME,), (LOCK_NAME,)) and self.root is not None and (self.root / p).is_file()
+        ]
 
     @property
     def record_path(self) -> str:
@@ -188,6 +197,7 @@ def collect_changes(root: Path, base: str, settings: ArchiveSettings) -> list[St
                 lock_changed=new_lock != old_lock,
                 paths=[p for p in paths if p.parts[:2] == (STUDIES_DIR, folder)],
                 new_positions=dict(new_doc.positions) if new_doc is not None else {},
+                root=root,
             )
         )
     return changes
@@ -233,6 +243,16 @@ def check_change(
             )
         )
         return out
+
+    for stray in change.stray_files:
+        out.append(
+            Diagnostic.of(
+                sub.STRAY_FILE,
+                f"{stray} is not part of a study record: a study folder holds only {RECORD_NAME} and "
+                f"{LOCK_NAME}; remove it (images are referenced by URL, not committed)",
+                file=stray,
+            )
+        )
 
     if new is None:
         return out  # unreadable: records validation explains why

@@ -208,6 +208,18 @@ def test_unreadable_base_record_is_a_warning(archive_repo: ArchiveRepo) -> None:
     assert ids(run(archive_repo)) == ["SUB011"]
 
 
+def test_stray_files_in_a_study_folder_are_flagged(archive_repo: ArchiveRepo) -> None:
+    archive_repo.add_study("OIA-000003")
+    archive_repo.write("studies/OIA-000003/raw/cells.tif", b"II*\x00" + b"\x00" * 64)
+    archive_repo.write("studies/OIA-000001/notes.txt", "my notes")
+    found = run(archive_repo)
+    assert [(d.check, d.file) for d in found] == [
+        ("SUB012", "studies/OIA-000001/notes.txt"),
+        ("SUB012", "studies/OIA-000003/raw/cells.tif"),
+    ]
+    assert found[0].severity is Severity.WARNING and "images are referenced by URL" in found[0].message
+
+
 def test_yaml_aliases_are_not_expanded() -> None:
     bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
     assert parse_record_text(bomb, load_settings()) is None

@@ -92,6 +92,14 @@ RECORD_UNREADABLE_AT_BASE = register(
     "Ask a curator to repair the record on the base branch.",
     area=AREA,
 )
+STRAY_FILE = register(
+    "SUB012",
+    Severity.WARNING,
+    "A study folder holds files other than study.yaml and images.lock",
+    "Remove the file: images belong in object storage (referenced by URL), and everything else "
+    "about the study belongs in study.yaml.",
+    area=AREA,
+)
 LOCK_IMAGE_MISSING = register(
     "SUB020",
     Severity.ERROR,
