@@ -296,7 +296,7 @@ def _write_multiscale_image(
     downscale_z: bool | None,
 ) -> None:
     _check_axes(axes, data)
-    method = "nearest" if data.dtype == bool else "mean"
+    method: Literal["mean", "nearest"] = "nearest" if data.dtype == bool else "mean"
     multiscale = _write_pyramid(
         group,
         data,
@@ -312,7 +312,9 @@ def _write_multiscale_image(
         name=name,
         method=method,
     )
-    smallest = group[multiscale["datasets"][-1]["path"]][...]
+    smallest_level = group[multiscale["datasets"][-1]["path"]]
+    assert isinstance(smallest_level, zarr.Array)  # written by _write_pyramid just above
+    smallest = np.asarray(smallest_level[...])
     omero = _omero(data, smallest, axes, channels, name, default_z, default_t)
     _set_ome_attrs(group, version, {"multiscales": [multiscale], "omero": omero})
 
@@ -537,13 +539,11 @@ def _omero(
             }
         )
     size = dict(zip(axes, data.shape))
-    rdefs = {
-        "defaultT": default_t if default_t is not None else 0,
-        "defaultZ": default_z if default_z is not None else size.get("z", 1) // 2,
-        "model": "color" if n_channels > 1 else "greyscale",
-    }
-    if not 0 <= rdefs["defaultZ"] < size.get("z", 1) or not 0 <= rdefs["defaultT"] < size.get("t", 1):
-        raise ValueError(f"default_z/default_t {rdefs['defaultZ']}/{rdefs['defaultT']} are outside the image")
+    z = default_z if default_z is not None else size.get("z", 1) // 2
+    t = default_t if default_t is not None else 0
+    if not 0 <= z < size.get("z", 1) or not 0 <= t < size.get("t", 1):
+        raise ValueError(f"default_z/default_t {z}/{t} are outside the image")
+    rdefs = {"defaultT": t, "defaultZ": z, "model": "color" if n_channels > 1 else "greyscale"}
     return {"name": name, "channels": out, "rdefs": rdefs}
 
 
@@ -615,23 +615,30 @@ def _create_child(parent: zarr.Group, name: str) -> zarr.Group:
 
 def _open_or_create_child(root: Path, name: str, version: Version) -> zarr.Group:
     group = zarr.open_group(zarr.storage.LocalStore(root), mode="r+", zarr_format=_zarr_format(version))
-    if name in group:
-        return group[name]
-    return group.create_group(name)
+    if name not in group:
+        return group.create_group(name)
+    child = group[name]
+    if not isinstance(child, zarr.Group):
+        raise TypeError(f"{root / name} is an array, not a group")
+    return child
 
 
 def _set_ome_attrs(group: zarr.Group, version: Version, blocks: dict[str, Any]) -> None:
     if version == "0.4":
         group.attrs.update(blocks)
     else:
-        ome = dict(group.attrs.get("ome", {}))
+        existing = group.attrs.get("ome")
+        ome = dict(existing) if isinstance(existing, dict) else {}
         ome.update({"version": "0.5", **blocks})
         group.attrs.update({"ome": ome})
 
 
 def _ome_attrs(group: zarr.Group, version: Version) -> dict[str, Any]:
     attrs = group.attrs.asdict()
-    return dict(attrs.get("ome", {})) if version == "0.5" else attrs
+    if version == "0.4":
+        return attrs
+    ome = attrs.get("ome")
+    return dict(ome) if isinstance(ome, dict) else {}
 
 
 def _read_image_multiscale(image_path: Path) -> tuple[Version, dict[str, Any]]:
