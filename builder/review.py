@@ -482,6 +482,26 @@ def _shape(facts: dict[str, Any]) -> str:
     return " × ".join(map(str, shape)) or "—"
 
 
+def _image_details(facts: dict[str, Any]) -> str:
+    """dtype, pyramid levels, stored size, plate layout and label images, as one clause."""
+    parts = []
+    if facts.get("dtype"):
+        parts.append(str(facts["dtype"]))
+    if facts.get("levels"):
+        parts.append(f"{len(facts['levels'])} pyramid level(s)")
+    if facts.get("size_bytes"):
+        parts.append(f"{facts['size_bytes'] / 1e6:.1f} MB stored")
+    plate = facts.get("plate")
+    if plate:
+        parts.append(
+            f"plate {plate['rows']} × {plate['columns']} ({plate['wells']} wells, "
+            f"{plate['fields_per_well']} field(s) per well)"
+        )
+    if facts.get("labels"):
+        parts.append("labels: " + ", ".join(map(str, facts["labels"])))
+    return (" — " + md("; ".join(parts))) if parts else ""
+
+
 def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbnails: bool = True) -> str:
     h = "#" * heading_level
     lines: list[str] = []
@@ -556,10 +576,13 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
             )
         lines.append("")
         for row in review.images:
-            lines.append(f"- {md(row.name)}: {md_code(row.url)}")
+            details = _image_details(row.facts) if row.facts else ""
+            lines.append(f"- {md(row.name)}: {md_code(row.url)}{details}")
             if thumbnails and row.thumbnails:
                 size = "card" if "card" in row.thumbnails else min(row.thumbnails)
                 lines.append(f"  ![thumbnail of {md(row.name)}]({row.thumbnails[size]})")
+                if "labels" in row.thumbnails:
+                    lines.append(f"  ![label outlines of {md(row.name)}]({row.thumbnails['labels']})")
         lines.append("")
 
     if review.field_changes:
