@@ -65,6 +65,7 @@ def test_new_study_report_has_facts_terms_completeness_and_thumbnails(archive_re
     thumbs = sorted((out / "thumbnails" / "OIA-000003").iterdir())
     assert [p.name for p in thumbs] == ["cells--new--card.webp", "cells--new--preview.webp"]
     assert "![thumbnail of new](thumbnails/OIA-000003/cells--new--card.webp)" in text
+    assert "- new: `images/new.ome.zarr` — uint16; 2 pyramid level\\(s\\)" in text
     # The same in JSON, and the overview.
     doc = json.loads((out / "OIA-000003.json").read_text())
     assert doc["ok"] and doc["images"][0]["facts"]["shape"] == [2, 1, 64, 64]
