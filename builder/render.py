@@ -20,6 +20,7 @@ How a thumbnail is made from the planes of one z/t position, ``(c, y, x)``:
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -37,6 +38,8 @@ SINGLE_CHANNEL_COLOR = "FFFFFF"
 AUTO_WINDOW_PERCENTILES = (0.5, 99.5)
 BACKGROUNDS: dict[str, tuple[int, int, int]] = {"black": (0, 0, 0), "white": (255, 255, 255)}
 EMPTY_WELL_COLOR = (48, 48, 48)
+# Planes are composited at no more than this many times the thumbnail size.
+COMPOSITE_OVERSAMPLING = 2
 OUTLINE_COLOR = (255, 255, 0)
 # Lossy WebP at this quality keeps nuclei texture without visible blocking;
 # the fixed method makes encoding reproducible.
@@ -69,26 +72,51 @@ def render_thumbnail(
         raise ValueError(f"planes of shape {planes.shape} hold no pixels")
     if planes.dtype.kind not in "biuf":
         raise ValueError(f"cannot render pixels of dtype {planes.dtype}")
-    composite = composite_channels(planes, channels)
-    return fit_to_square(Image.fromarray(composite, mode="RGB"), size, background=background)
+    height, width = planes.shape[1:]
+    # Planes much larger than the thumbnail are averaged down after windowing, so
+    # memory stays bounded by the output size and no detail that would show is lost.
+    composite = composite_channels(planes, channels, max_side=COMPOSITE_OVERSAMPLING * size)
+    return fit_to_square(Image.fromarray(composite, mode="RGB"), size, background=background,
+                         source_shape=(height, width))
 
 
-def composite_channels(planes: np.ndarray, channels: Sequence[ChannelFacts]) -> np.ndarray:
-    """Blend ``(c, y, x)`` planes into an 8-bit ``(y, x, 3)`` colour image at full resolution."""
+def composite_channels(
+    planes: np.ndarray, channels: Sequence[ChannelFacts], *, max_side: int | None = None
+) -> np.ndarray:
+    """Blend ``(c, y, x)`` planes into an 8-bit ``(y', x', 3)`` colour image.
+
+    Full resolution unless ``max_side`` is given and exceeded: then each
+    channel's windowed intensities are block-averaged by the smallest integer
+    factor that brings the longer side within ``max_side``.
+    """
     count = planes.shape[0]
+    factor = 1
+    if max_side is not None and max(planes.shape[1:]) > max_side:
+        factor = math.ceil(max(planes.shape[1:]) / max_side)
     settings = [channels[i] if i < len(channels) else None for i in range(count)]
     shown = [i for i, s in enumerate(settings) if s is None or s.active]
     if not shown:
         shown = list(range(count))
-    rgb = np.zeros((*planes.shape[1:], 3), dtype=np.float32)
+    out_shape = tuple(math.ceil(n / factor) for n in planes.shape[1:])
+    rgb = np.zeros((*out_shape, 3), dtype=np.float32)
     for index in shown:
         setting = settings[index]
         plane = planes[index]
         window = setting.window if setting is not None else None
-        intensity = scale_to_window(plane, window)
+        intensity = block_mean(scale_to_window(plane, window), factor)
         color = channel_color(setting.color if setting is not None else None, index, count)
         rgb += intensity[..., np.newaxis] * (np.asarray(color, dtype=np.float32) / 255.0)
     return np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
+    """Average ``factor x factor`` blocks of a 2-D array; edge blocks average their real pixels."""
+    if factor <= 1:
+        return values
+    height, width = values.shape
+    out_h, out_w = math.ceil(height / factor), math.ceil(width / factor)
+    padded = np.pad(values, ((0, out_h * factor - height), (0, out_w * factor - width)), mode="edge")
+    return padded.reshape(out_h, factor, out_w, factor).mean(axis=(1, 3), dtype=np.float32)
 
 
 def scale_to_window(plane: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
@@ -155,12 +183,22 @@ def fit_box(height: int, width: int, size: int) -> tuple[int, int, int, int]:
     return (size - new_width) // 2, (size - new_height) // 2, new_width, new_height
 
 
-def fit_to_square(image: Image.Image, size: int, *, background: Literal["black", "white"] = "black") -> Image.Image:
-    """``image`` scaled to fit inside ``size x size`` (aspect kept), centred on the background."""
+def fit_to_square(
+    image: Image.Image,
+    size: int,
+    *,
+    background: Literal["black", "white"] = "black",
+    source_shape: tuple[int, int] | None = None,
+) -> Image.Image:
+    """``image`` scaled to fit inside ``size x size`` (aspect kept), centred on the background.
+
+    ``source_shape`` (height, width) places an image that was already reduced
+    exactly where its full-size source would land.
+    """
     fill = BACKGROUNDS.get(background)
     if fill is None:
         raise ValueError(f"unknown background {background!r}; use one of {sorted(BACKGROUNDS)}")
-    left, top, width, height = fit_box(image.height, image.width, size)
+    left, top, width, height = fit_box(*(source_shape or (image.height, image.width)), size)
     resized = image.convert("RGB")
     if (width, height) != resized.size:
         # Lanczos when shrinking keeps fine structure without aliasing;

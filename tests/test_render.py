@@ -12,6 +12,7 @@ from builder.model.image import ChannelFacts
 from builder.render import (
     EMPTY_WELL_COLOR,
     auto_window,
+    composite_channels,
     encode_image,
     fit_box,
     label_outlines,
@@ -186,6 +187,25 @@ def test_tall_images_are_padded_left_and_right():
 def test_small_images_are_enlarged_and_large_ones_shrunk():
     assert render_thumbnail(np.ones((1, 4, 4), np.uint8), [], 256).size == (256, 256)
     assert render_thumbnail(np.ones((1, 1000, 700), np.uint8), [], 64).size == (64, 64)
+
+
+def test_large_planes_are_reduced_before_compositing():
+    rng = np.random.default_rng(4)
+    planes = rng.integers(0, 1000, (2, 1500, 1000)).astype(np.uint16)
+    planes[0, :, :500] = 0  # the left half of channel 0 is dark
+    channels = [
+        ChannelFacts(label="a", color="FF0000", window=(0, 1000)),
+        ChannelFacts(label="b", color="00FF00", window=(0, 1000)),
+    ]
+    reduced = composite_channels(planes, channels, max_side=128)
+    assert reduced.shape == (125, 84, 3)  # factor 12, the last partial block kept
+    assert reduced[:, :40, 0].max() == 0 and 100 < reduced[:, 45:, 0].mean() < 155
+    image = render_thumbnail(planes, channels, 64)
+    assert image.size == (64, 64)
+    # Placed as the full-size plane would be: 43 px wide, centred.
+    assert fit_box(1500, 1000, 64) == (10, 0, 43, 64)
+    assert pixel(image, 5, 32) == (0, 0, 0) and pixel(image, 58, 32) == (0, 0, 0)
+    assert pixel(image, 45, 32)[0] > 80
 
 
 def test_two_dimensional_planes_are_one_channel():
