@@ -113,6 +113,13 @@ def test_auto_window_ignores_hot_pixels():
     assert np.asarray(image)[..., 0].mean() > 60  # not crushed to black by the hot pixel
 
 
+def test_auto_window_of_a_big_plane_is_estimated_closely():
+    plane = np.random.default_rng(6).normal(1000, 100, (1200, 1000))
+    low, high = auto_window(plane)
+    exact_low, exact_high = np.percentile(plane, (0.5, 99.5))
+    assert abs(low - exact_low) < 5 and abs(high - exact_high) < 5
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.int16, np.int32, np.int64, np.float32, np.float64])
 def test_numeric_dtypes_render_a_ramp(dtype):
     offset = -100 if np.issubdtype(dtype, np.signedinteger) else 0
