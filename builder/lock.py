@@ -107,10 +107,10 @@ def read_lock(root: Path, folder: str) -> ImageLock | None:
 def record_images(raw: dict[str, Any]) -> dict[str, str]:
     """Image name -> url as the record (plain data) lists them."""
     images: dict[str, str] = {}
-    for dataset in raw.get("datasets") or []:
-        if not isinstance(dataset, dict):
-            continue
-        for image in dataset.get("images") or []:
+    datasets = raw.get("datasets")
+    for dataset in datasets if isinstance(datasets, list) else []:
+        entries = dataset.get("images") if isinstance(dataset, dict) else None
+        for image in entries if isinstance(entries, list) else []:
             if isinstance(image, dict) and isinstance(image.get("name"), str):
                 images[image["name"]] = str(image.get("url", ""))
     return images

@@ -335,3 +335,27 @@ def test_validate_changed_since_gives_the_verdict(archive_repo: ArchiveRepo, sce
     for (severity, check, message), (want_severity, want_check, want_text) in zip(submission, expected):
         assert (severity, check) == (want_severity, want_check)
         assert want_text in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "datasets: 5\naccession: OIA-000003\nversion: [1]\nchangelog: 7\nrelease_date: soon\n",
+        "datasets:\n  - images: 3\n  - 4\nstatus: withdrawn\n",
+        "- just\n- a list\n",
+        "accession: OIA-000003\nversion: true\nrelease_date: 2999-01-01\n",
+        "title: [unclosed\n",
+        "\x00\x01binary",
+    ],
+)
+def test_hostile_records_never_crash_the_rules_or_the_review(archive_repo: ArchiveRepo, text: str) -> None:
+    from click.testing import CliRunner
+
+    from builder.cli import main
+
+    archive_repo.write("studies/OIA-000003/study.yaml", text)
+    archive_repo.write("studies/OIA-000001/study.yaml", text)  # an edit of a published study, too
+    run(archive_repo)
+    result = CliRunner().invoke(main, ["review", "--changed-since", "main", "--no-data"])
+    assert result.exit_code == 1, result.output  # invalid records are errors, not tracebacks
+    assert result.exception is None or isinstance(result.exception, SystemExit)
