@@ -236,6 +236,8 @@ def _describe(change: StudyChange, today: dt.date) -> tuple[str, str, int | None
     release = as_date(new.get("release_date"))
     if change.kind == "deleted":
         return "deletion", "deleted", version, previous
+    if change.new_raw is None:
+        return ("other files only" if change.kind == "unchanged" else "unreadable record"), "not readable", None, previous
     if new.get("status") == "withdrawn":
         state = "withdrawn"
     elif release is not None and release > today:
@@ -248,7 +250,7 @@ def _describe(change: StudyChange, today: dt.date) -> tuple[str, str, int | None
         kind = "withdrawal"
     elif previous is not None and version is not None and version > previous:
         kind = f"new version {version} (published: {previous})"
-    elif not (as_date(old.get("release_date")) or today) <= today:
+    elif (as_date(old.get("release_date")) or today) > today:
         kind = "edit of an embargoed study"
     else:
         kind = "edit"

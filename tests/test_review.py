@@ -199,3 +199,18 @@ def test_withdrawal_is_reviewed_without_reading_the_gone_images(archive_repo: Ar
     assert [d["check"] for d in doc["diagnostics"]] == ["SUB007"]
     assert doc["images"][0]["fingerprint_status"] == "not checked"
     assert "- `status: published → withdrawn`" in (archive_repo.root / "review" / "OIA-000002.md").read_text()
+
+
+def test_editing_an_embargoed_study_is_not_a_new_version(archive_repo: ArchiveRepo) -> None:
+    archive_repo.checkout("main")
+    archive_repo.add_study("OIA-000003", release_date="2999-01-01")
+    archive_repo.commit("Embargoed study merged")
+    archive_repo.git("branch", "-f", "submission", "main")
+    archive_repo.checkout("submission")
+    archive_repo.edit_study("OIA-000003", "title: HeLa", "title: Fixed HeLa")
+    archive_repo.write("studies/OIA-000003/notes.txt", "stray")
+    result = review(archive_repo, "--no-data")
+    assert result.exit_code == 0, result.output
+    doc = json.loads((archive_repo.root / "review" / "OIA-000003.json").read_text())
+    assert doc["change"] == "edit of an embargoed study" and doc["state"] == "embargoed until 2999-01-01"
+    assert [d["check"] for d in doc["diagnostics"]] == ["SUB012", "SUB006"]
