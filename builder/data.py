@@ -133,7 +133,7 @@ def inspect_images(
         inspect_payload,
         payloads,
         memory_bytes=limits.worker_memory_bytes,
-        timeout_s=limits.image_timeout_s + _grace(),
+        timeout_s=limits.image_timeout_s + min(_grace(), max(0.5, limits.image_timeout_s / 4)),
         max_workers=max_workers,
         scheduler=scheduler,
     ):
@@ -655,7 +655,8 @@ class Inspection:
             data = data[:, 0]
         return data
 
-    def choose_level(self, parts: ImageParts, size: int) -> str:
+    def choose_level(self, parts: ImageParts, size: int) -> str | None:
+        """The level to read for ``size``, or None when every level was refused (SAF0xx say why)."""
         from builder.model.image import LevelFacts
 
         safe_levels = [
@@ -663,8 +664,7 @@ class Inspection:
             for p in parts.multiscale.paths if p in parts.safe
         ]
         if not safe_levels:
-            raise Stop(image_diagnostic(C.SAF005, "no pyramid level passed the safety checks; no thumbnail",
-                                        url=self.url, doc=parts.prefix + parts.group.doc_key))
+            return None
         return safe_levels[ngff.choose_level(safe_levels, parts.multiscale.axes, size)].path
 
     def render_image(self, facts: ImageFacts, parts: ImageParts, labels: list[ImageParts], cache_dir: Path,
@@ -679,6 +679,8 @@ class Inspection:
         planes_by_level: dict[str, Any] = {}  # sizes that share a level read its chunks once
         for name, size in sorted(self.settings.thumbnail_sizes.items(), key=lambda kv: kv[1]):
             level = self.choose_level(parts, size)
+            if level is None:
+                return
             if level not in planes_by_level:
                 planes_by_level[level] = self.plane(parts, level, active, facts.default_z, facts.default_t)
             planes = planes_by_level[level]
@@ -753,6 +755,8 @@ class Inspection:
                         continue
                     parts = loaded[1]
                 level = self.choose_level(parts, self._tile)
+                if level is None:
+                    continue
                 active = [j for j, ch in enumerate(facts.channels) if ch.active] or None
                 planes = self.plane(parts, level, active, facts.default_z, facts.default_t)
                 channel_facts = [facts.channels[j] for j in (active or range(len(facts.channels)))

@@ -13,6 +13,8 @@ Both are session-scoped and listen on free ports; other areas' tests may reuse t
 
     - ``http_server.fail(prefix, 404)`` / ``fail(prefix, 403)``: answer that status;
     - ``http_server.hang(prefix, seconds)``: wait before answering (a slow or hung server);
+    - ``http_server.trickle(prefix, seconds)``: send the body one byte every ``seconds``
+      (a server that keeps the connection alive but never finishes);
     - ``http_server.redirect(prefix, "http://other-host/...")``: 302 to another place;
     - ``http_server.cors = False``: send no Access-Control-Allow-Origin header.
 
@@ -73,6 +75,7 @@ class HttpServer:
     failures: dict[str, int] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
+    trickles: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -89,6 +92,7 @@ class HttpServer:
             self.failures.clear()
             self.delays.clear()
             self.redirects.clear()
+            self.trickles.clear()
             self.cors = True
 
     def fail(self, prefix: str, status: int) -> None:
@@ -96,6 +100,9 @@ class HttpServer:
 
     def hang(self, prefix: str, seconds: float) -> None:
         self.delays[prefix.strip("/")] = seconds
+
+    def trickle(self, prefix: str, seconds_per_byte: float) -> None:
+        self.trickles[prefix.strip("/")] = seconds_per_byte
 
     def redirect(self, prefix: str, target: str) -> None:
         self.redirects[prefix.strip("/")] = target
@@ -194,8 +201,14 @@ def _handler(server: HttpServer):
             self._cors()
             self._record(status, 0 if head else len(body), rng)
             self.end_headers()
+            pause = server._rule(server.trickles, self._rel)
             if not head:
                 try:
+                    if pause:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(pause)
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
