@@ -296,3 +296,12 @@ def test_pr_workflow_steps_judge_a_pull_request_in_a_ci_like_clone(tmp_path: Pat
     review = _run_step(steps["Write the review report"], clone, env)
     assert review.returncode == 1
     assert "ERR OIA-000001" in review.stdout
+
+
+def test_the_reviewing_guide_names_the_real_status_checks() -> None:
+    """Branch protection requires checks by job name: the guide must give the names the workflows use."""
+    guide = (REPO_ROOT / "docs" / "guides" / "reviewing.md").read_text()
+    for workflow, job in (("pr.yml", "check-submission"), ("ci.yml", "tests")):
+        doc = _load(GITHUB / "workflows" / workflow)
+        assert f"**`{doc['jobs'][job]['name']}`** (workflow *{doc['name']}*)" in guide
+    assert "Require review from Code Owners" in guide and "force pushes" in guide
