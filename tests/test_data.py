@@ -203,3 +203,33 @@ def test_thumbnails_are_deterministic(ngff_samples, http_server, tmp_path):
     assert a.facts.thumbnails == b.facts.thumbnails and a.facts.thumbnails["card"].endswith(".png")
     assert (tmp_path / "a" / a.facts.thumbnails["card"]).read_bytes() == \
         (tmp_path / "b" / b.facts.thumbnails["card"]).read_bytes()
+
+
+def test_missing_well_is_reported_and_the_rest_is_shown(tmp_path):
+    from builder.ngff.writer import write_plate
+
+    field = np.ones((1, 32, 32), dtype=np.uint8)
+    root = tmp_path / "storage"
+    path = write_plate(root / "p.zarr", {("A", "1"): [field], ("A", "2"): [field], ("B", "1"): [field]},
+                       version="0.5", axes="cyx", levels=1, chunks=(1, 32, 32))
+    import shutil
+
+    shutil.rmtree(path / "B" / "1")
+    settings = ArchiveSettings(storage_root=str(root))
+    outcome = inspect_image(ImageTarget("k", "p.zarr", "plate"), settings, tmp_path, thumbnails=True,
+                            cache_dir=tmp_path / "c")
+    [d] = outcome.diagnostics
+    assert d.check == "IMG012" and "well 'B/1'" in d.message and d.extra["document"] == "B/1/zarr.json"
+    assert outcome.facts.plate.wells == 3 and "card" in outcome.facts.thumbnails
+
+
+def test_listed_labels_that_are_missing_are_a_warning(tmp_path):
+    root = tmp_path / "storage"
+    data = np.zeros((32, 32), dtype=np.uint8)
+    path = write_image(root / "img.zarr", data, axes="yx", version="0.4", levels=1)
+    (path / "labels").mkdir()
+    (path / "labels" / ".zattrs").write_text('{"labels": ["nuclei"]}')
+    outcome = inspect_image(ImageTarget("k", "img.zarr"), ArchiveSettings(storage_root=str(root)), tmp_path)
+    [d] = outcome.diagnostics
+    assert d.check == "IMG015" and d.severity.value == "warning" and "'nuclei'" in d.message
+    assert outcome.facts.labels == ["nuclei"]
