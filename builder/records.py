@@ -58,6 +58,9 @@ class RecordResult:
     positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     completeness: int | None = None  # 0-100, for valid studies
+    # The file's bytes. load_records drops ``positions`` to save memory (a
+    # position map costs ~15x the text); position() rebuilds it from these.
+    source: bytes | None = None
 
     @property
     def accession(self) -> str | None:
@@ -73,12 +76,21 @@ class RecordResult:
         return self.study is not None and not has_errors(self.diagnostics)
 
     def position(self, loc: Loc) -> tuple[int, int] | None:
+        """(line, column) where ``loc`` is written, or where its nearest written parent is."""
+        if not self.positions and self.source is not None:
+            self.positions = load_yaml(self.source, max_bytes=len(self.source) + 1, max_depth=10_000,
+                                       max_nodes=10**9).positions
         loc = tuple(loc)
         while True:
             found = self.positions.get(loc)
             if found is not None or not loc:
                 return found
             loc = loc[:-1]
+
+    def compact(self) -> None:
+        """Drop the position map (rebuilt from ``source`` when asked)."""
+        if self.source is not None:
+            self.positions = {}
 
 
 @dataclass(slots=True)
@@ -171,7 +183,7 @@ def load_record(
     doc = load_yaml(
         text, file=file, max_bytes=limits.max_record_bytes, max_depth=limits.max_yaml_depth, max_nodes=limits.max_yaml_nodes
     )
-    result = RecordResult(path, file, None, doc.data, doc.positions, list(doc.diagnostics))
+    result = RecordResult(path, file, None, doc.data, doc.positions, list(doc.diagnostics), source=bytes(text))
     if not doc.ok:
         return result
     raw = doc.data
@@ -575,7 +587,9 @@ def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None
     for path in targets:
         if not path.is_absolute():
             path = root / path
-        records.records.append(load_record(path, settings, root=root, terms=terms, hints=hints))
+        result = load_record(path, settings, root=root, terms=terms, hints=hints)
+        result.compact()
+        records.records.append(result)
     _accession_collisions(records, root)
     return records
 
@@ -587,7 +601,6 @@ def _accession_collisions(records: RecordSet, root: Path) -> None:
         accession = r.raw.get("accession") if isinstance(r.raw, dict) else None
         if not isinstance(accession, str) or not accession:
             continue
-        line, column = r.positions.get(("accession",), (None, None))
         other: str | None = None
         if accession in claimed and claimed[accession].path != r.path:
             other = claimed[accession].file
@@ -597,6 +610,7 @@ def _accession_collisions(records: RecordSet, root: Path) -> None:
                 other = display_path(owner, root)
         claimed.setdefault(accession, r)
         if other is not None:
+            line, column = r.position(("accession",)) or (None, None)
             r.diagnostics.append(Diagnostic.of(
                 get_check("XRF002"),
                 f"the accession {accession} is already used by {other}",

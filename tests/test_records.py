@@ -460,3 +460,11 @@ def test_text_edits_of_a_valid_record_give_diagnostics_not_exceptions(edits):
         assert d.message and d.file == "studies/OIA-000001/study.yaml"
         if d.check.startswith(("REC00", "MOD", "ONT00")) and d.check not in ("REC002",):
             assert d.line is not None or d.check == "REC010"
+
+
+def test_positions_are_rebuilt_on_demand_after_loading_many(tmp_path):
+    path = write_record(tmp_path, make_record())
+    text = path.read_text()
+    [result] = load_records(tmp_path, SETTINGS).records
+    assert result.positions == {}  # dropped to keep 10,000 records in memory cheaply
+    assert result.position(("datasets", 0, "images", 0, "url")) == (line_of(text, "url:"), 5)
