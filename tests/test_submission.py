@@ -359,3 +359,28 @@ def test_hostile_records_never_crash_the_rules_or_the_review(archive_repo: Archi
     result = CliRunner().invoke(main, ["review", "--changed-since", "main", "--no-data"])
     assert result.exit_code == 1, result.output  # invalid records are errors, not tracebacks
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_every_bioarchive_command_in_the_guides_parses() -> None:
+    """The guides' commands use commands and options that exist (parsed by the real CLI)."""
+    import re
+    import shlex
+
+    import click
+
+    from builder.cli import main
+    from tests.conftest import REPO_ROOT
+
+    found = 0
+    for guide in ("submitting.md", "reviewing.md"):
+        text = (REPO_ROOT / "docs" / "guides" / guide).read_text()
+        text = text.replace("\\\n", " ")
+        lines = re.findall(r"^\s*(bioarchive [^\n`]+)", text, re.MULTILINE) + re.findall(r"`(bioarchive [^`]+)`", text)
+        for line in lines:
+            words = shlex.split(line.split("&&")[0])
+            command = main.get_command(click.Context(main), words[1])
+            assert command is not None, f"{guide}: no command {words[1]!r}"
+            if len(words) > 2:  # an invocation, not just the command's name
+                command.make_context(words[1], words[2:])  # raises UsageError on unknown options
+            found += 1
+    assert found >= 8
