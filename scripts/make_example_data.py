@@ -127,9 +127,9 @@ HELA_SIRNAS = {
 HELA_ROWS = ["B", "C", "D", "E", "F", "G"]
 HELA_FIELD = 160
 HELA_CHANNELS = [
-    {"label": "Hoechst 33342", "color": "0000FF", "window": (150, 1900)},
-    {"label": "alpha-tubulin (Alexa Fluor 488)", "color": "00FF00", "window": (150, 1300)},
-    {"label": "F-actin (phalloidin-Alexa Fluor 568)", "color": "FF0000", "window": (150, 1500)},
+    {"label": "Hoechst 33342", "color": "0000FF", "window": (150, 1500)},
+    {"label": "alpha-tubulin (Alexa Fluor 488)", "color": "00FF00", "window": (150, 900)},
+    {"label": "F-actin (phalloidin-Alexa Fluor 568)", "color": "FF0000", "window": (150, 1000)},
 ]
 # Fractions of cells per state for each siRNA: interphase, mitotic, monopolar,
 # binucleate, apoptotic. Cell counts reflect proliferation and death.
@@ -304,7 +304,8 @@ def brain_masks(shape: tuple[int, int, int]) -> dict[str, np.ndarray]:
     # Two cerebral hemispheres separated by the midline fissure.
     # One ellipsoid, wider caudally, split dorsally by the longitudinal fissure.
     cerebrum_r = np.sqrt(((x + 0.02) / 0.52) ** 2 + (y / (0.8 * (0.9 + 0.12 * (x + 0.02) / 0.52))) ** 2 + (z / 0.95) ** 2)
-    hemispheres = soft(cerebrum_r, 0.03) * (1 - 0.85 * np.exp(-(y**2) / 0.0006) * (z > -0.2))
+    # The fissure reaches down to the corpus callosum, which joins the hemispheres below it.
+    hemispheres = soft(cerebrum_r, 0.03) * (1 - 0.6 * np.exp(-(y**2) / 0.0004) * soft((0.9 - z) / 0.6, 0.1))
     parts["cerebrum"] = hemispheres
     bulbs = np.zeros(shape)
     for side in (-1, 1):
