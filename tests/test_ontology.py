@@ -109,3 +109,12 @@ def test_unreadable_archive_list_is_reported(tmp_path: Path):
     assert [p.check for p in problems] == ["REC006"]
     assert problems[0].file == "ontology/dup.yaml"
     assert index.label("NCBITaxon:9606") == "Homo sapiens"  # the bundled lists still load
+
+
+def test_edited_archive_list_is_read_again(tmp_path: Path):
+    (tmp_path / "ontology").mkdir()
+    path = tmp_path / "ontology" / "extra.yaml"
+    path.write_text("terms:\n  NCBITaxon:8022: Oncorhynchus mykiss\n")
+    assert load_term_index(tmp_path)[0].label("NCBITaxon:8022") == "Oncorhynchus mykiss"
+    path.write_text("terms:\n  NCBITaxon:8022: rainbow trout, as the lab calls it\n")
+    assert load_term_index(tmp_path)[0].label("NCBITaxon:8022") == "rainbow trout, as the lab calls it"

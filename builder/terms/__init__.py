@@ -26,12 +26,29 @@ ARCHIVE_DIR = "ontology"
 
 
 def load_term_index(root: Path | None = None) -> tuple[TermIndex, list[Diagnostic]]:
-    """The term index for an archive (bundled lists + root/ontology/*.yaml)."""
-    return _load(str(root.resolve()) if root is not None else None)
+    """The term index for an archive (bundled lists + root/ontology/*.yaml).
+
+    Cached per archive and per state of its term files, so a long-running
+    `bioarchive serve` sees edits to ontology/ at once.
+    """
+    if root is None:
+        return _load(None, ())
+    folder = Path(root).resolve() / ARCHIVE_DIR
+    state: tuple[tuple[str, int, int], ...] = ()
+    if folder.is_dir():
+        stats = []
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            stats.append((path.name, st.st_mtime_ns, st.st_size))
+        state = tuple(stats)
+    return _load(str(Path(root).resolve()), state)
 
 
-@functools.lru_cache(maxsize=8)
-def _load(root: str | None) -> tuple[TermIndex, list[Diagnostic]]:
+@functools.lru_cache(maxsize=16)
+def _load(root: str | None, state: tuple) -> tuple[TermIndex, list[Diagnostic]]:
     index = TermIndex()
     diagnostics: list[Diagnostic] = []
     files = sorted(BUNDLED_DIR.glob("*.yaml"))
