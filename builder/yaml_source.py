@@ -24,6 +24,7 @@ here raises on bad input.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -411,15 +412,32 @@ def _syntax_error(exc: yaml.YAMLError, text: str, fail: Any) -> None:
         line = text.count("\n", 0, position) + 1
         column = position - (text.rfind("\n", 0, position) + 1) + 1
         problem = f"the character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04X} is not allowed in YAML"
-    source_line = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
-    fail("REC004", f"YAML syntax error: {problem}", line, column, hint=_syntax_hint(problem, source_line))
+    lines = text.splitlines()
+    source_line = lines[line - 1] if line and line <= len(lines) else ""
+    previous = next((l for l in reversed(lines[: line - 1]) if l.strip() and not l.lstrip().startswith("#")), "") if line else ""
+    fail("REC004", f"YAML syntax error: {problem}", line, column, hint=_syntax_hint(problem, source_line, previous))
 
 
-def _syntax_hint(problem: str, source_line: str) -> str:
+_KEY_LINE = re.compile(r"^(\s*)(- )?[A-Za-z_][\w-]*:(\s|$)")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _syntax_hint(problem: str, source_line: str, previous_line: str = "") -> str:
     p = problem.lower()
     if "\t" in source_line or "'\\t'" in p or "tab" in p:
         return "YAML does not allow tabs for indentation: replace the tabs on this line with spaces."
     if "mapping values are not allowed" in p:
+        previous_key = _KEY_LINE.match(previous_line)
+        if _KEY_LINE.match(source_line) and previous_key and _indent(source_line) > _indent(previous_line) + (
+            2 if previous_key.group(2) else 0
+        ):
+            return (
+                "This line is indented further than the field above it, so YAML reads it as part of that "
+                "field's value. Line it up with the other fields of the same block."
+            )
         return (
             "A value on this line contains `: ` (a colon and a space). Put the whole value in "
             'quotes, e.g. title: "Mitosis: a time-lapse atlas".'

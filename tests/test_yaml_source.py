@@ -174,3 +174,10 @@ def test_yamlish_text_gives_diagnostics_not_exceptions(text):
 def test_lone_surrogate_in_text_is_refused():
     d = only(load_yaml("a: 1\nb: \ud800\n"), "REC003")
     assert d.line == 2
+
+
+def test_overindented_field_gets_an_indentation_hint_not_a_quoting_one():
+    d = only(load_yaml(b"authors:\n- name: Ada Lovelace\n    country: UK\n  email: a@b.org\n"), "REC004")
+    assert d.line == 3 and "indented further" in d.hint
+    colon = only(load_yaml(b"title: ok\ndescription: Mitosis: an atlas\n"), "REC004")
+    assert "quotes" in colon.hint
