@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from builder.checks import Diagnostic, Severity, get_check, has_errors, sort_diagnostics
-from builder.model.ontology import TermIndex, check_terms, study_terms
+from builder.model.ontology import TermIndex, check_terms, raw_terms, study_terms
 from builder.model.study import HUMAN_TAXON, Study
 from builder.settings import ArchiveSettings
 from builder.yaml_source import YamlDocument, format_path, load_yaml, quote_hint
@@ -214,6 +214,11 @@ def load_record(
         study = Study.model_validate(raw, context=validation_context(settings))
     except ValidationError as exc:
         result.diagnostics.extend(model_diagnostics(exc, doc, file))
+        if terms is None:
+            from builder.terms import load_term_index
+
+            terms, _ = load_term_index(root)
+        result.diagnostics.extend(_ontology_diagnostics(raw_terms(raw), terms, doc, file, only_mismatches=True))
         return result
     result.study = study
     result.diagnostics.extend(_within_study_rules(study, doc, file))
@@ -223,7 +228,7 @@ def load_record(
         from builder.terms import load_term_index
 
         terms, _ = load_term_index(root)
-    result.diagnostics.extend(_ontology_diagnostics(study, terms, doc, file))
+    result.diagnostics.extend(_ontology_diagnostics(study_terms(study), terms, doc, file))
 
     from builder.completeness import assess
 
@@ -298,9 +303,13 @@ def _scaffold_leftovers(study: Study, doc: YamlDocument, file: str) -> list[Diag
     return out
 
 
-def _ontology_diagnostics(study: Study, terms: TermIndex, doc: YamlDocument, file: str) -> list[Diagnostic]:
+def _ontology_diagnostics(
+    found_terms: list, terms: TermIndex, doc: YamlDocument, file: str, *, only_mismatches: bool = False
+) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for finding in check_terms(study_terms(study), terms):
+    for finding in check_terms(found_terms, terms):
+        if only_mismatches and finding.kind != "label_mismatch":
+            continue
         if finding.kind == "label_mismatch":
             loc = (*finding.path, "label")
             check = get_check("ONT003")

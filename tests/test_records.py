@@ -468,3 +468,12 @@ def test_positions_are_rebuilt_on_demand_after_loading_many(tmp_path):
     [result] = load_records(tmp_path, SETTINGS).records
     assert result.positions == {}  # dropped to keep 10,000 records in memory cheaply
     assert result.position(("datasets", 0, "images", 0, "url")) == (line_of(text, "url:"), 5)
+
+
+def test_wrong_taxon_is_shown_even_when_the_record_has_errors(tmp_path):
+    record = _organism(make_record(licence="CC BY"), "NCBITaxon:9601", "Homo sapiens")
+    result, text = check(tmp_path, record)
+    assert result.study is None
+    assert the(result, "MOD032")
+    d = the(result, "ONT003")
+    assert "NCBITaxon:9601 is 'Pongo abelii'" in d.message and d.line == line_of(text, "label: Homo sapiens")

@@ -129,3 +129,26 @@ def study_terms(study: Any) -> list[tuple[tuple[str | int, ...], str, str]]:
         for m, term in enumerate(dataset.acquisition.imaging_method):
             out.append((("datasets", d, "acquisition", "imaging_method", m), term.id, term.label))
     return out
+
+
+def raw_terms(raw: Any) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """The well-formed terms of a record that failed validation, so a wrong
+    taxon is still shown next to the other errors."""
+    out: list[tuple[tuple[str | int, ...], str, str]] = []
+    datasets = raw.get("datasets") if isinstance(raw, Mapping) else None
+    if not isinstance(datasets, list):
+        return out
+    for d, dataset in enumerate(datasets):
+        if not isinstance(dataset, Mapping):
+            continue
+        for section, name in (("biosample", "organisms"), ("acquisition", "imaging_method")):
+            block = dataset.get(section)
+            terms = block.get(name) if isinstance(block, Mapping) else None
+            if not isinstance(terms, list):
+                continue
+            for t, term in enumerate(terms):
+                if isinstance(term, Mapping) and isinstance(term.get("id"), str) and isinstance(term.get("label"), str):
+                    curie = term["id"].strip()
+                    if split_curie(curie) is not None:
+                        out.append((("datasets", d, section, name, t), curie, term["label"].strip()))
+    return out
