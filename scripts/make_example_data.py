@@ -548,12 +548,12 @@ def make_zebrafish(out: Path) -> Path:
             "id": i + 1, "y": y, "x": x,
             "radius": rng.uniform(6.5, 8.5),
             "brightness": rng.uniform(0.75, 1.15),
-            "divides_at": int(rng.integers(2, nt)) if rng.random() < 0.14 else None,
+            "divides_at": int(rng.integers(2, nt)) if rng.random() < 0.3 else None,
             "axis": rng.uniform(0, math.pi),
         })
     next_id = count + 1
     zz, yy, xx = grid((nz, ny, nx))
-    texture = smooth_noise(rng, (nz, ny, nx), (0.5, 1.0, 1.0))
+    texture = smooth_noise(rng, (nz, ny, nx), (0.4, 0.7, 0.7))  # chromatin granularity
     frames, label_frames = [], []
     for t in range(nt):
         signal = np.zeros((nz, ny, nx))
@@ -588,13 +588,13 @@ def make_zebrafish(out: Path) -> Path:
             r = ellipse(yy, xx, cell["y"], cell["x"], cell["radius"], cell["radius"] * 0.85, cell["axis"])
             rz = np.abs(zz - cell["z"]) / (cell["radius"] * 0.5 / 2.0 * 1.6)
             inside = np.sqrt(r**2 + rz**2)
-            signal += soft(inside, 0.08) * cell["brightness"] * (1 + 0.25 * texture)
+            signal += soft(inside, 0.08) * cell["brightness"] * np.clip(1 + 0.4 * texture, 0.2, None)
             labels[inside < 1.0] = cell["id"]
         for daughter in born:
             daughter["z"] = nz * 0.55 - 0.00035 * ((daughter["y"] - ny / 2) ** 2 + (daughter["x"] - nx / 2) ** 2)
             r = ellipse(yy, xx, daughter["y"], daughter["x"], daughter["radius"], daughter["radius"] * 0.8, daughter["axis"])
             inside = np.sqrt(r**2 + (np.abs(zz - daughter["z"]) / 2.2) ** 2)
-            signal += soft(inside, 0.1) * daughter["brightness"] * (1 + 0.3 * texture)
+            signal += soft(inside, 0.1) * daughter["brightness"] * np.clip(1 + 0.4 * texture, 0.2, None)
             labels[inside < 1.0] = daughter["id"]
         cells = [c for c in cells if not c.get("gone")] + born
         # Spinning disk: axial blur is larger than lateral; scattering dims deeper planes;
@@ -617,7 +617,7 @@ def make_zebrafish(out: Path) -> Path:
         channels=[{"label": "H2B-GFP", "color": "00FF00", "window": (110, 1000)}],
         name="zebrafish embryo 60% epiboly, animal-pole view",
         default_z=7,
-        default_t=0,
+        default_t=3,  # a frame with divisions under way
         compressor="blosc",
     )
     write_labels(
