@@ -50,7 +50,7 @@ LABELS_VARIANT = "labels"  # ImageFacts.thumbnails key of the outline overlay (s
 class ImageTarget:
     key: str  # "<ACCESSION>/<dataset>/<image>"
     url: str  # as written in the record
-    kind: str = "image"  # image | plate | labels
+    kind: str = "image"  # image | plate | labels; "auto" (command line): whatever the data declares
     untrusted: bool = True
 
 
@@ -311,7 +311,7 @@ class Inspection:
             return None
         tried = " or ".join(prefix + ngff.GROUP_DOC[f] for f in formats)
         raise Stop(image_diagnostic(
-            C.NET002, f"no {tried} at {self.store.location(prefix)}: is this the OME-Zarr group?",
+            C.NET002, f"not found at {self.store.location(prefix)}; is this URL the OME-Zarr group?",
             url=self.url, doc=tried))
 
     def fetch_arrays(self, prefix: str, group: ngff.GroupMeta, paths: list[str]) -> dict[str, ngff.ArrayMeta]:
@@ -399,7 +399,7 @@ class Inspection:
             self.listing = self.store.list_prefix("")
         root = self.open_group("")
         kind = root.kind
-        if kind == "labels-group" and self.target.kind == "labels":
+        if kind == "labels-group" and self.target.kind in ("labels", "auto"):
             try:
                 first = ngff.label_names(root)[0]
             except (ngff.NgffError, IndexError):
@@ -417,7 +417,7 @@ class Inspection:
                     C.IMG010, f"this is a {kind.replace('-', ' ')}, not an image, plate or label image; point the "
                     "record at the image or plate group", url=self.url, doc=root.doc_key))
             raise Stop()
-        if kind != self.target.kind:
+        if kind != self.target.kind and self.target.kind != "auto":
             self.diagnostics.append(image_diagnostic(
                 C.IMG010, f"the record says kind '{self.target.kind}' but the data is a {kind}", url=self.url,
                 doc=root.doc_key))

@@ -552,10 +552,11 @@ def open_store(
 ) -> Store:
     """The store for one image URL (as written in a record or on the command line).
 
-    Untrusted URLs (from records) may not use file://, absolute paths, paths
-    escaping the storage root (also through symbolic links), plain http, or
-    private addresses. The command line (``untrusted=False``) may name any local
-    path and http on 127.0.0.1.
+    Relative paths resolve below ``settings.storage_root``. Untrusted URLs (from
+    records) may not use file://, absolute paths, paths escaping the storage
+    root (also through symbolic links) or private addresses. Plain http is read
+    only from 127.0.0.1 (tests, local previews). The command line
+    (``untrusted=False``) may also name any absolute local path.
     """
     budget = budget or Budget.from_limits(settings.limits)
     lower = url.lower()
@@ -573,16 +574,18 @@ def open_store(
     if "://" in url:
         raise StorageError("SAF002", f"{url}: unsupported URL scheme; use s3://, https:// or a relative path",
                            url=url)
+    path = Path(url)
+    if path.is_absolute():
+        if untrusted:
+            raise StorageError("SAF001", f"{url} must be a path inside the storage root, not an absolute path",
+                               url=url)
+        return LocalStore(path, budget)  # the command line names any local folder
     if "://" in settings.storage_root:
         return open_store(resolve_url(url, settings, root), settings, root, untrusted=untrusted, budget=budget)
-    if untrusted:
-        folder = storage_root_path(settings, root)
-        parts = Path(url).parts
-        if Path(url).is_absolute() or ".." in parts:
-            raise StorageError("SAF001", f"{url} must be a path inside the storage root {folder}, without '..'",
-                               url=url)
-        return LocalStore(folder / url, budget, confine=folder)
-    path = Path(url)
-    if not path.is_absolute():
-        path = Path.cwd() / path
-    return LocalStore(path, budget)
+    folder = storage_root_path(settings, root)
+    if not untrusted:
+        return LocalStore(folder / url, budget)
+    if ".." in path.parts:
+        raise StorageError("SAF001", f"{url} must be a path inside the storage root {folder}, without '..'",
+                           url=url)
+    return LocalStore(folder / url, budget, confine=folder)
