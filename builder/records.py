@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from builder.checks import Diagnostic, Severity, get_check, has_errors, sort_diagnostics
 from builder.model.ontology import TermIndex, check_terms, raw_terms, study_terms
-from builder.model.study import HUMAN_TAXON, Study
+from builder.model.study import HUMAN_TAXON, SCHEMA_VERSION, Study
 from builder.settings import ArchiveSettings
 from builder.yaml_source import YamlDocument, format_path, load_yaml, quote_hint
 
@@ -210,6 +210,20 @@ def load_record(
             )
         )
 
+    from builder.migrations import record_version
+
+    version = record_version(raw)
+    if version is not None and version < SCHEMA_VERSION:
+        # Other errors of an old record are mostly the format change itself: say only what fixes them all.
+        line, column = doc.positions.get(("schema_version",), (1, 1))
+        written = "schema_version is missing, and the record uses the early draft format" if (
+            "schema_version" not in raw) else f"schema_version {version} is not the current version {SCHEMA_VERSION}"
+        result.diagnostics.append(Diagnostic.of(
+            get_check("MOD030"),
+            f"{written}; run `bioarchive migrate {file}` to upgrade it, then validate again",
+            file=file, line=line, column=column, field="schema_version",
+        ))
+        return result
     try:
         study = Study.model_validate(raw, context=validation_context(settings))
     except ValidationError as exc:

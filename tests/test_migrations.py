@@ -126,8 +126,13 @@ def test_old_record_fails_validation_until_migrated(tmp_path: Path):
     path.parent.mkdir(parents=True)
     path.write_text(V1_TEXT)
     result = load_record(path, ArchiveSettings(), root=tmp_path)
-    [d] = [d for d in result.diagnostics if d.check == "MOD030"]
-    assert "bioarchive migrate" in d.message and d.line == 3
+    # Only the one fix that matters, not the format differences it will remove.
+    [d] = result.diagnostics
+    assert d.check == "MOD030" and d.line == 3 and d.field == "schema_version"
+    assert "run `bioarchive migrate studies/OIA-000001/study.yaml`" in d.message
+    path.write_text(V1_TEXT.replace("schema_version: 1\n", ""))
+    [d] = load_record(path, ArchiveSettings(), root=tmp_path).diagnostics
+    assert d.check == "MOD030" and "early draft format" in d.message
 
 
 def test_migrate_command_check_then_rewrite(tmp_path: Path):
