@@ -364,3 +364,16 @@ def test_plate_output_is_deterministic(tmp_path):
     first = write_plate(tmp_path / "a" / "p.ome.zarr", plate_wells(), version="0.4")
     second = write_plate(tmp_path / "b" / "p.ome.zarr", plate_wells(), version="0.4")
     assert all_bytes(first) == all_bytes(second)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_labels_can_be_added_to_a_plate_field(tmp_path, version):
+    path = write_plate(tmp_path / "p.ome.zarr", plate_wells(), version=version)
+    field = path / "A" / "2" / "0"
+    labels = np.zeros((32, 32), np.uint8)
+    labels[4:12, 4:12] = 1
+    write_labels(field, "nuclei", labels)
+    group = open_group(field / "labels" / "nuclei", version)
+    assert MODELS[version]["label"].from_zarr(group) is not None
+    assert MODELS[version]["image"].from_zarr(open_group(field, version)) is not None
+    np.testing.assert_array_equal(group["0"][...], labels)
