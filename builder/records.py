@@ -366,6 +366,7 @@ _DATE_ERRORS = {
     "date_past", "date_future", "datetime_parsing", "datetime_type",
 }
 _LENGTH_ERRORS = {"too_short", "too_long", "string_too_short", "string_too_long"}
+_MAX_MESSAGE = 400
 # Model errors whose message already names the field.
 _SELF_CONTAINED = {"MOD030", "MOD031", "MOD032", "MOD040", "MOD041", "MOD042", "MOD043", "MOD044"}
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
@@ -418,6 +419,8 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
         elif etype == "extra_forbidden":
             check = "MOD002"
             name = str(loc[-1])
+            if len(name) > 60:
+                name = name[:59] + "…"
             allowed = _field_names_at(loc[:-1])
             guess = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6) if allowed else []
             message = f"unknown field `{name}`" + (f" in {_field_label(loc[:-1])}" if loc[:-1] else "")
@@ -487,6 +490,8 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
             message = f"{_field_label(loc)}: {err['msg']}"
 
         line, column = _place(doc, point_at)
+        if len(message) > _MAX_MESSAGE:  # values quoted from hostile input stay readable
+            message = message[: _MAX_MESSAGE - 1] + "…"
         out.append(Diagnostic.of(
             get_check(check), message, file=file, line=line, column=column,
             field=format_path(loc) or None, hint=hint, extra=extra,

@@ -250,7 +250,8 @@ def _build(
                     if first is not None:
                         doc.diagnostics.append(Diagnostic.of(
                             _check("REC006"),
-                            f"the key `{key}` appears twice in the same mapping: first at line {first}, "
+                            f"the key `{key if len(key) <= 60 else key[:59] + '…'}` appears twice in the same "
+                            f"mapping: first at line {first}, "
                             f"again at line {line}",
                             file=file, line=line, column=mark.column + 1, field=format_path(key_path),
                         ))

@@ -477,3 +477,11 @@ def test_wrong_taxon_is_shown_even_when_the_record_has_errors(tmp_path):
     assert the(result, "MOD032")
     d = the(result, "ONT003")
     assert "NCBITaxon:9601 is 'Pongo abelii'" in d.message and d.line == line_of(text, "label: Homo sapiens")
+
+
+def test_huge_values_are_clipped_in_messages(tmp_path):
+    record = make_record(**{"x" * 5000: 1})
+    record["datasets"][0]["images"][0]["url"] = "http://" + "a" * 1900
+    result, _ = check(tmp_path, record)
+    assert len(the(result, "MOD002").message) < 200
+    assert len(the(result, "MOD027").message) <= 400
