@@ -180,6 +180,8 @@ def compact_index(serialized: dict[str, Any]) -> dict[str, Any]:
 
 def expand_index(compact: dict[str, Any]) -> dict[str, Any]:
     """The compact format back in lunr's serialised form (what catalog-index.js does)."""
+    if "invertedIndex" in compact and "fieldVectors" in compact and "format" not in compact:
+        return compact  # lunr's own serialised form passes through unchanged
     if compact.get("format") != INDEX_FORMAT or compact.get("format_version") != INDEX_FORMAT_VERSION:
         raise ValueError("not a compact catalog index of a known version")
     fields = compact["fields"]

@@ -7,7 +7,13 @@
 (function (global) {
   "use strict";
 
+  // The index keeps no term metadata; lunr only reads (copies) these objects,
+  // so one shared empty object serves every posting and saves an allocation each.
+  var NO_METADATA = {};
+
   function expandCatalogIndex(compact) {
+    // lunr's own serialised form passes through unchanged.
+    if (compact && compact.invertedIndex && compact.fieldVectors && compact.format === undefined) return compact;
     if (!compact || compact.format !== "oia-lunr-compact" || compact.format_version !== 1) {
       throw new Error("not a compact catalog index of a known version");
     }
@@ -27,7 +33,7 @@
           index += packed[j];
           elements[j] = index;
           elements[j + 1] = packed[j + 1];
-          postings[index][1][field][ref] = {};
+          postings[index][1][field][ref] = NO_METADATA;
         }
         fieldVectors.push([field + "/" + ref, elements]);
       });
