@@ -182,6 +182,9 @@ def test_pr_workflow_runs_the_checks_the_tests_run() -> None:
     steps = doc["jobs"]["check-submission"]["steps"]
     assert steps[0]["with"]["fetch-depth"] == 0
     runs = [s.get("run", "") for s in steps]
+    # The checker is installed from the base branch, never from the pull request.
+    install = next(r for r in runs if "pip install" in r)
+    assert '"origin/${BASE_REF}"' in install and "-e ." not in install
     assert 'bioarchive validate --changed-since "origin/${BASE_REF}" --format github' in runs
     assert 'bioarchive review --changed-since "origin/${BASE_REF}" --out review' in runs
     upload = next(s for s in steps if "upload-artifact" in s.get("uses", ""))
