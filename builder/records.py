@@ -136,10 +136,10 @@ def validation_context(settings: ArchiveSettings) -> dict[str, Any]:
 
 def display_path(path: Path, root: Path | None) -> str:
     if root is not None:
-        try:
-            return path.relative_to(root).as_posix()  # the common case, without touching the disk
-        except ValueError:
-            pass
+        prefix = str(root).rstrip("/") + "/"
+        text = str(path)
+        if text.startswith(prefix) and "/../" not in text:  # the common case: no path parsing, no disk
+            return text[len(prefix):].replace("\\", "/")
         try:
             return path.resolve().relative_to(root.resolve()).as_posix()
         except (ValueError, OSError):
@@ -599,9 +599,11 @@ def record_paths(root: Path) -> list[Path]:
         entries = list(os.scandir(studies))
     except OSError:
         return []
-    return sorted(
-        studies / e.name / RECORD_NAME for e in entries if not e.name.startswith(".") and e.is_dir()
-    )
+    return [
+        Path(f"{e.path}/{RECORD_NAME}")
+        for e in sorted(entries, key=lambda e: e.name)
+        if not e.name.startswith(".") and e.is_dir()
+    ]
 
 
 def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None = None, *, hints: bool = True) -> RecordSet:

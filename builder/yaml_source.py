@@ -271,7 +271,8 @@ def _build(
                 positions[path] = _mark(event)
             else:
                 path = (*parent[1], len(parent[0]))
-                positions[path] = _mark(event)
+                mark = event.start_mark
+                positions[path] = (mark.line + 1, mark.column + 1)
 
             if spans:
                 if cls is Scalar:
