@@ -147,3 +147,11 @@ def test_image_findings_land_on_the_url_line(archive_repo):
     assert all(d["line"] == url_line and d["field"].endswith(".url") for d in found)
     assert not [d for d in by_file["studies/OIA-000001/study.yaml"]["diagnostics"] if d["severity"] == "error"]
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("command", ["validate", "new", "schema"])
+def test_broken_archive_toml_is_a_clear_error(tmp_path, command):
+    (tmp_path / "archive.toml").write_text("[archive]\naccession_prefix = 12\n")
+    result = CliRunner().invoke(main, [command, "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "cannot read" in result.output and "archive.toml" in result.output and "accession_prefix" in result.output

@@ -151,7 +151,10 @@ def command(title, author, email, organism, imaging_method, licence, assume_yes,
     from builder.terms import load_term_index
 
     root = find_root(root)
-    settings = load_settings(root)
+    try:
+        settings = load_settings(root)
+    except Exception as exc:  # archive.toml is the maintainers' file; say what is wrong with it
+        raise click.ClickException(f"cannot read {root / 'archive.toml'}: {exc}") from exc
     terms, _ = load_term_index(root)
     interactive = not assume_yes and stdin_is_terminal()
 

@@ -60,7 +60,10 @@ def command(check: bool, root: Path | None) -> None:
     from builder.settings import find_root, load_settings
 
     root = find_root(root)
-    settings = load_settings(root)
+    try:
+        settings = load_settings(root)
+    except Exception as exc:  # archive.toml is the maintainers' file; say what is wrong with it
+        raise click.ClickException(f"cannot read {root / 'archive.toml'}: {exc}") from exc
     path = root / SCHEMA_PATH
     wanted = render_schema(settings)
     current = path.read_text(encoding="utf-8") if path.is_file() else None
