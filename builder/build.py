@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +29,10 @@ from builder.checks import Diagnostic, Severity
 from builder.model.image import ImageFacts
 from builder.model.study import Study
 from builder.pages import (
-    SEARCH_DECODER_SCRIPT,
     copy_hand_written_docs,
     make_environment,
     render_site_pages,
+    sitemap_pages,
     template_search_path,
     write_reference_pages,
 )
@@ -41,9 +41,11 @@ from builder.site import (
     MKDOCS_CONFIG,
     SiteBuildError,
     discard,
+    merge_into,
     new_site_dir,
     overrides_search_path,
     run_mkdocs,
+    scratch_dir,
     stage_overrides,
     swap_in,
     write_mkdocs_config,
@@ -209,8 +211,12 @@ def build_site_from_catalog(
         from builder.pages import DEFAULT_TEMPLATES
 
         base_config = DEFAULT_TEMPLATES.parent / MKDOCS_CONFIG
-    staging = Path(tempfile.mkdtemp(prefix="bioarchive-staging-"))
+    staging = scratch_dir("bioarchive-staging-")
     new_site = new_site_dir(site_dir)
+    # Exports, search index and thumbnails go to a folder of their own, written
+    # while MkDocs runs in its child process (the two use both cores), and are
+    # moved into the new site afterwards.
+    extra = new_site_dir(site_dir, "extra")
     try:
         docs_dir = staging / "docs"
         overrides_dir = staging / "overrides"
@@ -229,11 +235,25 @@ def build_site_from_catalog(
             base_config=base_config, docs_dir=docs_dir, site_dir=new_site, custom_dir=overrides_dir,
             settings=settings, target=staging / "mkdocs.yml",
         )
-        with progress.stage("mkdocs", "Running mkdocs build"):
-            run_mkdocs(config)
-        with progress.stage("exports", "Writing exports, search index and thumbnails"):
-            write_site_data(catalog, settings, new_site, thumbnail_url=result.thumbnails.url)
-            report.thumbnails = result.thumbnails.copy_into(new_site)
+
+        pages_for_sitemap = sitemap_pages(docs_dir, catalog)
+
+        def site_data() -> int:
+            write_site_data(catalog, settings, extra, thumbnail_url=result.thumbnails.url,
+                            extra_pages=pages_for_sitemap)
+            return result.thumbnails.copy_into(extra)
+
+        with progress.stage("mkdocs", "Running mkdocs build, writing exports and the search index"):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                data_job = pool.submit(site_data)
+                try:
+                    run_mkdocs(config)
+                finally:
+                    report.thumbnails = data_job.result()
+            # The exports' sitemap lists what the archive publishes; MkDocs' own goes.
+            if (extra / "sitemap.xml").exists():
+                (new_site / "sitemap.xml.gz").unlink(missing_ok=True)
+            merge_into(extra, new_site)
         if keep_staging is not None:
             shutil.copytree(staging, keep_staging, dirs_exist_ok=True)
         swap_in(new_site, site_dir)
@@ -242,24 +262,24 @@ def build_site_from_catalog(
         raise
     finally:
         discard(staging)
+        discard(extra)
     report.published = len(catalog.listed_studies)
     report.withdrawn = catalog.stats.withdrawn
     return report
 
 
 def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
-                    thumbnail_url: Callable[[str], str | None] | None = None) -> None:
+                    thumbnail_url: Callable[[str], str | None] | None = None,
+                    extra_pages: list[str] = ()) -> None:
     """Files next to the pages: exports, the catalog search index, catalog.json.
 
-    Written after MkDocs ran, into the new site folder, so MkDocs neither
-    copies them nor overwrites them (its own sitemap.xml gives way to ours).
+    Written into their own folder, never through MkDocs: it would copy them
+    once more, and its sitemap.xml would replace the exports' one.
     """
     from builder.exports import write_exports
     from builder.search_index import build_search_index
 
-    for stale in ("sitemap.xml", "sitemap.xml.gz"):
-        (site / stale).unlink(missing_ok=True)
-    write_exports(catalog, site, settings)
+    write_exports(catalog, site, settings, extra_pages=extra_pages)
     if thumbnail_url is None:
         index_json, store_json = build_search_index(catalog, settings)
     else:
@@ -269,9 +289,6 @@ def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text if isinstance(text, str) else json.dumps(text, separators=(",", ":")),
                         encoding="utf-8")
-    from builder.search_index import decoder_script
-
-    (site / SEARCH_DECODER_SCRIPT).write_text(decoder_script(), encoding="utf-8")
     (site / "catalog.json").write_text(catalog.to_json(), encoding="utf-8")
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import posixpath
+import os
 import re
 import shutil
 from collections import defaultdict
@@ -38,6 +38,7 @@ import nh3
 from markupsafe import Markup
 
 from builder.catalog import FACETS, Catalog, CatalogStudy, FacetValue, PastVersion, catalog_study
+from builder.exports import citation_files
 from builder.model.image import ImageFacts
 from builder.settings import ArchiveSettings
 
@@ -70,15 +71,6 @@ FACET_TITLES: dict[str, str] = {
 }
 assert set(FACET_SEGMENTS) == set(FACETS), "every catalog facet needs a browse URL"
 
-# Citation downloads written by builder.exports under studies/<ACC>/cite/.
-CITATION_FORMATS: tuple[tuple[str, str], ...] = (
-    ("BibTeX", "citation.bib"),
-    ("RIS", "citation.ris"),
-    ("CSL-JSON", "citation.csl.json"),
-    ("CITATION.cff", "CITATION.cff"),
-    ("DataCite XML", "datacite.xml"),
-)
-
 # The catalog index's decoder, written next to the index (builder.search_index).
 SEARCH_DECODER_SCRIPT = "search/catalog-index.js"
 
@@ -92,16 +84,20 @@ def relative_url(target: str, base: str) -> str:
 
     Both are site-root paths; directory URLs end with "/". Relative links keep
     the site working under any prefix (a GitHub Pages project path, file://).
+    Plain string work, not posixpath: pages make tens of thousands of links.
     """
     if "://" in target or target.startswith(("#", "mailto:")):
         return target
     target_path, _, fragment = target.partition("#")
-    base_dir = base if base.endswith("/") or not base else posixpath.dirname(base) + "/"
-    rel = posixpath.relpath("/" + target_path, "/" + base_dir)
-    if rel == ".":
+    base_parts = base.split("/")[:-1]  # the folders of the page ("a/b/" -> a, b; "a/f.html" -> a)
+    target_parts = target_path.split("/")
+    common = 0
+    limit = min(len(base_parts), len(target_parts) - 1)
+    while common < limit and base_parts[common] == target_parts[common]:
+        common += 1
+    rel = "../" * (len(base_parts) - common) + "/".join(target_parts[common:])
+    if not rel:
         rel = "./"
-    elif (target_path.endswith("/") or not target_path) and not rel.endswith("/"):
-        rel += "/"
     return rel + ("#" + fragment if fragment else "")
 
 
@@ -193,6 +189,8 @@ _CLEANER = nh3.Cleaner(
     link_rel="nofollow ugc noopener",
     strip_comments=True,
 )
+# One converter for every description: building one costs more than converting.
+_MARKDOWN = markdown_lib.Markdown(extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
 _HEADING = re.compile(r"<(/?)h([1-6])>")
 
 
@@ -204,7 +202,7 @@ def render_markdown(text: str | None, *, heading_offset: int = 2) -> Markup:
     """
     if not text:
         return Markup("")
-    rendered = markdown_lib.markdown(text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
+    rendered = _MARKDOWN.reset().convert(text)
     clean = _CLEANER.clean(rendered)
     if heading_offset:
         clean = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + heading_offset, 6)}>", clean)
@@ -244,7 +242,8 @@ def make_environment(search_path: list[Path]) -> jinja2.Environment:
         isodate=lambda d: d.isoformat() if d else "",
         longdate=lambda d: f"{d.day} {d:%B %Y}" if d else "",
     )
-    env.globals.update(facet_titles=FACET_TITLES, citation_formats=CITATION_FORMATS)
+    # Citation downloads are written by builder.exports, which names them once.
+    env.globals.update(facet_titles=FACET_TITLES, citation_files=citation_files)
     return env
 
 
@@ -297,7 +296,12 @@ class ThumbnailStore:
         target = site_dir / self.folder
         target.mkdir(parents=True, exist_ok=True)
         for name in sorted(self.used):
-            shutil.copyfile(self.cache_dir / name, target / name)
+            # A hard link costs no copy; the cache never rewrites a file in
+            # place (names carry a content hash), so the site cannot change.
+            try:
+                os.link(self.cache_dir / name, target / name)
+            except OSError:
+                shutil.copyfile(self.cache_dir / name, target / name)
         return len(self.used)
 
 
@@ -684,6 +688,18 @@ def write_reference_pages(docs_dir: Path, search_path: list[Path], settings: Arc
     return written
 
 
+def sitemap_pages(docs_dir: Path, catalog: Catalog) -> list[str]:
+    """Site paths of every page in the staging docs except study pages (the exports list those)."""
+    studies = {f"studies/{s.accession}/" for s in catalog.studies}
+    pages = []
+    for md in sorted(docs_dir.rglob("*.md")):
+        rel = md.relative_to(docs_dir).as_posix()
+        url = rel[: -len("index.md")] if rel.endswith("index.md") else rel[: -len(".md")] + "/"
+        if not any(url.startswith(prefix) for prefix in studies):
+            pages.append(url)
+    return pages
+
+
 def copy_hand_written_docs(source: Path, docs_dir: Path) -> None:
     """Hand-written pages go in first; generated pages of the same path replace them."""
     if source.is_dir():
@@ -691,7 +707,7 @@ def copy_hand_written_docs(source: Path, docs_dir: Path) -> None:
 
 
 __all__ = [
-    "CITATION_FORMATS", "FACET_SEGMENTS", "PageWriter", "PagesResult", "SiteRenderer", "ThumbnailStore",
+    "FACET_SEGMENTS", "PageWriter", "PagesResult", "SiteRenderer", "ThumbnailStore",
     "copy_hand_written_docs", "facet_entries", "human_bytes", "jinja_literal", "json_for_script",
     "make_environment", "relative_url", "render_markdown", "render_site_pages", "template_search_path",
     "term_url", "write_reference_pages",

@@ -114,11 +114,11 @@ def run_mkdocs(config_file: Path, *, timeout_s: float | None = None) -> MkDocsRu
     return MkDocsRun(seconds=time.perf_counter() - started, output=output)
 
 
-def new_site_dir(site_dir: Path) -> Path:
-    """An empty folder next to site_dir, so the final rename stays on one filesystem."""
+def new_site_dir(site_dir: Path, kind: str = "new") -> Path:
+    """An empty folder next to site_dir, so the final renames stay on one filesystem."""
     site_dir = site_dir.resolve()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+    return Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.{kind}-", dir=site_dir.parent))
 
 
 def swap_in(new_site: Path, site_dir: Path) -> None:
@@ -143,5 +143,33 @@ def swap_in(new_site: Path, site_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def discard(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def discard(path: Path | None) -> None:
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A temporary folder, in memory (/dev/shm) when the machine has it.
+
+    Staging holds a few small files per study that live for one build; on a
+    slow shared disk, writing and deleting them cost more than rendering them.
+    """
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=shm))
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def merge_into(source: Path, target: Path) -> None:
+    """Move everything under source into target (same filesystem), replacing files.
+
+    Folders that exist in both are merged; the rest move with one rename each.
+    """
+    for entry in os.scandir(source):
+        destination = target / entry.name
+        if entry.is_dir(follow_symlinks=False) and destination.is_dir():
+            merge_into(Path(entry.path), destination)
+            continue
+        if destination.is_dir() and not destination.is_symlink():
+            shutil.rmtree(destination)
+        os.replace(entry.path, destination)

@@ -190,7 +190,8 @@ def test_study_landing_page(rendered):
     assert "vizarr" in page and "Neuroglancer" in page and "OME-NGFF validator" in page
     # How to cite, with every download.
     assert catalog.get("OIA-000001").citation.split(" (")[0] in html.unescape(page)
-    for name in ("citation.bib", "citation.ris", "citation.csl.json", "CITATION.cff", "datacite.xml"):
+    for name in ("OIA-000001.bib", "OIA-000001.ris", "OIA-000001.csl.json", "CITATION.cff",
+                 "OIA-000001.datacite.json", "OIA-000001.datacite.xml"):
         assert f'href="cite/{name}"' in page
     assert '<script type="application/ld+json">' in page
     # Front matter: out of Material's search, no nav and toc sidebars.

@@ -1,0 +1,128 @@
+"""`bioarchive build` end to end: a real build of the example archive.
+
+The build runs once per session (tests/support/site.py: ``built_site``):
+records, image inspection with thumbnails, catalog, pages, exports, search
+index and a real `mkdocs build`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builder.build import build
+from tests.support.site import BROKEN_ACCESSION, BROKEN_MARKER, EMBARGO_ACCESSION, SITE_EMBARGO_MARKER
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_pages_exist_at_stable_urls(built_site):
+    site = built_site.site
+    assert built_site.published, "the example archive publishes studies"
+    for path in ("index.html", "search/index.html", "studies/index.html", "browse/index.html",
+                 "browse/organism/index.html", "browse/imaging-method/index.html", "browse/scale/index.html",
+                 "browse/data-type/index.html", "browse/licence/index.html", "browse/year/index.html",
+                 "reference/metadata/index.html", "reference/checks/index.html", "reference/api/index.html",
+                 "guides/policies/index.html", "catalog.json", "search/catalog-index.json",
+                 "search/catalog-store.json", "sitemap.xml", "404.html"):
+        assert (site / path).is_file(), path
+    for accession in built_site.published:
+        page = built_site.page(f"studies/{accession}/")
+        assert f"<title>" in page and accession in page
+        assert '<script type="application/ld+json">' in page
+        cite = site / "studies" / accession / "cite"
+        linked = re.findall(r'href="cite/([^"]+)"', page)
+        assert linked, "citation downloads are linked"
+        for name in linked:
+            assert (cite / name).is_file(), name
+
+
+def test_study_pages_are_small_and_out_of_nav_and_material_search(built_site):
+    site = built_site.site
+    for accession in built_site.published:
+        size = (site / "studies" / accession / "index.html").stat().st_size
+        assert size < 60_000, (accession, size)
+    policies = built_site.page("guides/policies/")
+    assert "studies/OIA-" not in policies  # every page carries the nav: no study may be in it
+    material = json.loads((site / "search" / "search_index.json").read_text())
+    locations = [doc["location"] for doc in material["docs"]]
+    assert any(loc.startswith("guides/policies/") for loc in locations)
+    assert not any(loc.startswith("studies/") for loc in locations)
+
+
+def test_thumbnails_are_published_with_alt_text(built_site):
+    site = built_site.site
+    home = built_site.page("")
+    thumbs = re.findall(r'<img src="(thumbnails/[^"]+)" alt="([^"]+)"', home)
+    assert thumbs, "the newest releases show thumbnails"
+    for src, alt in thumbs:
+        assert (site / src).is_file() and alt.strip()
+    store = json.loads((site / "search" / "catalog-store.json").read_text())
+    column = store["columns"].index("thumbnail")
+    for row in store["studies"]:
+        if row[column]:
+            assert (site / row[column]).is_file()
+
+
+def test_embargoed_study_is_absent_everywhere(built_site):
+    for path in built_site.site.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".json", ".xml", ".csv", ".txt", ".bib", ".ris", ".cff", ".md"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert SITE_EMBARGO_MARKER not in text, path
+            assert EMBARGO_ACCESSION not in text, path
+    assert not (built_site.site / "studies" / EMBARGO_ACCESSION).exists()
+
+
+def test_broken_record_is_reported_and_skipped(built_site):
+    report = built_site.report
+    assert any(BROKEN_ACCESSION in skipped for skipped in report.studies_skipped)
+    assert any(d.file and BROKEN_ACCESSION in d.file for d in report.errors)
+    assert not (built_site.site / "studies" / BROKEN_ACCESSION).exists()
+    assert BROKEN_MARKER not in (built_site.site / "catalog.json").read_text()
+
+
+def test_a_failing_build_leaves_the_old_site_intact(built_site, tmp_path):
+    site = tmp_path / "site"
+    import shutil
+
+    shutil.copytree(built_site.site, site)
+    before = _tree_digest(site)
+    broken = tmp_path / "templates" / "pages"
+    broken.mkdir(parents=True)
+    (broken / "study.html").write_text("{% for x in %}broken{% endfor %}")
+    with pytest.raises(Exception):
+        build(built_site.root, site_dir=site, today=built_site.today, console=None, history=False,
+              template_dirs=[tmp_path / "templates"])
+    assert _tree_digest(site) == before
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".site.")]
+    assert leftovers == [], leftovers
+
+
+def test_build_command_reports_and_replaces_the_site(built_site, tmp_path):
+    from builder.cli import main
+
+    site = tmp_path / "out"
+    (site / "stale").mkdir(parents=True)
+    (site / "stale" / "old.html").write_text("old")
+    result = CliRunner().invoke(main, ["build", "--root", str(built_site.root), "--site-dir", str(site),
+                                       "--today", built_site.today.isoformat(), "--no-history"])
+    assert result.exit_code == 0, result.output
+    assert "left out because of errors" in result.output and BROKEN_ACCESSION in result.output
+    assert (site / "index.html").is_file() and not (site / "stale").exists()
+
+
+def test_build_command_rejects_a_bad_date(built_site):
+    from builder.cli import main
+
+    result = CliRunner().invoke(main, ["build", "--root", str(built_site.root), "--today", "tomorrow"])
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
