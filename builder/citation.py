@@ -472,9 +472,15 @@ def to_datacite_xml(cs: CatalogStudy, settings: ArchiveSettings) -> str:
 
 # ---------------------------------------------------------------- JSON-LD
 
-def _term(t: Any, type_: str = "DefinedTerm") -> dict[str, Any]:
+def _term(t: Any) -> dict[str, Any]:
     url = term_url(t.id)
-    return {"@type": type_, "@id": url, "name": one_line(t.label), "termCode": t.id, "url": url}
+    return {"@type": "DefinedTerm", "@id": url, "name": one_line(t.label), "termCode": t.id, "url": url}
+
+
+def _taxon(t: Any) -> dict[str, Any]:
+    # schema.org Taxon has no termCode; the CURIE goes in identifier.
+    url = term_url(t.id)
+    return {"@type": "Taxon", "@id": url, "name": one_line(t.label), "identifier": t.id, "url": url}
 
 
 def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
@@ -518,8 +524,8 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
         "publisher": {"@type": "Organization", "name": _publisher(settings)},
         "includedInDataCatalog": {"@type": "DataCatalog", "name": one_line(settings.name), "url": site},
         "measurementTechnique": [_term(t) for t in cs.imaging_methods],
-        "about": [_term(t, "Taxon") for t in cs.organisms],
-        "taxonomicRange": [_term(t) for t in cs.organisms],
+        "about": [_term(t) for t in cs.organisms],
+        "taxonomicRange": [_taxon(t) for t in cs.organisms],
     }
     distribution = []
     for image in cs.images:

@@ -203,8 +203,10 @@ def test_jsonld_bioschemas_dataset(sample_catalog, catalog_settings):
         "encodingFormat": "OME-Zarr", "contentSize": "2000000 B",
     }
     assert doc["measurementTechnique"][0]["@id"] == "http://purl.obolibrary.org/obo/FBbi_00000251"
-    assert doc["taxonomicRange"][0]["@id"] == "http://purl.obolibrary.org/obo/NCBITaxon_10090"
-    assert doc["about"][0]["@type"] == "Taxon"
+    assert doc["taxonomicRange"][0] == {"@type": "Taxon", "@id": "http://purl.obolibrary.org/obo/NCBITaxon_10090",
+                                        "name": "Mus musculus", "identifier": "NCBITaxon:10090",
+                                        "url": "http://purl.obolibrary.org/obo/NCBITaxon_10090"}
+    assert doc["about"][0]["@type"] == "DefinedTerm" and doc["about"][0]["termCode"] == "NCBITaxon:10090"
     assert doc["citation"][0]["@id"] == "https://doi.org/10.1038/s41592-021-01326-w"
     assert doc["funding"][0]["funder"]["name"] == "Wellcome Trust"
 

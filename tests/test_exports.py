@@ -239,3 +239,16 @@ def test_paths_cannot_leave_the_output_folder(tmp_path, catalog_settings):
     with pytest.raises(ValueError, match="leaves the output folder"):
         write_exports(catalog, tmp_path / "site", catalog_settings)
     assert not (tmp_path / "escape").exists()
+
+
+def test_feed_keeps_only_the_newest(full_catalog, catalog_settings):
+    feed = ET.fromstring(exports.atom_feed(full_catalog, catalog_settings, entries=1))
+    assert [e.findtext("a:id", namespaces=NS) for e in feed.findall("a:entry", NS)] == [
+        "https://archive.example.org/studies/OIA-000666/"]
+
+
+def test_csv_keeps_line_breaks_inside_quoted_cells(tmp_path, catalog_settings):
+    study = Study.model_validate(study_record("OIA-000040", title="Two-line title,\nwith a comma and \"quotes\""))
+    catalog = build_catalog([study], {}, catalog_settings, TODAY)
+    rows = list(csv.reader(io.StringIO(exports.catalog_csv(catalog), newline="")))
+    assert rows[1][CSV_COLUMNS.index("title")] == 'Two-line title,\nwith a comma and "quotes"'

@@ -176,3 +176,10 @@ def test_browser_decoder_gives_lunr_js_the_same_hits(tmp_path, sample_catalog):
         for (_, js_score), h in zip(js_hits[query], py_hits):
             assert js_score == pytest.approx(h["score"], rel=1e-6)
     assert js_hits["OIA-000042"][0][0] == str([s.accession for s in catalog.listed_studies].index("OIA-000042"))
+
+
+def test_lunr_own_serialisation_passes_through_the_decoder(sample_catalog):
+    serialized = build_lunr_index(sample_catalog).serialize()
+    assert expand_index(serialized) is serialized
+    with pytest.raises(ValueError, match="known version"):
+        expand_index({"format": "something-else", "format_version": 9})
