@@ -648,14 +648,17 @@ def make_mouse_ct(out: Path) -> Path:
     hu = np.full(CT_SHAPE, -1000.0)
     # Body outline: radius along the body axis (nose at x=0, tail base at the end).
     s = xx / nx
-    half_width = np.interp(s, [0.0, 0.06, 0.2, 0.26, 0.45, 0.7, 0.88, 0.97, 1.0],
-                           [3, 11, 20, 17, 30, 33, 27, 10, 6])
+    profile = np.interp(np.arange(nx) / nx, [0.0, 0.06, 0.2, 0.26, 0.45, 0.7, 0.88, 0.97, 1.0],
+                        [3, 11, 20, 17, 30, 33, 27, 10, 6])
+    profile = blur(profile, 4.0)  # a rounded outline, not a polygon
+    half_width = np.broadcast_to(profile, CT_SHAPE)
     half_height = half_width * 0.78
     centre_z = nz * 0.48 + np.interp(s, [0, 0.2, 0.5, 1.0], [2, 4, 3, 2])
     body_r = np.sqrt(((yy - ny / 2) / half_width) ** 2 + ((zz - centre_z) / half_height) ** 2)
     body = body_r < 1.0
-    hu[body] = 45.0
-    hu[body & (body_r > 0.86) & (s > 0.3)] = -95.0  # subcutaneous fat
+    # Muscle and organs differ by a few tens of HU; fat sits under the skin.
+    hu[body] = 45.0 + 14.0 * smooth_noise(rng, CT_SHAPE, 2.5)[body]
+    hu[body & (body_r > 0.86) & (body_r < 0.97) & (s > 0.3)] = -95.0  # subcutaneous fat
     # Spine: a dorsal curve of vertebrae, from the skull base to the tail.
     spine_z = centre_z + half_height * 0.62
     spine_x = np.arange(int(0.2 * nx), int(0.98 * nx))
@@ -713,8 +716,10 @@ def make_mouse_ct(out: Path) -> Path:
     heart = np.sqrt(((xx - 0.38 * nx) / 8.0) ** 2 + ((yy - ny / 2 + 2) / 7.0) ** 2 + ((zz - centre_z + 2) / 6.0) ** 2)
     hu[heart < 1] = 55.0
     gas = np.zeros(CT_SHAPE)
-    splat(gas, np.column_stack([rng.normal(centre_z[0, 0, 130] - 3, 4, 14), rng.normal(ny / 2, 9, 14), rng.uniform(0.55, 0.8, 14) * nx]), 1.0)
-    gas = blur(gas, 1.3) > 0.02
+    pockets = 45  # gas in the stomach, caecum and colon: dark bubbles in every abdominal plane
+    splat(gas, np.column_stack([rng.normal(centre_z[0, 0, 130] - 1, 5, pockets), rng.normal(ny / 2, 10, pockets),
+                                rng.uniform(0.52, 0.85, pockets) * nx]), rng.uniform(0.5, 1.5, pockets))
+    gas = blur(gas, 2.0) > 0.003
     hu[gas & body] = -850.0
     # Bronchial tree texture inside the lungs.
     lungs = hu < -600
