@@ -250,6 +250,13 @@ def _dump(raw: dict[str, Any], original: str) -> str:
 
 
 __all__ = [
-    "Edit", "MIGRATIONS", "MigrationError", "Rewrite", "migrate_raw", "needs_migration",
-    "record_version", "rewrite_text", "v1_to_v2",
+    "MIGRATIONS",
+    "Edit",
+    "MigrationError",
+    "Rewrite",
+    "migrate_raw",
+    "needs_migration",
+    "record_version",
+    "rewrite_text",
+    "v1_to_v2",
 ]

@@ -23,11 +23,20 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from builder.checks import Diagnostic, Severity, get_check, has_errors, sort_diagnostics
+from builder.checks import Diagnostic, get_check, has_errors, sort_diagnostics
+from builder.completeness import assess
+from builder.migrations import record_version
 from builder.model.ontology import TermIndex, check_terms, raw_terms, study_terms
 from builder.model.study import HUMAN_TAXON, SCHEMA_VERSION, Study
 from builder.settings import ArchiveSettings
-from builder.yaml_source import YamlDocument, format_path, load_yaml, quote_hint
+from builder.terms import load_term_index
+from builder.yaml_source import (
+    YamlDocument,
+    describe_plain_scalar,
+    format_path,
+    load_yaml,
+    quote_hint,
+)
 
 STUDIES_DIR = "studies"
 RECORD_NAME = "study.yaml"
@@ -210,8 +219,6 @@ def load_record(
             )
         )
 
-    from builder.migrations import record_version
-
     version = record_version(raw)
     if version is not None and version < SCHEMA_VERSION:
         # Other errors of an old record are mostly the format change itself: say only what fixes them all.
@@ -228,23 +235,15 @@ def load_record(
         study = Study.model_validate(raw, context=validation_context(settings))
     except ValidationError as exc:
         result.diagnostics.extend(model_diagnostics(exc, doc, file))
-        if terms is None:
-            from builder.terms import load_term_index
-
-            terms, _ = load_term_index(root)
+        terms = terms if terms is not None else load_term_index(root)[0]
         result.diagnostics.extend(_ontology_diagnostics(raw_terms(raw), terms, doc, file, only_mismatches=True))
         return result
     result.study = study
     result.diagnostics.extend(_within_study_rules(study, doc, file))
     result.diagnostics.extend(_scaffold_leftovers(study, doc, file))
 
-    if terms is None:
-        from builder.terms import load_term_index
-
-        terms, _ = load_term_index(root)
+    terms = terms if terms is not None else load_term_index(root)[0]
     result.diagnostics.extend(_ontology_diagnostics(study_terms(study), terms, doc, file))
-
-    from builder.completeness import assess
 
     report = assess(study)
     result.completeness = report.score
@@ -445,7 +444,7 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
             message = f"{_field_label(loc)} is {_describe_input(value)}, which is not a valid date"
             if etype == "date_from_datetime_inexact":
                 message = f"{_field_label(loc)} has a time of day; give the date only"
-        elif etype in _TYPE_WORDS or etype.endswith("_type") or etype.endswith("_parsing"):
+        elif etype in _TYPE_WORDS or etype.endswith(("_type", "_parsing")):
             check = "MOD003"
             wanted = _TYPE_WORDS.get(etype) or etype.replace("_type", "").replace("_parsing", "")
             message = f"{_field_label(loc)} must be {wanted}, not {_describe_input(value)}"
@@ -500,8 +499,6 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
 
 
 def _yaml_kind(tag: str) -> str:
-    from builder.yaml_source import describe_plain_scalar
-
     return describe_plain_scalar(tag)
 
 
@@ -557,9 +554,7 @@ def _unwrap(annotation: Any) -> Any:
     """Annotated[X, ...] / list[X] / X | None -> the BaseModel inside, if any."""
     while True:
         origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (list, tuple, set):
+        if origin is typing.Annotated or origin in (list, tuple, set):
             annotation = typing.get_args(annotation)[0]
         elif origin in (typing.Union, types.UnionType):
             inner = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -608,8 +603,6 @@ def record_paths(root: Path) -> list[Path]:
 
 def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None = None, *, hints: bool = True) -> RecordSet:
     """Validate the archive's records (or only ``paths``) with cross-record rules."""
-    from builder.terms import load_term_index
-
     root = Path(root)
     terms, term_diagnostics = load_term_index(root)
     targets = record_paths(root) if paths is None else [Path(p) for p in paths]

@@ -164,8 +164,7 @@ def load_yaml(
                 line,
                 column,
             )
-    if text.startswith("\ufeff"):  # a UTF-8 byte order mark is harmless
-        text = text[1:]
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte order mark is harmless
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1

@@ -10,7 +10,12 @@ from click.testing import CliRunner
 
 from builder.cli import main
 from builder.migrations import (
-    MigrationError, migrate_raw, needs_migration, record_version, rewrite_text, v1_to_v2,
+    MigrationError,
+    migrate_raw,
+    needs_migration,
+    record_version,
+    rewrite_text,
+    v1_to_v2,
 )
 from builder.model.study import Study
 from builder.records import load_record

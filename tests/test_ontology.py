@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder.model.ontology import (
-    Term, TermIndex, check_terms, label_matches, parse_term_list, study_terms,
+    Term,
+    TermIndex,
+    check_terms,
+    label_matches,
+    parse_term_list,
+    study_terms,
 )
 from builder.model.study import Study
 from builder.terms import load_term_index

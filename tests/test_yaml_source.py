@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from builder.checks import Diagnostic, Severity
 from builder.yaml_source import format_path, load_yaml

@@ -64,7 +64,7 @@ def scaffold_text(
     scales = ", ".join(s.value for s in BiologicalScale)
     human = ""
     if organism_id == HUMAN_TAXON:
-        human = f"""
+        human = """
 # Images of people need ethics approval, consent and de-identification.
 human_data:
   ethics_statement: ""   # approving body and reference number
@@ -204,7 +204,7 @@ def command(title, author, email, organism, imaging_method, licence, assume_yes,
             accession=accession, title=title or "", author=author or "", email=email or "",
             organism_id=organism, organism_label=organism_label, method_id=imaging_method,
             method_label=method_label, licence=licence, licences=list(settings.licences),
-            today=dt.datetime.now(dt.timezone.utc).date(),
+            today=dt.datetime.now(dt.UTC).date(),
         ),
         encoding="utf-8",
     )
