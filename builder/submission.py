@@ -92,12 +92,12 @@ def line_of_key(text: str | None, key: str) -> int | None:
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
-def _entry_where(change: StudyChange, version: int) -> dict[str, int | None]:
+def _entry_where(change: StudyChange, version: int, key: str = "description") -> dict[str, int | None]:
     entries = (change.new_raw or {}).get("changelog")
     if isinstance(entries, list):
         for index, entry in enumerate(entries):
             if isinstance(entry, dict) and as_int(entry.get("version")) == version:
-                return where(change, "changelog", index, "description")
+                return where(change, "changelog", index, key)
     return where(change, "changelog")
 
 
@@ -374,6 +374,7 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
             )
         )
     else:
+        out.extend(_check_entry_date(change, entry, old_entries, entry_version, today))
         description = str(entry.get("description") or "").strip()
         if len(description) < MIN_CHANGELOG_CHARS:
             out.append(
@@ -401,6 +402,32 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
             )
         )
     return out
+
+
+def _check_entry_date(
+    change: StudyChange, entry: dict[str, Any], old_entries: list[dict[str, Any]], version: int, today: dt.date
+) -> list[Diagnostic]:
+    date = as_date(entry.get("date"))
+    if date is None:
+        return []  # a missing or malformed date is a records validation error
+    earlier = [d for d in (as_date(e.get("date")) for e in old_entries) if d is not None]
+    # A day of slack: the depositor's calendar may be ahead of UTC.
+    if date > today + dt.timedelta(days=1):
+        problem = f"is in the future (today is {today.isoformat()})"
+    elif earlier and date < max(earlier):
+        problem = f"is before the previous entry's date {max(earlier).isoformat()}"
+    else:
+        return []
+    return [
+        Diagnostic.of(
+            sub.CHANGELOG_DATE,
+            f"the changelog entry for version {version} is dated {date.isoformat()}, which {problem}; "
+            "date it with the day of the change",
+            file=change.record_path,
+            **_entry_where(change, version, "date"),
+            field="changelog",
+        )
+    ]
 
 
 def _state_notes(change: StudyChange, today: dt.date) -> list[Diagnostic]:

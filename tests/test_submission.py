@@ -104,6 +104,43 @@ def test_a_one_word_changelog_entry_is_refused(archive_repo: ArchiveRepo) -> Non
     assert "says only 'fix'" in found[0].message and found[0].line is not None
 
 
+@pytest.mark.parametrize(
+    ("date", "problem"), [("2025-09-01", "is in the future"), ("2025-06-02", None), ("2025-05-30", None)]
+)
+def test_new_changelog_entry_dated_in_the_future_is_flagged(archive_repo: ArchiveRepo, date: str, problem) -> None:
+    _edit_as_version_2(archive_repo, date)
+    found = run(archive_repo)
+    if problem is None:
+        assert found == []
+    else:
+        assert ids(found) == ["SUB013"] and problem in found[0].message and found[0].line is not None
+
+
+def test_new_changelog_entry_dated_before_the_previous_one_is_flagged(archive_repo: ArchiveRepo) -> None:
+    archive_repo.checkout("main")
+    _edit_as_version_2(archive_repo, "2025-05-30")
+    archive_repo.commit("Version 2 published")
+    archive_repo.git("branch", "-f", "submission", "main")
+    archive_repo.checkout("submission")
+    archive_repo.edit_study("OIA-000001", "\nversion: 2", "\nversion: 3")
+    archive_repo.write(
+        "studies/OIA-000001/study.yaml",
+        archive_repo.read("studies/OIA-000001/study.yaml")
+        + "  - version: 3\n    date: 2025-01-01\n    description: Added the acquisition parameters we had left out.\n",
+    )
+    found = run(archive_repo)
+    assert ids(found) == ["SUB013"] and "before the previous entry's date 2025-05-30" in found[0].message
+
+
+def _edit_as_version_2(repo: ArchiveRepo, date: str) -> None:
+    repo.edit_study("OIA-000001", "title: HeLa", "title: Fixed HeLa")
+    repo.edit_study("OIA-000001", "\nversion: 1", "\nversion: 2")
+    repo.write(
+        "studies/OIA-000001/study.yaml",
+        repo.read("studies/OIA-000001/study.yaml") + V2_ENTRY.replace("2025-05-30", date),
+    )
+
+
 def test_rewriting_earlier_changelog_entries_is_refused(archive_repo: ArchiveRepo) -> None:
     archive_repo.checkout("main")
     archive_repo.edit_study("OIA-000001", "version: 1", "version: 2")

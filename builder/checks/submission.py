@@ -100,6 +100,13 @@ STRAY_FILE = register(
     "about the study belongs in study.yaml.",
     area=AREA,
 )
+CHANGELOG_DATE = register(
+    "SUB013",
+    Severity.WARNING,
+    "The new changelog entry's date is in the future or before the previous entry",
+    "Date the entry with the day the change is made (YYYY-MM-DD), no earlier than the previous entry.",
+    area=AREA,
+)
 LOCK_IMAGE_MISSING = register(
     "SUB020",
     Severity.ERROR,
