@@ -55,7 +55,12 @@ from builder.checks import Diagnostic, Severity, sort_diagnostics
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Archive root (default: the folder holding archive.toml above the current one).")
 def command(paths: tuple[Path, ...], changed_since: str | None, no_data: bool, fmt: str, root: Path | None) -> None:
-    """Check study records (and their image data) and report problems."""
+    """Check study records (and their image data) and report problems.
+
+    PATHS are record files or study folders (default: every record in
+    studies/). Exit status 1 when an error is found; warnings and hints
+    alone exit 0.
+    """
     from builder.records import load_records
     from builder.settings import find_root, load_settings
 
