@@ -166,6 +166,7 @@ class StudyReview:
     images: list[ImageRow] = field(default_factory=list)
     field_changes: list[FieldChange] = field(default_factory=list)
     field_changes_total: int = 0
+    lock_changes: list[str] = field(default_factory=list)  # "cells: fingerprint sha256:… → sha256:…"
     diff: list[str] = field(default_factory=list)
 
     @property
@@ -196,6 +197,7 @@ class StudyReview:
             "images": [vars_of(i) for i in self.images],
             "field_changes": [c.to_dict() for c in self.field_changes],
             "field_changes_total": self.field_changes_total,
+            "lock_changes": self.lock_changes,
             "diff": self.diff,
         }
 
@@ -377,9 +379,41 @@ def build_review(
             review.field_changes = all_changes[:MAX_FIELD_CHANGES]
         if change.old_text != change.new_text:
             review.diff = unified_diff(change.old_text, change.new_text, change.record_path)
+        if change.lock_changed and change.kind == "edited":
+            review.lock_changes = _lock_changes(root, base, change.folder)
         review.diagnostics = _dedupe(sort_diagnostics(found))
         report.studies.append(review)
     return report
+
+
+def _lock_changes(root: Path, base: str, folder: str) -> list[str]:
+    """What changed in images.lock since the base branch, one line per image."""
+    from builder import gitops
+    from builder.lock import LockError, parse_lock, read_lock
+
+    def load(read: Any) -> dict[str, Any]:
+        try:
+            lock = read()
+        except LockError:
+            return {}
+        return lock.images if lock is not None else {}
+
+    old_bytes = gitops.file_at(root, base, Path(STUDIES_DIR) / folder / "images.lock")
+    old = load(lambda: parse_lock(old_bytes) if old_bytes is not None else None)
+    new = load(lambda: read_lock(root, folder))
+    lines = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name), new.get(name)
+        if before is None:
+            lines.append(f"{name}: pinned ({after.kind}, NGFF {after.ngff_version}, {after.fingerprint[:19]}…)")
+        elif after is None:
+            lines.append(f"{name}: no longer pinned (was {before.fingerprint[:19]}…)")
+        else:
+            for label in ("url", "kind", "ngff_version", "fingerprint"):
+                a, b = getattr(before, label), getattr(after, label)
+                if a != b:
+                    lines.append(f"{name}: {label} {show_value(a)} → {show_value(b)}")
+    return lines
 
 
 def _hints(study: Any, record: Any) -> list[dict[str, Any]]:
@@ -595,6 +629,11 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
         hidden = review.field_changes_total - len(review.field_changes)
         if hidden > 0:
             lines.append(f"- … and {hidden} more (see the diff below)")
+        lines.append("")
+    if review.lock_changes:
+        lines.append(f"{h}# images.lock changes")
+        lines.append("")
+        lines.extend(f"- {md_code(line)}" for line in review.lock_changes)
         lines.append("")
     if review.diff:
         lines.append("<details><summary>Unified diff of study.yaml</summary>")

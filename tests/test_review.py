@@ -119,6 +119,14 @@ def test_changed_data_is_caught_against_the_lock(archive_repo: ArchiveRepo) -> N
     assert [d["check"] for d in doc["diagnostics"] if d["severity"] == "error"] == ["SUB021"]
     assert doc["images"][0]["fingerprint_status"] == "differs"
 
+    # Re-pinned as the fix says: the report shows what the lock change means.
+    assert CliRunner().invoke(main, ["lock", "studies/OIA-000001"]).exit_code == 0
+    assert review(archive_repo).exit_code == 0
+    doc = json.loads((archive_repo.root / "review" / "OIA-000001.json").read_text())
+    (line,) = doc["lock_changes"]
+    assert line.startswith("cells: fingerprint sha256:") and " → sha256:" in line
+    assert "### images.lock changes" in (archive_repo.root / "review" / "OIA-000001.md").read_text()
+
 
 def test_deleted_study_is_refused(archive_repo: ArchiveRepo) -> None:
     archive_repo.git("rm", "-q", "-r", "studies/OIA-000002")
