@@ -755,24 +755,31 @@ def make_wing_disc(out: Path) -> Path:
     rng = np.random.default_rng(6006)
     _, nz, ny, nx = DISC_SHAPE
     _, yy, xx = grid((nz, ny, nx))
-    # Disc outline and the pouch, with the hinge folds as rings around it.
-    disc = soft(ellipse(yy, xx, ny * 0.5, nx * 0.5, nx * 0.47, ny * 0.45, 0.15), 0.04)
-    pouch_r = ellipse(yy, xx, ny * 0.52, nx * 0.46, nx * 0.24, ny * 0.26, 0.15)
-    folds = np.exp(-((pouch_r - 1.25) ** 2) / 0.004) + np.exp(-((pouch_r - 1.55) ** 2) / 0.004)
-    # Epithelium: densely packed nuclei (3 µm) in a columnar layer that bulges in the pouch.
-    sheet_z = nz * 0.45 + 2.0 * soft(pouch_r, 0.3)
-    centres = np.column_stack([rng.uniform(0, ny, 5200), rng.uniform(0, nx, 5200)])
+    # The pouch fills the middle of the field; the hinge folds circle it as dark
+    # grooves, and the disc's edge cuts the corners.
+    pouch_r = ellipse(yy, xx, ny * 0.5, nx * 0.47, nx * 0.3, ny * 0.37, 0.15)
+    disc = soft(pouch_r / 1.75, 0.04)
+    folds = sum(np.exp(-((pouch_r - r0) ** 2) / 0.002) for r0 in (1.18, 1.42))
+    # Epithelium: densely packed nuclei (~3 µm) on a jittered lattice, in a
+    # columnar layer that bulges where the pouch is.
+    spacing = 2.5
+    lattice = np.stack(np.meshgrid(np.arange(0, ny, spacing), np.arange(0, nx, spacing), indexing="ij"), -1)
+    lattice[:, 1::2, 0] += spacing / 2
+    centres = lattice.reshape(-1, 2) + rng.normal(0, 0.45, (lattice.shape[0] * lattice.shape[1], 2))
+    centres = centres[(centres[:, 0] >= 0) & (centres[:, 0] < ny) & (centres[:, 1] >= 0) & (centres[:, 1] < nx)]
+    sheet_z = nz * 0.42 + 2.2 * soft(pouch_r, 0.3)
+    zs = sheet_z[0][centres[:, 0].astype(int), centres[:, 1].astype(int)] + rng.normal(0, 0.7, len(centres))
     nuclei = np.zeros((nz, ny, nx))
-    zs = sheet_z[0][centres[:, 0].astype(int), centres[:, 1].astype(int)] + rng.normal(0, 0.8, len(centres))
-    splat(nuclei, np.column_stack([zs, centres]), rng.uniform(0.7, 1.2, len(centres)))
-    nuclei = blur(nuclei, (0.9, 1.1, 1.1)) * 6.0 * disc * (1 - 0.6 * folds)
-    # pMad: nuclear signal, highest either side of the anterior-posterior boundary.
-    ap = (xx - nx * 0.47) * math.cos(0.15) + (yy - ny * 0.5) * math.sin(0.15)
-    gradient = np.exp(-np.abs(ap) / 16.0) * (1 - 0.7 * np.exp(-(ap**2) / 6.0))
-    pmad = nuclei * gradient * soft(pouch_r / 1.3, 0.1)
+    splat(nuclei, np.column_stack([zs, centres]), rng.uniform(0.75, 1.2, len(centres)))
+    nuclei = particles(nuclei, 0.75) * 0.9 * disc * (1 - 0.85 * np.clip(folds, 0, 1))
+    # pMad: nuclear, highest either side of the anterior-posterior boundary, with a
+    # dip in the Dpp-producing stripe itself; weak outside the pouch.
+    ap = (xx - nx * 0.47) * math.cos(0.12) + (yy - ny * 0.5) * math.sin(0.12)
+    gradient = np.exp(-np.abs(ap) / 13.0) * (1 - 0.65 * np.exp(-(ap**2) / 5.0))
+    pmad = nuclei * gradient * (0.2 + 0.8 * soft(pouch_r, 0.08))
     volume = np.stack([
-        camera(rng, blur(nuclei, (1.0, 0.6, 0.6)) * 700 + 20, offset=100, read_noise=2.0),
-        camera(rng, blur(pmad, (1.0, 0.6, 0.6)) * 900 + 15, offset=100, read_noise=2.0),
+        camera(rng, blur(nuclei, (0.9, 0.5, 0.5)) * 700 + 20, offset=100, read_noise=2.0),
+        camera(rng, blur(pmad, (0.9, 0.5, 0.5)) * 900 + 15, offset=100, read_noise=2.0),
     ])
     return write_image(
         out / "OIA-000006" / "wing-disc.ome.zarr",
