@@ -150,3 +150,22 @@ def assess(study: Study) -> Completeness:
 
     score = round(sum(WEIGHTS[k] * parts[k] for k in WEIGHTS))
     return Completeness(score=max(0, min(100, score)), parts=parts, hints=hints)
+
+
+def channel_hints(study: Study, channels: dict[str, int]) -> list[Hint]:
+    """Hints from what the data stage found: ``channels`` maps a dataset name to
+    the most channels any of its images has. Only partial descriptions are
+    flagged here; a dataset describing no channel at all already gets CMP007.
+    The score stays independent of image data, so it is the same with --no-data.
+    """
+    hints: list[Hint] = []
+    for d, dataset in enumerate(study.datasets):
+        found = channels.get(dataset.name, 0)
+        described = len(dataset.specimen.signal_contrast)
+        if 0 < described < found:
+            hints.append(Hint(
+                "CMP012", ("datasets", d, "specimen", "signal_contrast"),
+                f"the images of dataset '{dataset.name}' have {found} channels, but signal_contrast describes {described}",
+                f"datasets[{d}].specimen.signal_contrast",
+            ))
+    return hints

@@ -155,3 +155,20 @@ def test_broken_archive_toml_is_a_clear_error(tmp_path, command):
     result = CliRunner().invoke(main, [command, "--root", str(tmp_path)])
     assert result.exit_code == 1
     assert "cannot read" in result.output and "archive.toml" in result.output and "accession_prefix" in result.output
+
+
+def test_undescribed_channels_found_in_the_image_are_hinted(archive_repo):
+    repo = archive_repo
+    repo.add_image("images/cells.ome.zarr", channels=2)
+    repo.edit_study(
+        "OIA-000001",
+        "      preparation_protocol: Fixed in 4% PFA for 10 minutes and stained with Hoechst.\n",
+        "      preparation_protocol: Fixed in 4% PFA for 10 minutes and stained with Hoechst.\n"
+        "      signal_contrast:\n        - {channel: ch0, contrast: Hoechst 33342, target: nuclei}\n",
+    )
+    result = run(repo.root, "--format", "json", str(repo.root / "studies/OIA-000001"))
+    [record] = json.loads(result.output)["records"]
+    [hint] = [d for d in record["diagnostics"] if d["check"] == "CMP012"]
+    assert "have 2 channels, but signal_contrast describes 1" in hint["message"]
+    text = repo.read("studies/OIA-000001/study.yaml")
+    assert hint["line"] == next(i for i, l in enumerate(text.splitlines(), 1) if "signal_contrast:" in l)

@@ -79,3 +79,15 @@ def test_short_description_gets_partial_credit():
     assert report.parts["description"] == 0.5
     [hint] = report.hints
     assert hint.check == "CMP008" and "100 characters" in hint.message
+
+
+def test_channels_found_in_the_images_but_not_described():
+    from builder.completeness import channel_hints
+
+    study = Study.model_validate(rich_record())  # one channel described (DAPI)
+    [hint] = channel_hints(study, {"fibroblasts": 3})
+    assert hint.check == "CMP012" and hint.field == "datasets[0].specimen.signal_contrast"
+    assert "have 3 channels, but signal_contrast describes 1" in hint.message
+    assert channel_hints(study, {"fibroblasts": 1}) == []
+    # Nothing described at all is CMP007's business, not repeated here.
+    assert channel_hints(Study.model_validate(make_record()), {"fibroblasts": 3}) == []

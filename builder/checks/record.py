@@ -145,3 +145,5 @@ _r("CMP010", I, "Affiliations without any author",
    "Add `affiliations:` to each author.")
 _r("CMP011", I, "No author roles",
    "Add `roles:` to authors (e.g. data acquisition, writing) to credit their contribution.")
+_r("CMP012", I, "Some channels without signal and contrast",
+   "Add an entry under `specimen.signal_contrast` for every channel of the images (channel, contrast, target).")

@@ -160,7 +160,10 @@ def _changed_records(root: Path, changed: list[Path]) -> list[Path]:
 
 def _check_images(records: Any, settings: Any, root: Path) -> None:
     """Inspect every image of every valid record; place findings on its `url:` line."""
+    from builder.checks import get_check
+    from builder.completeness import channel_hints
     from builder.data import ImageTarget, inspect_images  # imported here: zarr is slow to import
+    from builder.yaml_source import format_path
 
     targets = []
     where: dict[str, tuple[Any, tuple[Any, ...]]] = {}
@@ -183,13 +186,16 @@ def _check_images(records: Any, settings: Any, root: Path) -> None:
             f"the image checks could not run ({type(exc).__name__}: {exc}); "
             "run with --no-data to check the records alone"
         ) from exc
+    channels: dict[int, dict[str, int]] = {}  # id(record) -> dataset name -> most channels seen
     for key, outcome in outcomes.items():
         if key not in where:
             continue
         record, loc = where[key]
+        if outcome.facts is not None and outcome.facts.kind != "labels":
+            per_dataset = channels.setdefault(id(record), {})
+            dataset_name = record.study.datasets[loc[1]].name
+            per_dataset[dataset_name] = max(per_dataset.get(dataset_name, 0), len(outcome.facts.channels))
         line, column = record.position(loc) or (None, None)
-        from builder.yaml_source import format_path
-
         for diagnostic in outcome.diagnostics:
             diagnostic.file = diagnostic.file or record.file
             diagnostic.line = diagnostic.line or line
@@ -199,6 +205,14 @@ def _check_images(records: Any, settings: Any, root: Path) -> None:
                 diagnostic.extra = {**diagnostic.extra, "image_field": diagnostic.field}
             diagnostic.field = format_path(loc)
             record.diagnostics.append(diagnostic)
+    for record in records.records:
+        if record.study is None or id(record) not in channels:
+            continue
+        for hint in channel_hints(record.study, channels[id(record)]):
+            line, column = record.position(hint.path) or (None, None)
+            record.diagnostics.append(Diagnostic.of(
+                get_check(hint.check), hint.message, file=record.file, line=line, column=column, field=hint.field,
+            ))
 
 
 # ---------------------------------------------------------------- output
