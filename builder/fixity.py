@@ -198,7 +198,7 @@ def render_text(report: FixityReport) -> str:
 
 
 def render_markdown(report: FixityReport) -> str:
-    from builder.review import md, md_code
+    from builder.review import md, md_code, md_text
 
     summary = report.to_dict()["summary"]
     verdict = "✅ all published data is present and unchanged" if report.ok else f"❌ {summary['problems']} problem(s)"
@@ -211,9 +211,9 @@ def render_markdown(report: FixityReport) -> str:
     if report.problems:
         lines += ["## Problems", ""]
         for d in report.problems:
-            lines.append(f"- **{d.check}** {md_code(d.location)}: {md(d.message)}")
+            lines.append(f"- **{d.check}** {md_code(d.location)}: {md_text(d.message)}")
             if d.hint:
-                lines.append(f"  - Fix: {md(d.hint)}")
+                lines.append(f"  - Fix: {md_text(d.hint)}")
         lines.append("")
     lines += ["## Images", "", "| study | image | status | URL |", "|---|---|---|---|"]
     for s in report.studies:

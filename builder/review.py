@@ -476,6 +476,21 @@ def md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def md_text(text: Any) -> str:
+    """A message as Markdown: its `code spans` kept as (inert) code, everything else escaped."""
+    value = " ".join(str(text).split())
+    out, last = [], 0
+    for m in _CODE_SPAN.finditer(value):
+        out.append(_MD_SPECIAL.sub(r"\\\1", value[last : m.start()]))
+        out.append(md_code(m.group(1)))
+        last = m.end()
+    out.append(_MD_SPECIAL.sub(r"\\\1", value[last:]))
+    return "".join(out)
+
+
 def md_code(text: Any) -> str:
     """Inline code that a backtick inside cannot break out of."""
     value = " ".join(str(text).split())
@@ -567,9 +582,9 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
         for d in group:
             where = md_code(d.location) if d.file else ""
             field_note = f" (field {md_code(d.field)})" if d.field else ""
-            lines.append(f"- **{d.check}** {where}{field_note}: {md(d.message)}")
+            lines.append(f"- **{d.check}** {where}{field_note}: {md_text(d.message)}")
             if d.hint:
-                lines.append(f"  - Fix: {md(d.hint)}")
+                lines.append(f"  - Fix: {md_text(d.hint)}")
         lines.append("")
 
     if review.completeness is not None:
@@ -577,8 +592,8 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
         lines.append("")
         if review.hints:
             for hint in review.hints:
-                lines.append(f"- **{hint['check']}** (field {md_code(hint['field'])}): {md(hint['message'])}")
-                lines.append(f"  - Fix: {md(hint['fix'])}")
+                lines.append(f"- **{hint['check']}** (field {md_code(hint['field'])}): {md_text(hint['message'])}")
+                lines.append(f"  - Fix: {md_text(hint['fix'])}")
         else:
             lines.append("Every recommended field is filled in.")
         lines.append("")

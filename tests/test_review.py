@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from builder.cli import main
-from builder.review import describe_change, field_changes, md, md_code
+from builder.review import describe_change, field_changes, md, md_code, md_text
 from tests.support.gitrepo import ArchiveRepo
 
 V2_ENTRY = """changelog:
@@ -59,7 +59,7 @@ def test_new_study_report_has_facts_terms_completeness_and_thumbnails(archive_re
     # Ontology ids with the labels the term lists give.
     assert "| `datasets[0].biosample.organisms[0].id` | `NCBITaxon:9606` | Homo sapiens | Homo sapiens | ✅ matches |" in text
     assert "### Completeness: 23/100" in text
-    assert "): the study has no \\`keywords:\\`\n  - Fix: Add a few \\`keywords:\\`" in text
+    assert "): the study has no `keywords:`\n  - Fix: Add a few `keywords:`" in text
     assert "CMP003" not in text.split("### Completeness")[0]  # hints are not listed twice
     # Thumbnails copied beside the report and linked from it.
     thumbs = sorted((out / "thumbnails" / "OIA-000003").iterdir())
@@ -91,7 +91,7 @@ def test_edit_without_new_version_fails_with_a_readable_diff(archive_repo: Archi
     assert any("SUB002" in part for part in errors)
     assert "- `authors[0].orcid: 0000-0002-1825-0097 → 0000-0001-5109-3700`" in text
     assert "-    orcid: 0000-0002-1825-0097" in text and "+    orcid: 0000-0001-5109-3700" in text
-    assert "Fix: Set \\`version\\` to the published version plus one" in text
+    assert "Fix: Set `version` to the published version plus one" in text
 
 
 def test_edit_as_new_version_passes(archive_repo: ArchiveRepo) -> None:
@@ -154,7 +154,7 @@ def test_colliding_study_says_how_to_renumber(archive_repo: ArchiveRepo) -> None
     archive_repo.checkout("submission")
     result = review(archive_repo, "--no-data")
     assert result.exit_code == 1
-    assert "run \\`bioarchive renumber studies/OIA-000003\\`" in (archive_repo.root / "review" / "OIA-000003.md").read_text()
+    assert "run `bioarchive renumber studies/OIA-000003`" in (archive_repo.root / "review" / "OIA-000003.md").read_text()
 
 
 def test_hostile_record_text_cannot_inject_markdown(archive_repo: ArchiveRepo) -> None:
@@ -190,6 +190,9 @@ def test_field_changes(old, new, expected) -> None:
 def test_markdown_escaping() -> None:
     assert md("a *b* [c](d)\n<e>") == "a \\*b\\* \\[c\\]\\(d\\) \\<e\\>"
     assert md_code("x ` y") == "``x ` y``"
+    # Messages keep their code spans (inert) and escape the rest.
+    assert md_text("set `version: 2` (or ![x](y))") == "set `version: 2` \\(or \\!\\[x\\]\\(y\\)\\)"
+    assert md_text("one ` backtick <b>") == "one \\` backtick \\<b\\>"
 
 
 def test_withdrawal_is_reviewed_without_reading_the_gone_images(archive_repo: ArchiveRepo) -> None:
