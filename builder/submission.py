@@ -389,6 +389,19 @@ def _check_edit(change: StudyChange, today: dt.date) -> list[Diagnostic]:
                 )
             )
 
+    if old.get("licence") != new.get("licence"):
+        out.append(
+            Diagnostic.of(
+                sub.LICENCE_CHANGED,
+                f"the licence of published {change.accession} changes from {old.get('licence')} to "
+                f"{new.get('licence')}; earlier versions stay available under {old.get('licence')} "
+                "(licences cannot be revoked), and every rights holder must agree to the new one",
+                file=path,
+                **where(change, "licence"),
+                field="licence",
+            )
+        )
+
     new_release = as_date(new.get("release_date"))
     if new_release is not None and new_release > today:
         out.append(

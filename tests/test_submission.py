@@ -92,6 +92,14 @@ def test_version_raised_by_two_is_refused(archive_repo: ArchiveRepo) -> None:
     assert ids(run(archive_repo)) == ["SUB002"]
 
 
+def test_changing_the_licence_of_a_published_study_is_flagged(archive_repo: ArchiveRepo) -> None:
+    _edit_as_version_2(archive_repo, "2025-05-30")
+    archive_repo.edit_study("OIA-000001", "licence: CC-BY-4.0", "licence: CC0-1.0")
+    found = run(archive_repo)
+    assert ids(found) == ["SUB014"]
+    assert found[0].severity is Severity.WARNING and "from CC-BY-4.0 to CC0-1.0" in found[0].message
+
+
 def test_a_one_word_changelog_entry_is_refused(archive_repo: ArchiveRepo) -> None:
     archive_repo.edit_study("OIA-000001", "version: 1", "version: 2")
     archive_repo.write(

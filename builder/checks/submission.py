@@ -107,6 +107,14 @@ CHANGELOG_DATE = register(
     "Date the entry with the day the change is made (YYYY-MM-DD), no earlier than the previous entry.",
     area=AREA,
 )
+LICENCE_CHANGED = register(
+    "SUB014",
+    Severity.WARNING,
+    "The licence of a published study was changed",
+    "Make sure every rights holder agrees and say why in the changelog entry; versions already "
+    "published stay available under their licence, which cannot be revoked.",
+    area=AREA,
+)
 LOCK_IMAGE_MISSING = register(
     "SUB020",
     Severity.ERROR,
