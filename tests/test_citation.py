@@ -3,6 +3,8 @@ import re
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
 from citeproc.source.json import CiteProcJSON
 from datacite import schema45
@@ -228,3 +230,46 @@ def test_control_characters_never_reach_output(fmt, catalog_settings):
     cs = build_catalog([Study.model_validate(record)], {}, catalog_settings, TODAY).studies[0]
     out = fmt(cs, catalog_settings)
     assert "\x07" not in out and "\x1b" not in out
+
+
+# Any text a record may carry: every Unicode category, line breaks and the
+# characters each format treats as syntax, more often than chance would pick them.
+_SYNTAX = st.sampled_from(list('{}\\%&#$_^~"\'<>@=+-,;:|\n\r\t') + ["</script>", " and ", "]]>", "<!--"])
+_TEXT = st.lists(st.one_of(_SYNTAX, st.text(st.characters(exclude_categories=("Cs",)), max_size=8)),
+                 min_size=1, max_size=12).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=_TEXT, name=_TEXT, keyword=_TEXT)
+def test_any_text_survives_every_format(title, name, keyword, catalog_settings):
+    title = f"Study of {title}"
+    record = study_record("OIA-000050", title=title, keywords=[f"k {keyword}"])
+    record["authors"][0]["name"] = f"Given {name} Family"
+    try:
+        study = Study.model_validate(record)
+    except ValueError:
+        event("refused by the model")
+        return  # the model refused it (length, blank): nothing to publish
+    cs = build_catalog([study], {}, catalog_settings, TODAY).studies[0]
+    expected = one_line(study.title)
+
+    bib = parse_string(to_bibtex(cs, catalog_settings), "bibtex").entries["OIA-000050"]
+    assert bibtex_unescape(bib.fields["title"][1:-1]) == expected
+    assert len(bib.persons["author"]) == 2
+
+    for line in to_ris(cs, catalog_settings).split("\r\n")[:-1]:
+        assert re.fullmatch(r"[A-Z][A-Z0-9]  - [^\r\n]*", line)
+
+    assert yaml.safe_load(to_cff(cs, catalog_settings))["title"] == expected
+    assert json.loads(json.dumps(to_csl_json(cs, catalog_settings)))["title"] == expected
+
+    data = to_datacite(cs, catalog_settings)
+    schema45.validator.validate(data)
+    root = etree.fromstring(to_datacite_xml(cs, catalog_settings).encode("utf-8"))
+    assert root.find("{http://datacite.org/schema/kernel-4}titles/{http://datacite.org/schema/kernel-4}title").text \
+        == expected
+
+    script = jsonld_script(cs, catalog_settings)
+    inner = script[len('<script type="application/ld+json">'):-len("</script>")]
+    assert "</" not in inner and "<!--" not in inner
+    assert json.loads(inner)["name"] == expected
