@@ -99,6 +99,8 @@ def parse_lock(text: str | bytes) -> ImageLock:
 def read_lock(root: Path, folder: str) -> ImageLock | None:
     """The study's lock, None when it has none; :class:`LockError` when unreadable."""
     path = lock_path(root, folder)
+    if path.is_symlink() or path.parent.is_symlink():
+        raise LockError("it is a symbolic link; commit the file itself")
     if not path.is_file():
         return None
     return parse_lock(path.read_bytes())

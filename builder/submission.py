@@ -129,11 +129,23 @@ class StudyChange:
     root: Path | None = None
 
     @property
+    def symlinks(self) -> list[str]:
+        """Changed paths in the folder that are symbolic links (or lie below one)."""
+        if self.root is None:
+            return []
+        root = self.root
+        return [
+            p.as_posix() for p in self.paths
+            if any(root.joinpath(*p.parts[: i + 1]).is_symlink() for i in range(len(p.parts)))
+        ]
+
+    @property
     def stray_files(self) -> list[str]:
         """Files this change adds or edits in the folder that are neither record nor lock."""
         return [
             p.as_posix() for p in self.paths
-            if p.parts[2:] not in ((RECORD_NAME,), (LOCK_NAME,)) and self.root is not None and (self.root / p).is_file()
+            if p.parts[2:] not in ((RECORD_NAME,), (LOCK_NAME,)) and self.root is not None
+            and p.as_posix() not in self.symlinks and (self.root / p).is_file()
         ]
 
     @property
@@ -158,7 +170,8 @@ def _decode(data: bytes | None) -> str | None:
 
 def study_folders(paths: list[Path]) -> list[str]:
     """Study folder names that ``paths`` (repo-relative) touch."""
-    folders = {p.parts[1] for p in paths if len(p.parts) >= 3 and p.parts[0] == STUDIES_DIR}
+    # A bare file (or link) directly under studies/ counts too: it is flagged, not ignored.
+    folders = {p.parts[1] for p in paths if len(p.parts) >= 2 and p.parts[0] == STUDIES_DIR}
     return sorted(folders)
 
 
@@ -171,10 +184,11 @@ def collect_changes(root: Path, base: str, settings: ArchiveSettings) -> list[St
         record = Path(STUDIES_DIR) / folder / RECORD_NAME
         lock = Path(STUDIES_DIR) / folder / LOCK_NAME
         work_file = root / record
-        new_text = work_file.read_text("utf-8", "replace") if work_file.is_file() else None
+        # Never follow links a pull request adds: they could point anywhere on the runner.
+        new_text = work_file.read_text("utf-8", "replace") if _plain_file(root, record) else None
         old_text = _decode(gitops.file_at(root, base, record))
         at_fork = gitops.file_at(root, fork_point, record)
-        new_lock = (root / lock).read_bytes() if (root / lock).is_file() else None
+        new_lock = (root / lock).read_bytes() if _plain_file(root, lock) else None
         old_lock = gitops.file_at(root, base, lock)
         new_doc = load_record_text(new_text, settings)
         if new_text is None and old_text is None:
@@ -201,6 +215,12 @@ def collect_changes(root: Path, base: str, settings: ArchiveSettings) -> list[St
             )
         )
     return changes
+
+
+def _plain_file(root: Path, rel: Path) -> bool:
+    """A regular file at root/rel reached without following a link inside the archive."""
+    steps = [root.joinpath(*rel.parts[: i + 1]) for i in range(len(rel.parts))]
+    return (root / rel).is_file() and not any(step.is_symlink() for step in steps)
 
 
 def base_accessions(root: Path, base: str, settings: ArchiveSettings) -> set[str]:
@@ -243,6 +263,16 @@ def check_change(
             )
         )
         return out
+
+    for link in change.symlinks:
+        out.append(
+            Diagnostic.of(
+                sub.SYMLINK,
+                f"{link} is a symbolic link; commit the file itself (links are not followed, so this "
+                "study was checked as if the file were missing)",
+                file=link,
+            )
+        )
 
     for stray in change.stray_files:
         out.append(

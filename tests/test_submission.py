@@ -257,12 +257,29 @@ def test_stray_files_in_a_study_folder_are_flagged(archive_repo: ArchiveRepo) ->
     archive_repo.add_study("OIA-000003")
     archive_repo.write("studies/OIA-000003/raw/cells.tif", b"II*\x00" + b"\x00" * 64)
     archive_repo.write("studies/OIA-000001/notes.txt", "my notes")
+    archive_repo.write("studies/README.md", "not a study")
     found = run(archive_repo)
     assert [(d.check, d.file) for d in found] == [
         ("SUB012", "studies/OIA-000001/notes.txt"),
         ("SUB012", "studies/OIA-000003/raw/cells.tif"),
+        ("SUB012", "studies/README.md"),
     ]
     assert found[0].severity is Severity.WARNING and "images are referenced by URL" in found[0].message
+
+
+def test_symbolic_links_are_refused_and_never_followed(archive_repo: ArchiveRepo, tmp_path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("accession: OIA-000003\ntoken: do-not-leak\n")
+    (archive_repo.root / "studies/OIA-000003").mkdir(parents=True)
+    (archive_repo.root / "studies/OIA-000003/study.yaml").symlink_to(secret)
+    (archive_repo.root / "studies/OIA-000004").symlink_to(tmp_path)
+    archive_repo.commit("Links")
+    found = run(archive_repo)
+    assert [(d.check, d.file) for d in found] == [
+        ("SUB015", "studies/OIA-000003/study.yaml"),
+        ("SUB015", "studies/OIA-000004"),
+    ]
+    assert all("do-not-leak" not in d.message for d in found)
 
 
 def test_yaml_aliases_are_not_expanded() -> None:

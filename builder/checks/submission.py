@@ -115,6 +115,13 @@ LICENCE_CHANGED = register(
     "published stay available under their licence, which cannot be revoked.",
     area=AREA,
 )
+SYMLINK = register(
+    "SUB015",
+    Severity.ERROR,
+    "A study folder holds a symbolic link",
+    "Commit the file itself, not a link: a link could make the checks read files outside the archive.",
+    area=AREA,
+)
 LOCK_IMAGE_MISSING = register(
     "SUB020",
     Severity.ERROR,
