@@ -123,7 +123,8 @@ def check_selection(
 
 def _zarr_store_class():
     """Build the zarr Store subclass lazily: importing zarr costs ~0.3 s that pure callers never pay."""
-    from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, Store as ZarrStore, SuffixByteRequest
+    from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
+    from zarr.abc.store import Store as ZarrStore
     from zarr.core.buffer import Buffer, BufferPrototype
 
     class ZarrView(ZarrStore):

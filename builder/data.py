@@ -37,7 +37,7 @@ from builder.model.image import ImageFacts
 from builder.ngff import read as ngff
 from builder.ngff.checks import check_multiscale, check_omero, validate_group
 from builder.settings import ArchiveSettings
-from builder.storage import Store, StorageError, open_store, resolve_url
+from builder.storage import StorageError, Store, open_store, resolve_url
 
 # Bump when rendering changes, so cached thumbnails are redrawn.
 RENDER_VERSION = 1
@@ -76,7 +76,7 @@ class ImageOutcome:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ImageOutcome":
+    def from_dict(cls, d: dict[str, Any]) -> ImageOutcome:
         return cls(
             key=d["key"],
             facts=ImageFacts.model_validate(d["facts"]) if d.get("facts") else None,
@@ -817,4 +817,4 @@ def alt_text(facts: ImageFacts) -> str:
     return " ".join(text.split())
 
 
-__all__ = ["ImageTarget", "ImageOutcome", "inspect_images", "inspect_image", "alt_text"]
+__all__ = ["ImageOutcome", "ImageTarget", "alt_text", "inspect_image", "inspect_images"]

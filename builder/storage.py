@@ -17,13 +17,13 @@ strangers' pull requests must cost bounded work. Problems raise
 from __future__ import annotations
 
 import ipaddress
-from abc import ABC, abstractmethod
 import os
 import socket
 import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 from builder.settings import ArchiveSettings, Limits, storage_root_path
@@ -58,7 +58,7 @@ class Budget:
     max_document_bytes: int
 
     @classmethod
-    def from_limits(cls, limits: Limits) -> "Budget":
+    def from_limits(cls, limits: Limits) -> Budget:
         return cls(
             max_bytes=limits.max_image_bytes_read,
             max_requests=limits.max_image_requests,
@@ -432,14 +432,14 @@ class S3Store(Store):
         timeout = min(self.budget.request_timeout_s, self._time_left())
         try:
             return sync(self.fs.loop, asyncio.wait_for, coro_fn(), timeout + 1)
-        except (FileNotFoundError,):
+        except FileNotFoundError:
             return None
         except PermissionError:
             raise StorageError(
                 "NET003", f"{self.location(key)}: access denied (anonymous read not allowed)",
                 url=self.url, key=key,
             ) from None
-        except (asyncio.TimeoutError, TimeoutError) as exc:
+        except TimeoutError as exc:
             raise StorageError(
                 "NET004", f"{self.location(key)} did not answer within {timeout:g} s", url=self.url, key=key
             ) from exc
@@ -480,9 +480,17 @@ class S3Store(Store):
                 length = resp.get("ContentLength")
                 if length is not None and length > cap:
                     raise self._too_big(key, cap)
-                data = await body.read(cap + 1)
-                if len(data) > cap:
-                    raise self._too_big(key, cap)
+                parts: list[bytes] = []
+                total = 0
+                while True:  # read(n) returns what has arrived, not n bytes: loop to the end
+                    piece = await body.read(min(cap + 1 - total, 1024 * 1024) or 1)
+                    if not piece:
+                        break
+                    parts.append(piece)
+                    total += len(piece)
+                    if total > cap:
+                        raise self._too_big(key, cap)
+                data = b"".join(parts)
             finally:
                 body.close()
             return data, resp.get("ETag")

@@ -19,12 +19,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 # Modules the forkserver imports once, so each child does not pay for them.
+# "__main__" makes it import the main script once too; otherwise every child
+# re-imports it (~0.2 s under pytest). Scripts need the usual __main__ guard.
 PRELOAD = [
+
     "numpy", "zarr", "zarr.codecs", "numcodecs", "requests", "s3fs", "PIL.Image", "PIL.WebPImagePlugin",
     "PIL.PngImagePlugin", "ome_zarr_models.v04", "ome_zarr_models.v05", "builder.data", "builder.arrays",
     "builder.ngff.checks", "builder.render",
@@ -164,7 +168,8 @@ def run_many(
 
 
 def _run_on_dask(fn, payloads, memory_bytes, timeout_s, scheduler) -> Iterator[tuple[int, WorkerResult]]:
-    from distributed import Client, as_completed as dask_completed
+    from distributed import Client
+    from distributed import as_completed as dask_completed
 
     own = not isinstance(scheduler, Client)
     client = Client(scheduler, set_as_default=False) if own else scheduler

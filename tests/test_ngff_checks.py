@@ -8,7 +8,7 @@ import pytest
 
 from builder.ngff import read as ngff
 from builder.ngff.checks import check_multiscale, check_omero, validate_group
-from tests.test_ngff_read import v3_array, v05_image
+from tests.test_ngff_read import v05_image, v3_array
 
 URL = "https://data.example.org/img.zarr"
 
