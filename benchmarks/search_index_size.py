@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from builder.search_index import build_search_index  # noqa: E402
-from tests.support.catalog import synthetic_catalog  # noqa: E402
+from builder.search_index import build_search_index
+from tests.support.catalog import synthetic_catalog
 
 GOAL_GZIPPED_BYTES = 1.5 * 1024 * 1024
 

@@ -220,16 +220,17 @@ class Catalog(BaseModel):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, indent=indent)
 
     @classmethod
-    def from_json(cls, text: str) -> "Catalog":
+    def from_json(cls, text: str) -> Catalog:
         return cls.model_validate_json(text)
 
 
 # ---------------------------------------------------------------- pure helpers
 
+_SKIPPED_TAGS = frozenset({"script", "style"})
+
+
 class _TextExtractor(HTMLParser):
     """Collects the text of an HTML fragment, skipping script and style bodies."""
-
-    _SKIP = {"script", "style"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -237,11 +238,11 @@ class _TextExtractor(HTMLParser):
         self._skipping = 0
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self._SKIP:
+        if tag in _SKIPPED_TAGS:
             self._skipping += 1
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skipping:
+        if tag in _SKIPPED_TAGS and self._skipping:
             self._skipping -= 1
 
     def handle_data(self, data: str) -> None:
@@ -423,7 +424,9 @@ def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[
 def catalog_study(study: Study, images: dict[str, ImageFacts], settings: ArchiveSettings, today: dt.date,
                   history: list[PastVersion] | None = None) -> CatalogStudy:
     """The catalog entry of one released study (the caller checks the release)."""
-    from builder.citation import citation_text  # citation reads CatalogStudy; import here avoids a cycle
+    from builder.citation import (
+        citation_text,  # citation reads CatalogStudy; import here avoids a cycle
+    )
 
     withdrawn = study.status is Status.WITHDRAWN
     all_images = [
@@ -468,7 +471,7 @@ def _term_facet(terms: list[OntologyTerm]) -> list[FacetValue]:
         labels[t.id][t.label] += 1
     values = []
     for term_id, count in counts.items():
-        label = sorted(labels[term_id].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        label = min(labels[term_id].items(), key=lambda kv: (-kv[1], kv[0]))[0]
         values.append(FacetValue(term_id, label, count))
     return sorted(values, key=lambda v: (-v.count, v.label.casefold(), v.value))
 

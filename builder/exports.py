@@ -38,7 +38,6 @@ from builder.catalog import Catalog, CatalogStudy
 from builder.citation import (
     clean,
     one_line,
-    split_name,
     to_bibtex,
     to_cff,
     to_csl_json,

@@ -68,7 +68,7 @@ def test_writes_every_export(site, full_catalog):
 
 
 def test_embargoed_study_appears_in_no_export(site):
-    out, written = site
+    out, _ = site
     for path in out.rglob("*"):
         if path.is_file():
             text = read(path)

@@ -303,28 +303,14 @@ METHODS = [
     ("FBbi:00000247", "phase contrast microscopy"), ("FBbi:00000256", "electron microscopy"),
     ("FBbi:00000368", "fluorescence lifetime imaging microscopy"), ("FBbi:00000249", "time lapse microscopy"),
 ]
-_WORDS = (
-    "nucleus chromatin mitochondria membrane cytoskeleton actin microtubule centrosome spindle mitosis meiosis "
-    "apoptosis autophagy endosome lysosome golgi reticulum vesicle synapse neuron axon dendrite astrocyte "
-    "microglia cortex hippocampus retina cochlea kidney liver intestine organoid embryo gastrulation somite "
-    "neural crest limb bud heart regeneration wound healing migration invasion metastasis tumour stroma "
-    "fibroblast epithelium endothelium angiogenesis stem differentiation lineage tracing clone division "
-    "polarity adhesion junction cilium flagellum biofilm hyphae spore germination root shoot meristem leaf "
-    "stomata chloroplast vacuole cell wall septum bud scar phenotype screen knockdown knockout crispr rnai "
-    "compound drug dose response timelapse segmentation tracking annotation atlas reference benchmark "
-    "expansion superresolution correlative tomography volume serial section"
-).split()
-_FIRST = "Ada Alan Grace Rosalind Marie Barbara Dorothy Francis Santiago Camillo Rita Tu Katalin Emmanuelle " \
-         "Jennifer Shinya Yoshinori Paul Tim Eric Carol Elizabeth Jack Linda Richard May-Britt Edvard".split()
-_LAST = "Lovelace Turing Hopper Franklin Curie McClintock Hodgkin Crick Cajal Golgi Levi-Montalcini Youyou " \
-        "Kariko Charpentier Doudna Yamanaka Ohsumi Nurse Hunt Wieschaus Greider Blackburn Szostak Buck Axel " \
-        "Roberts Moser".split()
+_WORDS = ["nucleus", "chromatin", "mitochondria", "membrane", "cytoskeleton", "actin", "microtubule", "centrosome", "spindle", "mitosis", "meiosis", "apoptosis", "autophagy", "endosome", "lysosome", "golgi", "reticulum", "vesicle", "synapse", "neuron", "axon", "dendrite", "astrocyte", "microglia", "cortex", "hippocampus", "retina", "cochlea", "kidney", "liver", "intestine", "organoid", "embryo", "gastrulation", "somite", "neural", "crest", "limb", "bud", "heart", "regeneration", "wound", "healing", "migration", "invasion", "metastasis", "tumour", "stroma", "fibroblast", "epithelium", "endothelium", "angiogenesis", "stem", "differentiation", "lineage", "tracing", "clone", "division", "polarity", "adhesion", "junction", "cilium", "flagellum", "biofilm", "hyphae", "spore", "germination", "root", "shoot", "meristem", "leaf", "stomata", "chloroplast", "vacuole", "cell", "wall", "septum", "bud", "scar", "phenotype", "screen", "knockdown", "knockout", "crispr", "rnai", "compound", "drug", "dose", "response", "timelapse", "segmentation", "tracking", "annotation", "atlas", "reference", "benchmark", "expansion", "superresolution", "correlative", "tomography", "volume", "serial", "section"]
+_FIRST = ["Ada", "Alan", "Grace", "Rosalind", "Marie", "Barbara", "Dorothy", "Francis", "Santiago", "Camillo", "Rita", "Tu", "Katalin", "Emmanuelle", "Jennifer", "Shinya", "Yoshinori", "Paul", "Tim", "Eric", "Carol", "Elizabeth", "Jack", "Linda", "Richard", "May-Britt", "Edvard"]
+_LAST = ["Lovelace", "Turing", "Hopper", "Franklin", "Curie", "McClintock", "Hodgkin", "Crick", "Cajal", "Golgi", "Levi-Montalcini", "Youyou", "Kariko", "Charpentier", "Doudna", "Yamanaka", "Ohsumi", "Nurse", "Hunt", "Wieschaus", "Greider", "Blackburn", "Szostak", "Buck", "Axel", "Roberts", "Moser"]
 _SCALES = ["molecule", "molecular machine", "cell", "tissue", "organism"]
 _TYPES = ["reference images", "atlas", "benchmark dataset", "systematic phenotyping", "other"]
 
 
-_SYLLABLES = ("ka lo mi nu re sa ti vo ze ba ce di fo gu ha je ki lu ma ne po qu ri so tu va we xi yo zu "
-              "an el in on ur ast ber cor dan fel gor hin jor kel lam mor nis pel ros tar vel").split()
+_SYLLABLES = ["ka", "lo", "mi", "nu", "re", "sa", "ti", "vo", "ze", "ba", "ce", "di", "fo", "gu", "ha", "je", "ki", "lu", "ma", "ne", "po", "qu", "ri", "so", "tu", "va", "we", "xi", "yo", "zu", "an", "el", "in", "on", "ur", "ast", "ber", "cor", "dan", "fel", "gor", "hin", "jor", "kel", "lam", "mor", "nis", "pel", "ros", "tar", "vel"]
 
 
 def _pseudo_words(rng: random.Random, count: int, syllables: tuple[int, int] = (2, 4)) -> list[str]:
