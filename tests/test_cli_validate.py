@@ -172,3 +172,13 @@ def test_undescribed_channels_found_in_the_image_are_hinted(archive_repo):
     assert "have 2 channels, but signal_contrast describes 1" in hint["message"]
     text = repo.read("studies/OIA-000001/study.yaml")
     assert hint["line"] == next(i for i, l in enumerate(text.splitlines(), 1) if "signal_contrast:" in l)
+
+
+def test_control_characters_from_a_record_cannot_drive_the_terminal(tmp_path):
+    record = make_record(licence="MIT\x1b[2J\x1b]0;pwned\x07")
+    write_record(tmp_path, record)
+    for fmt in ("human", "github"):
+        result = run(tmp_path, "--no-data", "--format", fmt)
+        assert result.exit_code == 1
+        assert "\x1b" not in result.output and "\x07" not in result.output
+        assert "MIT\\x1b[2J" in result.output

@@ -245,6 +245,15 @@ def validation_document(records: Any) -> dict[str, Any]:
     }
 
 
+def printable(text: str) -> str:
+    """Text safe for a terminal or a CI log: control characters (which a YAML
+    string can carry, e.g. "\\e[2J") are shown as escapes instead of acting."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n" else f"\\x{ord(ch):02x}" if ord(ch) < 256
+                   else f"\\u{ord(ch):04x}" for ch in text)
+
+
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -260,13 +269,13 @@ def github_lines(diagnostics: list[Diagnostic]) -> list[str]:
     for d in diagnostics:
         props = []
         if d.file:
-            props.append(f"file={_escape_property(d.file)}")
+            props.append(f"file={_escape_property(printable(d.file))}")
         if d.line is not None:
             props.append(f"line={d.line}")
             if d.column is not None:
                 props.append(f"col={d.column}")
         props.append(f"title={_escape_property(d.check)}")
-        message = d.message + (f" Fix: {d.hint}" if d.hint else "")
+        message = printable(d.message + (f" Fix: {d.hint}" if d.hint else ""))
         lines.append(f"::{command[d.severity]} {','.join(props)}::{_escape_data(message)}")
     return lines
 
@@ -289,7 +298,7 @@ def _print_human(records: Any) -> None:
     for file in [*order, *[f for f in groups if f not in scores]]:
         found = sort_diagnostics(groups.get(file, []))
         score = scores.get(file)
-        header = f"[bold]{escape(file)}[/bold]"
+        header = f"[bold]{escape(printable(file))}[/bold]"
         if score is not None:
             header += f"  [dim]completeness {score}/100[/dim]"
         if file in scores:
@@ -299,13 +308,13 @@ def _print_human(records: Any) -> None:
         for d in found:
             where = f"{d.line}:{d.column}" if d.line is not None and d.column is not None else (str(d.line) if d.line else "-")
             console.print(
-                f"  [dim]{escape(file)}:{where}[/dim]  [{_STYLE[d.severity]}]{d.severity.value}[/]  "
-                f"[bold]{d.check}[/bold]  {escape(d.message)}"
+                f"  [dim]{escape(printable(file))}:{where}[/dim]  [{_STYLE[d.severity]}]{d.severity.value}[/]  "
+                f"[bold]{d.check}[/bold]  {escape(printable(d.message))}"
             )
             if d.field and d.severity is not Severity.INFO:
-                console.print(f"      [dim]field:[/dim] {escape(d.field)}")
+                console.print(f"      [dim]field:[/dim] {escape(printable(d.field))}")
             if d.hint:
-                console.print(f"      [dim]fix:[/dim] {escape(d.hint)}")
+                console.print(f"      [dim]fix:[/dim] {escape(printable(d.hint))}")
     counts = _counts(records.diagnostics)
     n = len(records.records)
     summary = (
