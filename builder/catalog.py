@@ -191,9 +191,12 @@ class CatalogStats(BaseModel):
 
 
 class FacetValue(NamedTuple):
+    """One value of a facet: (value, label, number of studies); a tuple in JSON."""
+
     value: str
     label: str
-    count: int
+    # Shadows tuple.count(), which nothing here uses; "count" is the published name.
+    count: int  # type: ignore[assignment]
 
 
 FACETS = ("organism", "imaging_method", "biological_scale", "data_type", "licence", "release_year")

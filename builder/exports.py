@@ -320,11 +320,16 @@ def atom_feed(catalog: Catalog, settings: ArchiveSettings, *, entries: int = FEE
             element.text = clean(text)
         return element
 
+    def updated(cs: CatalogStudy) -> Any:
+        current = next((v for v in cs.versions if v.current), None)
+        return max(cs.release_date, current.date) if current is not None and current.date else cs.release_date
+
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     sub(feed, "id", site)
     sub(feed, "title", f"{one_line(settings.name)}: new studies")
-    # The newest release dates the feed, so rebuilding without changes changes nothing.
-    sub(feed, "updated", _timestamp(newest[0].release_date if newest else catalog.generated))
+    # The newest change among the entries dates the feed (not the build time),
+    # so rebuilding without changes changes nothing.
+    sub(feed, "updated", _timestamp(max((updated(cs) for cs in newest), default=catalog.generated)))
     sub(feed, "link", rel="self", href=site + "feed.xml", type="application/atom+xml")
     sub(feed, "link", rel="alternate", href=site, type="text/html")
     sub(sub(feed, "author"), "name", one_line(settings.publisher or settings.name))
@@ -335,9 +340,7 @@ def atom_feed(catalog: Catalog, settings: ArchiveSettings, *, entries: int = FEE
         sub(entry, "title", one_line(cs.study.title), type="text")
         sub(entry, "link", rel="alternate", href=cs.url, type="text/html")
         sub(entry, "published", _timestamp(cs.release_date))
-        current = next((v for v in cs.versions if v.current), None)
-        updated = max(cs.release_date, current.date) if current is not None and current.date else cs.release_date
-        sub(entry, "updated", _timestamp(updated))
+        sub(entry, "updated", _timestamp(updated(cs)))
         for author in cs.study.authors:
             sub(sub(entry, "author"), "name", one_line(author.name))
         for term in [*cs.organisms, *cs.imaging_methods]:
