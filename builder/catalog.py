@@ -425,8 +425,13 @@ def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[
 
 
 def catalog_study(study: Study, images: dict[str, ImageFacts], settings: ArchiveSettings, today: dt.date,
-                  history: list[PastVersion] | None = None) -> CatalogStudy:
-    """The catalog entry of one released study (the caller checks the release)."""
+                  history: list[PastVersion] | None = None, *, url_path: str | None = None) -> CatalogStudy:
+    """The catalog entry of one released study (the caller checks the release).
+
+    ``url_path`` places the entry elsewhere than "studies/<ACCESSION>/", e.g.
+    an earlier version's own page "studies/<ACCESSION>/v1/", so that its
+    citation and JSON-LD point at that version.
+    """
     from builder.citation import (
         citation_text,  # citation reads CatalogStudy; import here avoids a cycle
     )
@@ -438,7 +443,7 @@ def catalog_study(study: Study, images: dict[str, ImageFacts], settings: Archive
     facts = [img.facts for img in all_images if img.facts is not None]
     thumb = next((f for f in facts if f.thumbnails.get("card")), None)
     site = settings.site_url if settings.site_url.endswith("/") else settings.site_url + "/"
-    url_path = f"studies/{study.accession}/"
+    url_path = url_path or f"studies/{study.accession}/"
     entry = CatalogStudy(
         accession=study.accession,
         version=study.version,

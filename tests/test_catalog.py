@@ -220,3 +220,14 @@ def test_text_helpers():
     assert truncate_text("one two three four", 10) == "one two…"
     assert len(truncate_text("x" * 50, 10)) == 10
     assert licence_info("MIT").url == "https://spdx.org/licenses/MIT.html"
+
+
+def test_an_earlier_version_can_be_placed_at_its_own_url(catalog_settings):
+    from builder.catalog import catalog_study
+
+    past = example_history()["OIA-000002"][0].study
+    entry = catalog_study(past, {}, catalog_settings, TODAY, url_path="studies/OIA-000002/v1/")
+    assert entry.url == "https://archive.example.org/studies/OIA-000002/v1/"
+    assert entry.version == 1
+    assert entry.citation.endswith("(Version 1) [Data set]. Open Image Archive. OIA-000002. "
+                                   "https://archive.example.org/studies/OIA-000002/v1/")
