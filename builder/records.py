@@ -330,6 +330,10 @@ def _ontology_diagnostics(
                 f"If {finding.curie} is right, write label: {finding.known_label}. If '{finding.given_label}' is right, "
                 "the id is wrong: look it up again (https://www.ebi.ac.uk/ols4)."
             )
+        elif finding.kind == "obsolete":
+            loc = (*finding.path, "id")
+            check = get_check("ONT006")
+            hint = None
         else:
             loc = (*finding.path, "id")
             check = get_check("ONT004")

@@ -123,3 +123,14 @@ def test_edited_archive_list_is_read_again(tmp_path: Path):
     assert load_term_index(tmp_path)[0].label("NCBITaxon:8022") == "Oncorhynchus mykiss"
     path.write_text("terms:\n  NCBITaxon:8022: rainbow trout, as the lab calls it\n")
     assert load_term_index(tmp_path)[0].label("NCBITaxon:8022") == "rainbow trout, as the lab calls it"
+
+
+def test_obsolete_terms_are_flagged_whatever_the_label():
+    terms, problems = parse_term_list({"terms": {"FBbi:00000242": {"label": "old", "obsolete": True},
+                                                 "FBbi:00000250": {"label": "x", "obsolete": "yes"}}}, "t")
+    assert [t.obsolete for t in terms] == [True, False]
+    assert problems == ["`FBbi:00000250`: obsolete must be true or false"]
+    index = TermIndex()
+    index.extend(terms)
+    findings = check_terms([((), "FBbi:00000242", "something else")], index)
+    assert [f.kind for f in findings] == ["label_mismatch", "obsolete"]

@@ -487,3 +487,12 @@ def test_huge_values_are_clipped_in_messages(tmp_path):
     result, _ = check(tmp_path, record)
     assert len(the(result, "MOD002").message) < 200
     assert len(the(result, "MOD027").message) <= 400
+
+
+def test_obsolete_term_is_a_warning(tmp_path):
+    record = make_record()
+    record["datasets"][0]["acquisition"]["imaging_method"] = [{"id": "FBbi:00000242", "label": "wide field light micrograph"}]
+    result, text = check(tmp_path, record)
+    d = the(result, "ONT006")
+    assert d.severity is Severity.WARNING and "FBbi:00000242 ('wide field light micrograph') is obsolete" in d.message
+    assert d.line == line_of(text, "FBbi:00000242") and result.ok

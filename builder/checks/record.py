@@ -109,6 +109,8 @@ _r("ONT004", I, "Term could not be checked offline",
    "Check the id at https://www.ebi.ac.uk/ols4 ; archive maintainers can add it to the term lists in ontology/.")
 _r("ONT005", E, "Archive term list is unreadable",
    "Fix the term list file in ontology/: a mapping `terms:` of CURIE to label (or to {label, synonyms}).")
+_r("ONT006", W, "Obsolete ontology term",
+   "Choose a current term for the same method or organism (search https://www.ebi.ac.uk/ols4).")
 
 # ---------------------------------------------------------------- across records
 _r("XRF001", E, "Folder name differs from the accession",

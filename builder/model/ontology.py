@@ -22,6 +22,7 @@ class Term:
     label: str
     synonyms: tuple[str, ...] = ()
     source: str = ""  # which list defined it, for messages
+    obsolete: bool = False  # retired by the ontology: still resolvable, no longer to be used
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ def parse_term_list(data: Any, source: str) -> tuple[list[Term], list[str]]:
         terms:
           NCBITaxon:9606: Homo sapiens              # just the label, or
           NCBITaxon:10090: {label: Mus musculus, synonyms: [mouse]}
+          FBbi:00000242: {label: wide field light micrograph, obsolete: true}
     """
     problems: list[str] = []
     if not isinstance(data, Mapping) or not isinstance(data.get("terms"), Mapping):
@@ -72,10 +74,13 @@ def parse_term_list(data: Any, source: str) -> tuple[list[Term], list[str]]:
                 problems.append(f"`{curie}`: synonyms must be a list of text")
                 raw_synonyms = []
             synonyms = tuple(raw_synonyms)
+            if not isinstance(entry.get("obsolete", False), bool):
+                problems.append(f"`{curie}`: obsolete must be true or false")
         else:
             problems.append(f"`{curie}`: give the label as text or as {{label: ..., synonyms: [...]}}")
             continue
-        terms.append(Term(id=curie, label=label.strip(), synonyms=synonyms, source=source))
+        obsolete = isinstance(entry, Mapping) and entry.get("obsolete") is True
+        terms.append(Term(id=curie, label=label.strip(), synonyms=synonyms, source=source, obsolete=obsolete))
     return terms, problems
 
 
@@ -90,7 +95,7 @@ def label_matches(term: Term, label: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class TermFinding:
-    kind: Literal["label_mismatch", "unknown"]
+    kind: Literal["label_mismatch", "unknown", "obsolete"]
     path: tuple[str | int, ...]  # of the term (its `id` field is path + ("id",))
     curie: str
     given_label: str
@@ -100,6 +105,8 @@ class TermFinding:
     def message(self) -> str:
         if self.kind == "label_mismatch":
             return f"{self.curie} is '{self.known_label}', but the record says '{self.given_label}'"
+        if self.kind == "obsolete":
+            return f"{self.curie} ('{self.known_label}') is obsolete: the ontology no longer uses it"
         return (
             f"{self.curie} ('{self.given_label}') is not in the archive's term lists, "
             "so it could not be checked offline"
@@ -117,6 +124,8 @@ def check_terms(
             findings.append(TermFinding("unknown", path, curie, label))
         elif not label_matches(term, label):
             findings.append(TermFinding("label_mismatch", path, curie, label, term.label))
+        if term is not None and term.obsolete:
+            findings.append(TermFinding("obsolete", path, curie, label, term.label))
     return findings
 
 
