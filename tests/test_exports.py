@@ -31,6 +31,8 @@ from tests.support.catalog import (
     example_image_facts,
     example_studies,
     hostile_study,
+    image_facts,
+    settings_for_tests,
     study_record,
 )
 
@@ -252,3 +254,13 @@ def test_csv_keeps_line_breaks_inside_quoted_cells(tmp_path, catalog_settings):
     catalog = build_catalog([study], {}, catalog_settings, TODAY)
     rows = list(csv.reader(io.StringIO(exports.catalog_csv(catalog), newline="")))
     assert rows[1][CSV_COLUMNS.index("title")] == 'Two-line title,\nwith a comma and "quotes"'
+
+
+def test_build_machine_paths_are_not_published(tmp_path):
+    settings = settings_for_tests(storage_root="example-data", storage_public_url="")
+    facts = {"OIA-000001/confocal/cell-01": image_facts("/home/runner/archive/example-data/mesc/cell-01.ome.zarr")}
+    catalog = build_catalog([example_studies()[0]], facts, settings, TODAY)
+    write_exports(catalog, tmp_path, settings)
+    text = read(tmp_path / "api/studies/OIA-000001.json")
+    assert "/home/runner" not in text
+    assert json.loads(text)["images"][0]["facts"]["url"] == "mesc/cell-01.ome.zarr"
