@@ -375,6 +375,10 @@ def _catalog_image(accession: str, dataset_name: str, dataset_title: str, ref: I
     key = f"{accession}/{dataset_name}/{ref.name}"
     facts = images.get(key)
     access = image_access(ref.url, settings)
+    if facts is not None and "://" not in facts.url:
+        # A local storage root resolves to a path on the build machine; the
+        # catalog is published, so it keeps the path below the storage root.
+        facts = facts.model_copy(update={"url": access.relative or ref.url})
     return CatalogImage(
         dataset=dataset_name,
         dataset_title=dataset_title,

@@ -131,16 +131,6 @@ def study_summary(cs: CatalogStudy) -> dict[str, Any]:
     }
 
 
-def _public_image(image: Any) -> dict[str, Any]:
-    data = image.model_dump(mode="json")
-    facts = data.get("facts")
-    if facts and "://" not in facts.get("url", ""):
-        # A local storage root resolves to a path on the build machine; publish
-        # the path below the storage root instead.
-        facts["url"] = image.access.relative
-    return data
-
-
 def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
     """api/studies/<ACCESSION>.json: the record plus everything derived from it."""
     # A tombstone keeps who, what and why, never where the data was.
@@ -167,7 +157,7 @@ def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any
             "summary": cs.summary,
             "card_thumbnail": cs.card_thumbnail,
         },
-        "images": [_public_image(image) for image in cs.images],
+        "images": [image.model_dump(mode="json") for image in cs.images],
         "versions": [v.model_dump(mode="json") for v in cs.versions],
         "record": record,
     }

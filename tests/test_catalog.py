@@ -231,3 +231,13 @@ def test_an_earlier_version_can_be_placed_at_its_own_url(catalog_settings):
     assert entry.version == 1
     assert entry.citation.endswith("(Version 1) [Data set]. Open Image Archive. OIA-000002. "
                                    "https://archive.example.org/studies/OIA-000002/v1/")
+
+
+def test_build_machine_paths_stay_out_of_the_catalog(catalog_settings):
+    from tests.support.catalog import image_facts
+
+    facts = {"OIA-000001/confocal/cell-01": image_facts("/home/runner/archive/example-data/mesc/cell-01.ome.zarr")}
+    catalog = build_catalog([example_studies()[0]], facts, catalog_settings, TODAY)
+    assert "/home/runner" not in catalog.to_json()
+    assert catalog.studies[0].images[0].facts.url == "mesc/cell-01.ome.zarr"
+    assert facts["OIA-000001/confocal/cell-01"].url.startswith("/home/runner")  # the input is left alone
