@@ -24,6 +24,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import idutils
 import yaml
 from datacite import schema45
 
@@ -90,7 +91,7 @@ def initials(given: str) -> str:
 
 
 def orcid_url(orcid: str | None) -> str | None:
-    return f"https://orcid.org/{orcid}" if orcid else None
+    return idutils.to_url(orcid, "orcid", url_scheme="https") if orcid else None
 
 
 def term_url(curie: str) -> str:
@@ -100,7 +101,12 @@ def term_url(curie: str) -> str:
 
 
 def doi_url(doi: str) -> str:
-    return "https://doi.org/" + quote(doi, safe="/:;()._-<>[]")
+    """The resolver URL of a DOI; characters URLs cannot carry are percent-encoded."""
+    return idutils.to_url(quote(doi, safe="/:;()._-"), "doi", url_scheme="https")
+
+
+def pubmed_url(pmid: str) -> str:
+    return idutils.to_url(pmid, "pmid", url_scheme="https")
 
 
 def _safe_url(url: str) -> str:
@@ -406,7 +412,7 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
         ]
     related: list[dict[str, Any]] = []
     for pub in study.publications:
-        if pub.doi:
+        if pub.doi and idutils.is_doi(pub.doi):
             related.append({"relatedIdentifier": pub.doi, "relatedIdentifierType": "DOI",
                             "relationType": "IsSupplementTo", "resourceTypeGeneral": "JournalArticle"})
         if pub.pubmed_id:
@@ -551,11 +557,18 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
             })
     if distribution:
         doc["distribution"] = distribution
-    citations = [
-        {"@type": "ScholarlyArticle", "@id": doi_url(p.doi), "name": one_line(p.title),
-         "identifier": doi_url(p.doi)}
-        for p in study.publications if p.doi
-    ]
+    citations = []
+    for pub in study.publications:
+        if not (pub.doi or pub.pubmed_id):
+            continue
+        article: dict[str, Any] = {"@type": "ScholarlyArticle", "name": one_line(pub.title),
+                                   "datePublished": str(pub.year)}
+        urls = ([doi_url(pub.doi)] if pub.doi else []) + ([pubmed_url(pub.pubmed_id)] if pub.pubmed_id else [])
+        article["@id"] = urls[0]
+        article["identifier"] = urls[0]
+        if len(urls) > 1:
+            article["sameAs"] = urls[1:]
+        citations.append(article)
     if citations:
         doc["citation"] = citations
     funding = []

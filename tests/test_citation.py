@@ -216,6 +216,7 @@ def test_jsonld_bioschemas_dataset(sample_catalog, catalog_settings):
                                         "url": "http://purl.obolibrary.org/obo/NCBITaxon_10090"}
     assert doc["about"][0]["@type"] == "DefinedTerm" and doc["about"][0]["termCode"] == "NCBITaxon:10090"
     assert doc["citation"][0]["@id"] == "https://doi.org/10.1038/s41592-021-01326-w"
+    assert doc["citation"][0]["sameAs"] == ["https://pubmed.ncbi.nlm.nih.gov/34887551/"]
     assert doc["funding"][0]["funder"]["name"] == "Wellcome Trust"
 
 
@@ -279,3 +280,11 @@ def test_any_text_survives_every_format(title, name, keyword, catalog_settings):
     inner = script[len('<script type="application/ld+json">'):-len("</script>")]
     assert "</" not in inner and "<!--" not in inner
     assert json.loads(inner)["name"] == expected
+
+
+def test_identifier_urls():
+    from builder.citation import doi_url, orcid_url
+
+    assert doi_url("10.1002/(SICI)1097-4636<123::AID>3.0.CO;2-X") == \
+        "https://doi.org/10.1002/(SICI)1097-4636%3C123::AID%3E3.0.CO;2-X"
+    assert orcid_url("0000-0002-1825-0097") == "https://orcid.org/0000-0002-1825-0097"
