@@ -268,11 +268,21 @@ class Inspection:
         self.fingerprinted: list[str] = []  # keys the fingerprint covers, in fetch order
         self.diagnostics: list[Diagnostic] = []
         self.listing: list[tuple[str, int, str | None]] | None = None
+        self._listed: set[str] | None = None
+        self.consolidated: dict[str, Any] | None = None  # path -> node metadata, from the root zarr.json
 
     # -- fetching ---------------------------------------------------------------
     def fetch_json(self, key: str, *, fingerprint: bool = True) -> Any | None:
         if key in self.documents:
             return self.documents[key]
+        if self.consolidated is not None and key.endswith("/zarr.json"):
+            # Zarr v3 consolidated metadata in the root zarr.json lists every node: no request, no probe
+            doc = self.consolidated.get(key[: -len("/zarr.json")])
+            if doc is not None:
+                self.documents[key] = doc
+                if fingerprint:
+                    self.fingerprinted.append(key)
+            return doc
         if self.listing is not None and key not in self._listed_keys:
             return None  # the listing already says it is missing: no 404 probe
         raw = self.store.get_document(key)
@@ -292,7 +302,9 @@ class Inspection:
 
     @property
     def _listed_keys(self) -> set[str]:
-        return {k for k, _, _ in self.listing or []}
+        if self._listed is None:
+            self._listed = {k for k, _, _ in self.listing or []}
+        return self._listed
 
     def open_group(self, prefix: str, zarr_format: int | None = None, *, fingerprint: bool = True,
                    required: bool = True) -> ngff.GroupMeta | None:
@@ -318,12 +330,7 @@ class Inspection:
         arrays: dict[str, ngff.ArrayMeta] = {}
         for path in paths:
             key = prefix + ngff.array_doc_key(path, group.zarr_format)
-            doc = group.consolidated.get(path)
-            if doc is not None:
-                self.documents[key] = doc  # inline consolidated metadata: no request
-                self.fingerprinted.append(key)
-            else:
-                doc = self.fetch_json(key)
+            doc = self.fetch_json(key)
             if doc is None:
                 self.diagnostics.append(image_diagnostic(
                     C.IMG011, f"pyramid level '{path}' has no array metadata ({key} not found)",
@@ -398,6 +405,8 @@ class Inspection:
             # "which chunks changed?" without 404 probes.
             self.listing = self.store.list_prefix("")
         root = self.open_group("")
+        if root.zarr_format == 3 and root.consolidated:
+            self.consolidated = root.consolidated
         kind = root.kind
         if kind == "labels-group" and self.target.kind in ("labels", "auto"):
             try:
@@ -565,7 +574,7 @@ class Inspection:
         return hashlib.sha256(ngff.canonical_json(material)).hexdigest()
 
     def _facts_file(self, cache_dir: Path) -> Path:
-        name = hashlib.sha256(self.url.encode()).hexdigest()[:24]
+        name = hashlib.sha256(f"{self.target.kind} {self.url}".encode()).hexdigest()[:24]
         return cache_dir / "facts" / f"{name}.json"
 
     def cached_facts(self, cache_dir: Path | None, cache_key: str, thumbnails: bool) -> ImageFacts | None:

@@ -233,3 +233,19 @@ def test_listed_labels_that_are_missing_are_a_warning(tmp_path):
     [d] = outcome.diagnostics
     assert d.check == "IMG015" and d.severity.value == "warning" and "'nuclei'" in d.message
     assert outcome.facts.labels == ["nuclei"]
+
+
+@pytest.mark.filterwarnings("ignore:Consolidated metadata is currently not part")
+def test_consolidated_v3_metadata_needs_one_metadata_request(http, tmp_path):
+    import zarr
+
+    data = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    path = write_image(http.root / "consolidated.zarr", data, axes="yx", version="0.5", levels=2, chunks=(32, 32))
+    zarr.consolidate_metadata(str(path))
+    settings = ArchiveSettings(storage_root=str(http.root))
+    outcome = inspect_image(ImageTarget("k", http.url_for(path), "image", untrusted=False), settings, http.root,
+                            thumbnails=True, cache_dir=tmp_path)
+    assert outcome.diagnostics == [] and outcome.facts.levels[1].shape == [32, 32]
+    metadata = [r.path for r in http.log if r.path.endswith("zarr.json")]
+    assert metadata == ["consolidated.zarr/zarr.json"] and http.not_found == 0  # no labels probe either
+    assert all("/c/" in r.path for r in http.log[1:])
