@@ -12,7 +12,8 @@ Fixtures (registered for every test by tests/conftest.py):
 
 Plain functions (importable): :func:`study_record`, :func:`example_studies`,
 :func:`example_image_facts`, :func:`hostile_study`, :func:`synthetic_studies`,
-:func:`synthetic_catalog` (for benchmarks: ``synthetic_catalog(10_000)``).
+:func:`synthetic_image_facts`, :func:`synthetic_catalog` (for benchmarks:
+``synthetic_catalog(10_000)``).
 """
 
 from __future__ import annotations
@@ -384,6 +385,11 @@ def synthetic_catalog(n: int, seed: int = 0, *, today: dt.date = TODAY,
                       settings: ArchiveSettings | None = None) -> Catalog:
     """A catalog of n released studies with image facts (thumbnails included)."""
     studies = synthetic_studies(n, seed, today=today)
+    return build_catalog(studies, synthetic_image_facts(studies), settings or settings_for_tests(), today)
+
+
+def synthetic_image_facts(studies: list[Study]) -> dict[str, ImageFacts]:
+    """Facts with a card thumbnail for every image of the studies."""
     images: dict[str, ImageFacts] = {}
     for study in studies:
         for dataset, ref in study.images():
@@ -391,7 +397,7 @@ def synthetic_catalog(n: int, seed: int = 0, *, today: dt.date = TODAY,
                 # Named like the data stage names them: a hash prefix, then the size.
                 ref.url, size_bytes=10_000_000,
                 thumbnail=hashlib.sha256(ref.url.encode()).hexdigest()[:32] + "-card.webp")
-    return build_catalog(studies, images, settings or settings_for_tests(), today)
+    return images
 
 
 # ---------------------------------------------------------------- fixtures
