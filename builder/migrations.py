@@ -103,7 +103,8 @@ def record_version(raw: Any) -> int | None:
 def _looks_like_v1(raw: dict[str, Any]) -> bool:
     if "license" in raw:
         return True
-    for dataset in raw.get("datasets") or []:
+    datasets = raw.get("datasets")
+    for dataset in datasets if isinstance(datasets, list) else []:
         if isinstance(dataset, dict):
             biosample = dataset.get("biosample")
             if isinstance(biosample, dict) and "organism" in biosample:

@@ -12,6 +12,7 @@ accession, so accession uniqueness is a folder listing.
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import re
 import types
@@ -611,12 +612,21 @@ def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None
     terms, term_diagnostics = load_term_index(root)
     targets = record_paths(root) if paths is None else [Path(p) for p in paths]
     records = RecordSet(extra_diagnostics=list(term_diagnostics))
-    for path in targets:
-        if not path.is_absolute():
-            path = root / path
-        result = load_record(path, settings, root=root, terms=terms, hints=hints)
-        result.compact()
-        records.records.append(result)
+    # Loading makes millions of long-lived, acyclic objects; the cyclic garbage
+    # collector would rescan them again and again (a third of the time at
+    # 3,000 records). Nothing here makes cycles, so pause it while loading.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for path in targets:
+            if not path.is_absolute():
+                path = root / path
+            result = load_record(path, settings, root=root, terms=terms, hints=hints)
+            result.compact()
+            records.records.append(result)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     _accession_collisions(records, root)
     return records
 

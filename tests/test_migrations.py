@@ -164,3 +164,8 @@ def test_migrate_command_reports_unreadable_files(tmp_path: Path):
     path.write_bytes(b"title: caf\xe9\n")
     result = CliRunner().invoke(main, ["migrate", "--root", str(tmp_path)])
     assert result.exit_code == 1 and "cannot read" in result.output
+
+
+@pytest.mark.parametrize("datasets", [True, 5, "text", None, [1, None, {"biosample": []}]])
+def test_odd_shapes_do_not_break_version_detection(datasets):
+    assert record_version({"datasets": datasets}) is None
