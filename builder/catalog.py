@@ -405,7 +405,8 @@ def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[
             continue
         entries[past.version] = VersionEntry(
             version=past.version,
-            date=past.date,
+            # A version committed under embargo became public on its release date.
+            date=max(past.date, past.study.release_date) if past.study is not None else past.date,
             commit=past.commit,
             title=past.study.title if past.study is not None else None,
             changes=changes.get(past.version),
@@ -419,7 +420,7 @@ def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[
         current_date = current_date or latest.date
     entries[study.version] = VersionEntry(
         version=study.version,
-        date=current_date or study.release_date,
+        date=max(current_date, study.release_date) if current_date else study.release_date,
         commit=latest_commit,
         title=study.title,
         changes=changes.get(study.version),

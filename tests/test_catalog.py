@@ -241,3 +241,11 @@ def test_build_machine_paths_stay_out_of_the_catalog(catalog_settings):
     assert "/home/runner" not in catalog.to_json()
     assert catalog.studies[0].images[0].facts.url == "mesc/cell-01.ome.zarr"
     assert facts["OIA-000001/confocal/cell-01"].url.startswith("/home/runner")  # the input is left alone
+
+
+def test_a_version_committed_under_embargo_is_dated_by_its_release(catalog_settings):
+    study = example_studies()[0]  # released 2025-03-14
+    history = {study.accession: [PastVersion(version=1, date=dt.date(2025, 1, 2), commit="d" * 40, study=study)]}
+    catalog = build_catalog([study], {}, catalog_settings, TODAY, history=history)
+    assert [(v.version, v.date, v.commit) for v in catalog.studies[0].versions] == [
+        (1, dt.date(2025, 3, 14), "d" * 40)]
