@@ -209,7 +209,7 @@ def _build(
     MapEnd, SeqEnd, DocStart, StreamEnd, Alias = (
         ev.MappingEndEvent, ev.SequenceEndEvent, ev.DocumentStartEvent, ev.StreamEndEvent, ev.AliasEvent
     )
-    # Each frame: [container, path, is_mapping, pending_key, key_lines, pending_key_path]
+    # Each frame: [container, path, is_mapping, pending_key, pending_key_path]
     stack: list[list[Any]] = []
     documents = 0
     nodes = 0
@@ -245,8 +245,8 @@ def _build(
                     mark = event.start_mark
                     line = mark.line + 1
                     key_path = (*parent[1], key)
-                    first = parent[4].get(key)
-                    if first is not None:
+                    if key_path in positions:  # this mapping already has the key
+                        first = positions[key_path][0]
                         doc.diagnostics.append(Diagnostic.of(
                             _check("REC006"),
                             f"the key `{key if len(key) <= 60 else key[:59] + '…'}` appears twice in the same "
@@ -255,16 +255,15 @@ def _build(
                             file=file, line=line, column=mark.column + 1, field=format_path(key_path),
                         ))
                         parent[3] = _DUPLICATE
-                        parent[5] = (*parent[1], "<duplicate>")
+                        parent[4] = (*parent[1], "<duplicate>")
                         continue
-                    parent[4][key] = line
                     parent[3] = key
-                    parent[5] = key_path
+                    parent[4] = key_path
                     positions[key_path] = (line, mark.column + 1)
                     if spans:
                         doc.key_spans[key_path] = (mark.index, event.end_mark.index)
                     continue
-                path: Path_ = parent[5]
+                path: Path_ = parent[4]
             elif parent is None:
                 path = ()
                 positions[path] = _mark(event)
@@ -319,7 +318,7 @@ def _build(
                     parent[3] = None
                 else:
                     parent[0].append(container)
-            stack.append([container, path, is_map, None, {}, None])
+            stack.append([container, path, is_map, None, None])
             continue
 
         if cls is MapEnd or cls is SeqEnd:
