@@ -456,7 +456,7 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
             source = doc.plain_scalars.get(loc)
             if source is not None and etype == "string_type":
                 text, tag = source
-                message = f"{_field_label(loc)} must be text, but YAML read `{text}` as {_yaml_kind(tag)}"
+                message = f"{_field_label(loc)} must be text, but YAML read `{text}` as {describe_plain_scalar(tag)}"
                 hint = quote_hint(str(loc[-1]) if loc else "value", text, tag)
                 extra["yaml_source"] = text
             elif etype in ("list_type",) and isinstance(value, (str, dict)):
@@ -501,10 +501,6 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
             field=format_path(loc) or None, hint=hint, extra=extra,
         ))
     return out
-
-
-def _yaml_kind(tag: str) -> str:
-    return describe_plain_scalar(tag)
 
 
 def _is_registered(check_id: str) -> bool:

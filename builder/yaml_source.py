@@ -23,7 +23,6 @@ here raises on bad input.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -468,14 +467,3 @@ def quote_hint(field_name: str, source: str, tag: str) -> str:
         f"YAML read {what} as {kind}, not as text. Put it in quotes to keep it as written: "
         f'{field_name}: "{source}"'
     )
-
-
-def jsonable(value: Any) -> Any:
-    """Raw record values as JSON-friendly data (dates become ISO strings)."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
