@@ -175,7 +175,10 @@ def browser_queries(folder: Path) -> dict:
                 page.wait_for_selector("#oia-search[data-ready=true]")
                 timings.append(int(page.get_attribute("#oia-search", "data-search-ms")))
             out[label] = max(timings)
-        out["accession_first_hit"] = page.eval_on_selector(".oia-result__meta", "e => e.textContent.split(' · ')[0]")
+            out[label.replace("_ms", "_hits")] = page.eval_on_selector_all(".oia-result", "e => e.length")
+            if label == "accession_ms":
+                out["accession_first_hit"] = page.eval_on_selector(
+                    ".oia-result__meta", "e => e.textContent.split(' · ')[0]")
         browser.close()
     return out
 
@@ -193,6 +196,9 @@ def main() -> None:
         started = time.perf_counter()
         folder = prepare(n, work)
         print(f"[n={n}] inputs ready in {time.perf_counter() - started:.0f} s ({folder})", flush=True)
+        # Both builds start without an earlier site (deleting one is no part of building).
+        for old in (folder / "site-ours", folder / "bare" / "site"):
+            shutil.rmtree(old, ignore_errors=True)
         ours = measured([sys.executable, __file__, "--ours", str(folder)])
         print(f"[n={n}] ours: {ours}", flush=True)
         bare = measured([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(folder / "bare" / "mkdocs.yml")])

@@ -256,7 +256,7 @@ def build_site_from_catalog(
             merge_into(extra, new_site)
         if keep_staging is not None:
             shutil.copytree(staging, keep_staging, dirs_exist_ok=True)
-        swap_in(new_site, site_dir)
+        swap_in(new_site, site_dir, delete_old_in_background=True)
     except BaseException:
         discard(new_site)
         raise

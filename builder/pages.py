@@ -380,6 +380,7 @@ class PageWriter:
         hide: Iterable[str] = ("navigation", "toc"),
         scripts: Iterable[str] = (),
         searchable: bool = False,
+        in_nav: bool = True,
     ) -> None:
         folder = url_path.strip("/")
         md_file = self.docs_dir / folder / "index.md"
@@ -399,6 +400,8 @@ class PageWriter:
         }
         if scripts:
             meta["oia_scripts"] = list(scripts)
+        if not in_nav:
+            meta["oia_light_nav"] = True
         if not searchable:
             meta["search"] = {"exclude": True}
         md_file.write_text("---\n" + json.dumps(meta, ensure_ascii=True) + "\n---\n", encoding="utf-8")
@@ -512,7 +515,8 @@ class SiteRenderer:
                 first_index=(number - 1) * self.settings.studies_per_page + 1,
             )
             page_title = title if number == 1 else f"{title} (page {number})"
-            self.writer.write(url_path, body, title=page_title, description=intro or heading)
+            self.writer.write(url_path, body, title=page_title, description=intro or heading,
+                              in_nav=number == 1 and facet is None)
 
     def all_studies(self) -> None:
         self._listing("studies/", self.catalog.listed_studies, title="All studies", heading="All studies",
@@ -543,7 +547,7 @@ class SiteRenderer:
         title = f"{entry.study.title} ({entry.accession})"
         if past is not None:
             title = f"{entry.study.title} ({entry.accession}, version {past.version})"
-        self.writer.write(url_path, body, title=title, description=entry.summary)
+        self.writer.write(url_path, body, title=title, description=entry.summary, in_nav=False)
 
     def past_version(self, current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
                      today: dt.date) -> None:

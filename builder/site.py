@@ -121,11 +121,14 @@ def new_site_dir(site_dir: Path, kind: str = "new") -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.{kind}-", dir=site_dir.parent))
 
 
-def swap_in(new_site: Path, site_dir: Path) -> None:
+def swap_in(new_site: Path, site_dir: Path, *, delete_old_in_background: bool = False) -> None:
     """Replace site_dir by new_site with two renames, then delete the old site.
 
     The window in which site_dir is missing is two rename(2) calls long; a
-    half-written site is never visible under site_dir.
+    half-written site is never visible under site_dir. Deleting the old site
+    (tens of thousands of files) can take longer than the build on a slow
+    disk; with ``delete_old_in_background`` a detached `rm -rf` does it, so
+    the build is done as soon as the new site is in place.
     """
     site_dir = site_dir.resolve()
     old: Path | None = None
@@ -139,7 +142,12 @@ def swap_in(new_site: Path, site_dir: Path) -> None:
         if old is not None:
             os.rename(old, site_dir)
         raise
-    if old is not None:
+    if old is None:
+        return
+    if delete_old_in_background and shutil.which("rm"):
+        subprocess.Popen(["rm", "-rf", "--", str(old)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    else:
         shutil.rmtree(old, ignore_errors=True)
 
 

@@ -190,3 +190,18 @@ def test_serve_rebuilds_when_a_record_changes(built_site, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_old_site_can_be_deleted_in_the_background(tmp_path):
+    site = tmp_path / "site"
+    (site / "deep" / "er").mkdir(parents=True)
+    (site / "deep" / "er" / "old.html").write_text("old")
+    new = tmp_path / ".site.new"
+    new.mkdir()
+    (new / "index.html").write_text("new")
+    swap_in(new, site, delete_old_in_background=True)
+    assert (site / "index.html").read_text() == "new" and not (site / "deep").exists()
+    deadline = time.time() + 30
+    while time.time() < deadline and len(list(tmp_path.iterdir())) > 1:
+        time.sleep(0.1)
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]

@@ -20,6 +20,10 @@
   var pager = document.getElementById("oia-search-pages");
   var clearButton = document.getElementById("oia-search-clear");
   var siteRoot = root.getAttribute("data-site-root") || "./";
+  var filters = document.getElementById("oia-search-filters");
+
+  // On a phone the filters fold away, so the results come first.
+  if (filters && window.matchMedia("(max-width: 59.9844em)").matches) filters.open = false;
 
   var index = null;
   var rows = [];        // one object per study, in catalog order
