@@ -182,3 +182,14 @@ def test_control_characters_from_a_record_cannot_drive_the_terminal(tmp_path):
         assert result.exit_code == 1
         assert "\x1b" not in result.output and "\x07" not in result.output
         assert "MIT\\x1b[2J" in result.output
+
+
+def test_findings_about_archive_files_are_shown_too(tmp_path):
+    write_record(tmp_path, make_record())
+    (tmp_path / "ontology").mkdir()
+    (tmp_path / "ontology" / "lab.yaml").write_text("terms: [not, a, mapping]\n")
+    result = run(tmp_path, "--no-data")
+    assert result.exit_code == 1
+    assert "ontology/lab.yaml" in result.output and "ONT005" in result.output
+    doc = json.loads(run(tmp_path, "--no-data", "--format", "json").output)
+    assert [d["check"] for d in doc["diagnostics"]] == ["ONT005"]

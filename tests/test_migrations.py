@@ -169,3 +169,14 @@ def test_migrate_command_reports_unreadable_files(tmp_path: Path):
 @pytest.mark.parametrize("datasets", [True, 5, "text", None, [1, None, {"biosample": []}]])
 def test_odd_shapes_do_not_break_version_detection(datasets):
     assert record_version({"datasets": datasets}) is None
+
+
+def test_migrate_command_takes_folders_and_reports_missing_paths(tmp_path: Path):
+    (tmp_path / "archive.toml").write_text(ARCHIVE_TOML)
+    path = tmp_path / "studies" / "OIA-000001" / "study.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(V1_TEXT)
+    result = CliRunner().invoke(main, ["migrate", "--root", str(tmp_path), str(path.parent), str(tmp_path / "nope")])
+    assert result.exit_code == 1  # the missing path
+    assert "nope: does not exist" in result.output and "migrated from schema version 1 to 2" in result.output
+    assert "schema_version: 2" in path.read_text()
