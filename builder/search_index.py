@@ -71,6 +71,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lunr import __TARGET_JS_VERSION__ as LUNR_JS_VERSION
 from lunr import lunr
 from lunr.index import Index
 
@@ -178,6 +179,19 @@ def compact_index(serialized: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def empty_compact_index() -> dict[str, Any]:
+    """The index of an archive with nothing listed yet: loads, finds nothing."""
+    return {
+        "format": INDEX_FORMAT,
+        "format_version": INDEX_FORMAT_VERSION,
+        "version": LUNR_JS_VERSION,
+        "fields": [name for name, _ in INDEX_FIELDS],
+        "pipeline": ["stemmer"],
+        "terms": [],
+        "vectors": {name: [] for name, _ in INDEX_FIELDS},
+    }
+
+
 def expand_index(compact: dict[str, Any]) -> dict[str, Any]:
     """The compact format back in lunr's serialised form (what catalog-index.js does)."""
     if "invertedIndex" in compact and "fieldVectors" in compact and "format" not in compact:
@@ -278,8 +292,11 @@ def build_search_index(
     ``thumbnail_url`` maps a thumbnail file name to its path in the site (the
     pages stage's ``ThumbnailStore.url`` fits); by default "thumbnails/<name>".
     """
-    index = build_lunr_index(catalog)
-    index_json = json.dumps(compact_index(index.serialize()), separators=(",", ":"), ensure_ascii=False)
+    if catalog.listed_studies:
+        compact = compact_index(build_lunr_index(catalog).serialize())
+    else:
+        compact = empty_compact_index()  # lunr.py cannot build an index of nothing (division by zero)
+    index_json = json.dumps(compact, separators=(",", ":"), ensure_ascii=False)
     store_json = json.dumps(build_store(catalog, thumbnail_url=thumbnail_url), separators=(",", ":"),
                             ensure_ascii=False)
     return index_json, store_json

@@ -264,3 +264,13 @@ def test_build_machine_paths_are_not_published(tmp_path):
     text = read(tmp_path / "api/studies/OIA-000001.json")
     assert "/home/runner" not in text
     assert json.loads(text)["images"][0]["facts"]["url"] == "mesc/cell-01.ome.zarr"
+
+
+def test_an_empty_archive_exports_cleanly(tmp_path, catalog_settings):
+    catalog = build_catalog([], {}, catalog_settings, TODAY)
+    written = write_exports(catalog, tmp_path, catalog_settings)
+    assert {p.relative_to(tmp_path).as_posix() for p in written} == {
+        "api/index.json", "api/studies.json", "catalog.csv", "sitemap.xml", "feed.xml", "robots.txt",
+        "search/catalog-index.js"}
+    assert json.loads(read(tmp_path / "api/studies.json"))["count"] == 0
+    assert ET.fromstring(read(tmp_path / "feed.xml")).findall("a:entry", NS) == []

@@ -183,3 +183,16 @@ def test_lunr_own_serialisation_passes_through_the_decoder(sample_catalog):
     assert expand_index(serialized) is serialized
     with pytest.raises(ValueError, match="known version"):
         expand_index({"format": "something-else", "format_version": 9})
+
+
+def test_an_empty_catalog_gives_an_index_that_loads(catalog_settings):
+    from builder.catalog import build_catalog
+    from tests.support.catalog import TODAY
+
+    catalog = build_catalog([], {}, catalog_settings, TODAY)
+    index_json, store_json = build_search_index(catalog)
+    assert load_index(index_json).search("anything") == []
+    assert json.loads(store_json)["studies"] == []
+    serialized = build_lunr_index(synthetic_catalog(1)).serialize()
+    assert json.loads(index_json)["version"] == serialized["version"]
+    assert json.loads(index_json)["pipeline"] == serialized["pipeline"]
