@@ -38,6 +38,7 @@ BIOSCHEMAS_DATASET_PROFILE = "https://bioschemas.org/profiles/Dataset/1.0-RELEAS
 DCT_CONFORMS_TO = "http://purl.org/dc/terms/conformsTo"
 OBO_PURL = "http://purl.obolibrary.org/obo/"
 APA_MAX_AUTHORS = 20
+JSONLD_MAX_DISTRIBUTIONS = 100
 
 # C0/C1 control characters other than tab, line feed and carriage return, plus
 # the code points XML 1.0 forbids. They have no business in a citation.
@@ -544,7 +545,9 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
         "taxonomicRange": [_taxon(t) for t in cs.organisms],
     }
     distribution = []
-    for image in cs.images:
+    # A screen can hold thousands of images; the page's JSON-LD lists the first
+    # ones, and api/studies/<ACCESSION>.json lists them all.
+    for image in cs.images[:JSONLD_MAX_DISTRIBUTIONS]:
         content = image.access.https or image.access.s3
         if content:
             distribution.append({

@@ -288,3 +288,14 @@ def test_identifier_urls():
     assert doi_url("10.1002/(SICI)1097-4636<123::AID>3.0.CO;2-X") == \
         "https://doi.org/10.1002/(SICI)1097-4636%3C123::AID%3E3.0.CO;2-X"
     assert orcid_url("0000-0002-1825-0097") == "https://orcid.org/0000-0002-1825-0097"
+
+
+def test_jsonld_distribution_is_capped(catalog_settings):
+    from builder.citation import JSONLD_MAX_DISTRIBUTIONS
+
+    record = study_record("OIA-000060")
+    record["datasets"][0]["images"] = [{"name": f"img-{i}", "url": f"many/img-{i}.ome.zarr"} for i in range(150)]
+    cs = build_catalog([Study.model_validate(record)], {}, catalog_settings, TODAY).studies[0]
+    doc = to_jsonld(cs, catalog_settings)
+    assert len(doc["distribution"]) == JSONLD_MAX_DISTRIBUTIONS
+    assert doc["distribution"][0]["contentUrl"] == "https://data.example.org/oia/many/img-0.ome.zarr"
