@@ -452,7 +452,8 @@ class Inspection:
         except ngff.NgffError as exc:
             raise Stop(image_diagnostic(C.IMG002, exc.message, url=self.url, doc=exc.doc, key=exc.key))
         if thumbnails and cache_dir is not None:
-            self.render_image(facts, parts, label_parts, cache_dir, cache_key)
+            if not self.rendered(lambda: self.render_image(facts, parts, label_parts, cache_dir, cache_key)):
+                return facts, False  # facts without thumbnails: not cached, so the next build tries again
         self.store_facts(cache_dir, cache_key, facts)
         return facts, False
 
@@ -475,9 +476,7 @@ class Inspection:
             self.diagnostics.append(image_diagnostic(
                 C.IMG012, f"wells {outside[:5]} have row/column indexes outside the plate's {rows} x {columns}",
                 url=self.url, doc=group.doc_key, key=f"{group.key_prefix}plate.wells"))
-        first = self.load_well_field(group, wells[0], required=True)
-        assert first is not None
-        well_group, field_parts = first
+        well_group, field_parts = self.load_well_field(group, wells[0], required=True)  # raises, never None
         try:
             plate = ngff.plate_facts(group, well_group)
             facts = ngff.image_facts(self.url, field_parts.group, field_parts.arrays, fingerprint="")
@@ -493,9 +492,23 @@ class Inspection:
             "fingerprint": self.fingerprint(), "size_bytes": self.size_bytes(),
         })
         if thumbnails and cache_dir is not None:
-            self.render_plate(facts, group, wells, rows, columns, field_parts, cache_dir, cache_key)
+            if not self.rendered(lambda: self.render_plate(facts, group, wells, rows, columns, field_parts,
+                                                           cache_dir, cache_key)):
+                return facts, False
         self.store_facts(cache_dir, cache_key, facts)
         return facts, False
+
+    def rendered(self, render) -> bool:
+        """Run a renderer; a failure costs the thumbnails (with its diagnostic), never the facts."""
+        try:
+            render()
+        except Stop as stop:
+            self.diagnostics += stop.diagnostics
+            return False
+        except StorageError as exc:
+            self.diagnostics.append(_storage_diagnostic(exc, self.url))
+            return False
+        return True
 
     def load_well_field(self, plate: ngff.GroupMeta, well: ngff.WellRef, *, required: bool,
                         fingerprint: bool = True) -> tuple[ngff.GroupMeta, ImageParts] | None:

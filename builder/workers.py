@@ -1,23 +1,25 @@
 """Run untrusted decoding in child processes with a memory limit and a timeout.
 
 A decompression bomb (a chunk declared small that inflates to gigabytes) or a
-server that hangs must cost one image's diagnostic, not the build. Each image
-is handled in its own short-lived child process, forked from a forkserver that
-has the heavy modules loaded already (so a child starts in milliseconds), with
-``RLIMIT_AS = limits.worker_memory_bytes``; the parent kills it after
-``limits.image_timeout_s`` (plus a grace period for the child's own, clearer
-deadline to fire first). One process per task means a dead worker never breaks
-the others: there is no shared pool state to recover.
+server that hangs must cost one image's diagnostic, not the build. Images are
+handled in child processes forked from a forkserver that has the heavy modules
+loaded already, each with ``RLIMIT_AS = limits.worker_memory_bytes``; the
+parent kills a child that gives no result within ``limits.image_timeout_s``
+(plus a grace period for the child's own, clearer deadline to fire first).
 
-Many images run concurrently through :func:`run_many`: a local thread pool that
-launches the isolated children, or, given a scheduler address, the same
-isolated call submitted to a Dask distributed cluster.
+:func:`run_many` keeps one long-lived child per concurrent slot (reused while
+it behaves, so imports and S3 sessions are paid once) and replaces a child
+that timed out, died or ran out of memory: the failure is that image's result,
+and the next image gets a fresh child. Given a Dask scheduler address, each
+image is instead a Dask task that runs the same isolated call
+(:func:`run_isolated`, a fresh child per image) on a worker of that cluster.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -73,51 +75,110 @@ def _limit_memory(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
-def _child_main(conn, fn: Callable[[Any], Any], payload: Any, memory_bytes: int) -> None:
+def _run_one(fn: Callable[[Any], Any], payload: Any) -> tuple[str, Any]:
+    try:
+        return ("ok", fn(payload))
+    except MemoryError:
+        return ("memory", "out of memory")
+    except BaseException as exc:  # report, never a traceback on the parent's terminal
+        return ("error", f"{type(exc).__name__}: {str(exc)[:500]}")
+
+
+def _serve(conn, memory_bytes: int) -> None:
+    """A worker child: run (fn, payload) tasks one at a time until told to stop (None) or the pipe closes."""
     try:
         _limit_memory(memory_bytes)
-        try:
-            result = ("ok", fn(payload))
-        except MemoryError:
-            result = ("memory", "out of memory")
-        except BaseException as exc:  # report, never a traceback on the parent's terminal
-            result = ("error", f"{type(exc).__name__}: {str(exc)[:500]}")
-        try:
-            conn.send(result)
-        except MemoryError:
-            conn.send(("memory", "out of memory while sending the result"))
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                break
+            if task is None:
+                break
+            result = _run_one(*task)
+            try:
+                conn.send(result)
+            except MemoryError:
+                conn.send(("memory", "out of memory while sending the result"))
+            if result[0] == "memory":
+                break  # a heap that hit the limit is not trusted with the next image
     finally:
         conn.close()
         os._exit(0)  # skip interpreter teardown: threads of zarr/s3fs may still hold locks
 
 
+class IsolatedWorker:
+    """One child process with the memory limit, running tasks one at a time.
+
+    It is reused while it behaves (imports, S3 sessions and connections are paid
+    once) and replaced after a timeout, a crash or an out-of-memory.
+    """
+
+    def __init__(self, memory_bytes: int) -> None:
+        self.memory_bytes = memory_bytes
+        self.process = None
+        self.conn = None
+
+    def _start(self) -> None:
+        ctx = _mp_context()
+        self.conn, child_conn = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_serve, args=(child_conn, self.memory_bytes), daemon=True)
+        self.process.start()
+        child_conn.close()
+
+    def _stop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join(5)
+        self.process = self.conn = None
+
+    def run(self, fn: Callable[[Any], Any], payload: Any, timeout_s: float) -> WorkerResult:
+        if self.process is None or not self.process.is_alive():
+            self._stop()
+            self._start()
+        try:
+            self.conn.send((fn, payload))
+        except (BrokenPipeError, OSError):  # the child died while idle: start afresh
+            self._stop()
+            self._start()
+            self.conn.send((fn, payload))
+        if not self.conn.poll(timeout_s):
+            self._stop()
+            return WorkerResult(False, failure="timeout", detail=f"no result after {timeout_s:g} s")
+        try:
+            status, value = self.conn.recv()
+        except (EOFError, OSError):
+            process = self.process
+            process.join(5)
+            detail = _exit_detail(process)
+            self._stop()
+            return WorkerResult(False, failure="died", detail=detail)
+        if status == "ok":
+            return WorkerResult(True, value)
+        if status == "memory":
+            self._stop()
+        return WorkerResult(False, failure=status, detail=value)
+
+    def close(self) -> None:
+        if self.conn is not None and self.process is not None and self.process.is_alive():
+            try:
+                self.conn.send(None)
+                self.process.join(5)
+            except (BrokenPipeError, OSError):
+                pass
+        self._stop()
+
+
 def run_isolated(fn: Callable[[Any], Any], payload: Any, *, memory_bytes: int, timeout_s: float) -> WorkerResult:
     """``fn(payload)`` in a fresh child process; failures become a WorkerResult, never an exception."""
-    ctx = _mp_context()
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child_main, args=(sender, fn, payload, memory_bytes), daemon=True)
-    process.start()
-    sender.close()
+    worker = IsolatedWorker(memory_bytes)
     try:
-        if receiver.poll(timeout_s):
-            try:
-                status, value = receiver.recv()
-            except (EOFError, OSError):
-                return WorkerResult(False, failure=_death(process), detail=_exit_detail(process))
-            if status == "ok":
-                return WorkerResult(True, value)
-            return WorkerResult(False, failure=status, detail=value)
-        return WorkerResult(False, failure="timeout", detail=f"no result after {timeout_s:g} s")
+        return worker.run(fn, payload, timeout_s)
     finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join(5)
-
-
-def _death(process) -> str:
-    process.join(5)
-    return "died"
+        worker.close()
 
 
 def _exit_detail(process) -> str:
@@ -157,14 +218,26 @@ def run_many(
     if scheduler is not None:
         yield from _run_on_dask(fn, payloads, memory_bytes, timeout_s, scheduler)
         return
-    workers = max_workers or max(1, min(len(payloads), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image-worker") as pool:
-        futures = {
-            pool.submit(run_isolated, fn, p, memory_bytes=memory_bytes, timeout_s=timeout_s): i
-            for i, p in enumerate(payloads)
-        }
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    count = max_workers or max(1, min(len(payloads), os.cpu_count() or 1))
+    idle: queue.Queue[IsolatedWorker] = queue.Queue()
+    for _ in range(count):
+        idle.put(IsolatedWorker(memory_bytes))
+
+    def run_on_an_idle_worker(payload: Any) -> WorkerResult:
+        worker = idle.get()
+        try:
+            return worker.run(fn, payload, timeout_s)
+        finally:
+            idle.put(worker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="image-worker") as pool:
+            futures = {pool.submit(run_on_an_idle_worker, p): i for i, p in enumerate(payloads)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    finally:
+        while not idle.empty():
+            idle.get().close()
 
 
 def _run_on_dask(fn, payloads, memory_bytes, timeout_s, scheduler) -> Iterator[tuple[int, WorkerResult]]:

@@ -160,8 +160,13 @@ def test_decompression_bomb_costs_one_error(hostile_root, http, tmp_path, versio
 def test_chunk_that_does_not_decode(hostile_root, tmp_path):
     image = fresh_image(hostile_root, "garbage.zarr", "0.5")
     chunk_file(image, "0.5").write_bytes(b"this is not zstd")
-    d = only(run(settings_for(hostile_root), "garbage.zarr", tmp_path, cache=tmp_path / "c"), "IMG013")
+    outcome = run(settings_for(hostile_root), "garbage.zarr", tmp_path, cache=tmp_path / "c")
+    d = only(outcome, "IMG013")
     assert "level '0'" in d.message and d.extra["document"] == "0/zarr.json"
+    # the facts survive a failed thumbnail, and nothing is cached: the next build tries again
+    assert outcome.facts.shape == [64, 64] and outcome.facts.thumbnails == {}
+    again = run(settings_for(hostile_root), "garbage.zarr", tmp_path, cache=tmp_path / "c")
+    assert not again.cached and [d.check for d in again.diagnostics] == ["IMG013"]
 
 
 # ------------------------------------------------------------------ metadata documents

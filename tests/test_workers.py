@@ -87,3 +87,18 @@ def test_dask_cluster_runs_the_same_isolated_work():
                                 scheduler=cluster.scheduler_address))
     assert results[0].value == "X" and results[2].value == "Y"
     assert results[1].failure == "memory"
+
+
+def pid_or_fail(name: str):
+    if name == "hog":
+        return hog(None)
+    return os.getpid()
+
+
+def test_children_are_reused_until_one_fails():
+    results = dict(run_many(pid_or_fail, ["a", "b", "hog", "c", "d"], memory_bytes=MEMORY, timeout_s=30,
+                            max_workers=1))
+    assert results[0].value == results[1].value  # one child served both
+    assert results[2].failure == "memory"
+    assert results[3].value == results[4].value != results[0].value  # a fresh child after the failure
+    assert results[0].value != os.getpid()
