@@ -357,6 +357,7 @@ def python_snippet(access: ImageAccess, facts: ImageFacts | None, settings: Arch
     else:
         # Local storage root: the path is relative to a clone of the archive.
         path = f"{settings.storage_root.rstrip('/')}/{access.relative}"
+        lines.append("# the path is inside a clone of the archive's repository")
         lines.append(f'group = zarr.open_group({path!r}, mode="r")')
     lines.append("print(group.attrs.asdict())  # the OME-NGFF metadata")
     if facts is not None and facts.kind == "plate":
