@@ -7,13 +7,16 @@ from pathlib import Path
 import pytest
 import yaml
 from datacite import schema45
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pybtex.database import parse_string
 
 from builder import exports
 from builder.catalog import build_catalog
-from builder.citation import one_line
+from builder.citation import clean, one_line
 from builder.exports import (
     CSV_COLUMNS,
+    CSV_FORMULA_STARTS,
     citation_files,
     csv_cell,
     study_summary,
@@ -274,3 +277,24 @@ def test_an_empty_archive_exports_cleanly(tmp_path, catalog_settings):
         "search/catalog-index.js"}
     assert json.loads(read(tmp_path / "api/studies.json"))["count"] == 0
     assert ET.fromstring(read(tmp_path / "feed.xml")).findall("a:entry", NS) == []
+
+
+_CELL_TEXT = st.lists(st.one_of(st.sampled_from(list("=+-@\t\r\n,;\"'|") + ["=cmd|' /C calc'!A0"]),
+                                st.text(st.characters(exclude_categories=("Cs",)), max_size=6)),
+                      min_size=1, max_size=10).map("".join)
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=_CELL_TEXT)
+def test_any_cell_text_is_defused_and_recoverable(text):
+    cell = csv_cell(text)
+    assert not cell.startswith(CSV_FORMULA_STARTS)
+    parsed = next(csv.reader(io.StringIO(_csv_line([cell]), newline="")))
+    defused = clean(text).startswith(CSV_FORMULA_STARTS)
+    assert parsed[0] == ("'" + clean(text) if defused else clean(text))
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()
