@@ -73,6 +73,7 @@ class BuildReport:
     pages: int = 0
     thumbnails: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    mkdocs_warnings: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -247,13 +248,16 @@ def build_site_from_catalog(
             with ThreadPoolExecutor(max_workers=1) as pool:
                 data_job = pool.submit(site_data)
                 try:
-                    run_mkdocs(config)
+                    mkdocs_run = run_mkdocs(config)
                 finally:
                     report.thumbnails = data_job.result()
+            report.mkdocs_warnings = mkdocs_run.warnings
             # The exports' sitemap lists what the archive publishes; MkDocs' own goes.
             if (extra / "sitemap.xml").exists():
                 (new_site / "sitemap.xml.gz").unlink(missing_ok=True)
             merge_into(extra, new_site)
+        for warning in report.mkdocs_warnings:
+            progress.say(f"[yellow]![/] mkdocs: {warning.removeprefix('WARNING').strip(' -')}")
         if keep_staging is not None:
             shutil.copytree(staging, keep_staging, dirs_exist_ok=True)
         swap_in(new_site, site_dir, delete_old_in_background=True)

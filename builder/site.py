@@ -43,6 +43,11 @@ class MkDocsRun:
     seconds: float
     output: str
 
+    @property
+    def warnings(self) -> list[str]:
+        """MkDocs' warnings (a broken link in a hand-written page, a missing nav entry)."""
+        return [line for line in self.output.splitlines() if line.startswith("WARNING")]
+
 
 def overrides_search_path(root: Path, extra: list[Path] | None = None) -> list[Path]:
     """Theme override folders, highest priority first (like a template search path)."""
@@ -102,7 +107,7 @@ def run_mkdocs(config_file: Path, *, timeout_s: float | None = None) -> MkDocsRu
     # Material prints an end-of-life notice on every build: not news to our users.
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
     proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--config-file", str(config_file)],
+        [sys.executable, "-m", "mkdocs", "build", "--config-file", str(config_file)],
         capture_output=True,
         text=True,
         env=env,

@@ -205,3 +205,13 @@ def test_old_site_can_be_deleted_in_the_background(tmp_path):
     while time.time() < deadline and len(list(tmp_path.iterdir())) > 1:
         time.sleep(0.1)
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_mkdocs_warnings_are_collected(tmp_path):
+    docs = _minimal_docs(tmp_path / "docs")
+    (docs / "index.md").write_text("# Hello\n\n[a broken link](missing.md)\n")
+    overrides = stage_overrides(overrides_search_path(tmp_path / "archive"), tmp_path / "overrides")
+    config = write_mkdocs_config(base_config=REPO / "mkdocs.yml", docs_dir=docs, site_dir=tmp_path / "site",
+                                 custom_dir=overrides, settings=ArchiveSettings(), target=tmp_path / "mkdocs.yml")
+    run = run_mkdocs(config)
+    assert any("missing.md" in w for w in run.warnings), run.output
