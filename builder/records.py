@@ -614,9 +614,13 @@ def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
+        seen: set[Path] = set()
         for path in targets:
             if not path.is_absolute():
                 path = root / path
+            if path in seen:  # the same record named twice (e.g. its folder and its file)
+                continue
+            seen.add(path)
             result = load_record(path, settings, root=root, terms=terms, hints=hints)
             result.compact()
             records.records.append(result)

@@ -193,3 +193,10 @@ def test_findings_about_archive_files_are_shown_too(tmp_path):
     assert "ontology/lab.yaml" in result.output and "ONT005" in result.output
     doc = json.loads(run(tmp_path, "--no-data", "--format", "json").output)
     assert [d["check"] for d in doc["diagnostics"]] == ["ONT005"]
+
+
+def test_a_record_named_twice_is_checked_once(tmp_path):
+    write_record(tmp_path, make_record())
+    folder = tmp_path / "studies/OIA-000001"
+    doc = json.loads(run(tmp_path, "--no-data", "--format", "json", str(folder), str(folder / "study.yaml")).output)
+    assert doc["summary"]["records"] == 1 and doc["ok"] is True
