@@ -281,7 +281,8 @@ def _build(
             if cls is Scalar:
                 value = event.value
                 tag = event.tag
-                if tag is None and event.implicit[0]:
+                if tag is None and event.implicit[0] and (len(value) < 6 or not value[0].isalpha()):
+                    # (YAML 1.1 reads no word of 6+ letters as anything but text: skip the regexes.)
                     resolvers = implicit.get(value[:1] if value else "")
                     if resolvers is not None:
                         for resolved, regexp in resolvers:

@@ -182,3 +182,19 @@ def test_overindented_field_gets_an_indentation_hint_not_a_quoting_one():
     assert d.line == 3 and "indented further" in d.hint
     colon = only(load_yaml(b"title: ok\ndescription: Mitosis: an atlas\n"), "REC004")
     assert "quotes" in colon.hint
+
+
+def test_words_of_six_letters_or_more_are_always_text():
+    """The loader skips YAML's type guessing for long words; this holds only while
+    every letter-initial YAML 1.1 value (true, False, null, off...) is short."""
+    import re
+
+    from yaml.resolver import Resolver
+
+    for first, resolvers in Resolver.yaml_implicit_resolvers.items():
+        if first and first.isalpha():
+            for _, regexp in resolvers:
+                words = re.findall(r"[A-Za-z]+", regexp.pattern)
+                assert all(len(w) < 6 for w in words), (first, regexp.pattern)
+    doc = load_yaml(b"a: FALSE\nb: Falsehood\nc: Nikon Ti2\nd: null\n")
+    assert doc.data == {"a": False, "b": "Falsehood", "c": "Nikon Ti2", "d": None}
