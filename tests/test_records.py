@@ -470,6 +470,8 @@ def test_positions_are_rebuilt_on_demand_after_loading_many(tmp_path):
     [result] = load_records(tmp_path, SETTINGS).records
     assert result.positions == {}  # dropped to keep 10,000 records in memory cheaply
     assert result.position(("datasets", 0, "images", 0, "url")) == (line_of(text, "url:"), 5)
+    assert result.raw == yaml.safe_load(text)  # also rebuilt from the text
+    assert result.accession == "OIA-000001"
 
 
 def test_wrong_taxon_is_shown_even_when_the_record_has_errors(tmp_path):
