@@ -43,6 +43,7 @@ from builder.storage import StorageError, Store, open_store, resolve_url
 RENDER_VERSION = 1
 MAX_LABELS = 16  # label images read per image (their group documents only)
 MAX_THUMBNAIL_CHANNELS = 8
+MAX_LEVELS = 64  # a 2**64 pyramid is absurd; each level costs one metadata request
 LABELS_VARIANT = "labels"  # ImageFacts.thumbnails key of the outline overlay (smallest size)
 
 
@@ -346,13 +347,19 @@ class Inspection:
     def load_image(self, prefix: str, group: ngff.GroupMeta) -> ImageParts:
         from builder.arrays import check_array
 
-        self.diagnostics += validate_group(group, self.url)
-        if group.version not in ngff.SUPPORTED_VERSIONS:
-            raise Stop()
         try:
             ms = ngff.parse_multiscale(group)
         except ngff.NgffError as exc:
-            raise Stop(image_diagnostic(C.IMG002, exc.message, url=self.url, doc=exc.doc, key=exc.key))
+            ms, problem = None, image_diagnostic(C.IMG002, exc.message, url=self.url, doc=exc.doc, key=exc.key)
+        if ms is not None and len(ms.paths) > MAX_LEVELS:  # before the models, which are slow on huge lists
+            raise Stop(image_diagnostic(
+                C.SAF011, f"{len(ms.paths)} pyramid levels declared; at most {MAX_LEVELS} are read", url=self.url,
+                doc=group.doc_key, key=f"{group.key_prefix}multiscales[0].datasets"))
+        self.diagnostics += validate_group(group, self.url)
+        if group.version not in ngff.SUPPORTED_VERSIONS:
+            raise Stop()
+        if ms is None:
+            raise Stop(problem)
         arrays = self.fetch_arrays(prefix, group, ms.paths)
         safe = set()
         for path, meta in arrays.items():
@@ -458,6 +465,7 @@ class Inspection:
         return facts, False
 
     def run_plate(self, group: ngff.GroupMeta, *, thumbnails: bool, cache_dir: Path | None):
+        self.check_plate_size(group)  # before the models: their validation of a huge plate takes minutes
         self.diagnostics += validate_group(group, self.url)
         if group.version not in ngff.SUPPORTED_VERSIONS:
             raise Stop()
@@ -465,10 +473,6 @@ class Inspection:
             wells = ngff.plate_wells(group)
         except ngff.NgffError as exc:
             raise Stop(image_diagnostic(C.IMG012, exc.message, url=self.url, doc=exc.doc, key=exc.key))
-        if len(wells) > self.limits.max_plate_wells:
-            raise Stop(image_diagnostic(
-                C.IMG012, f"{len(wells)} wells, over limits.max_plate_wells ({self.limits.max_plate_wells})",
-                url=self.url, doc=group.doc_key, key=f"{group.key_prefix}plate.wells"))
         rows = len(group.ome["plate"].get("rows") or [])
         columns = len(group.ome["plate"].get("columns") or [])
         outside = [w.path for w in wells if w.row >= rows or w.column >= columns]
@@ -509,6 +513,23 @@ class Inspection:
             self.diagnostics.append(_storage_diagnostic(exc, self.url))
             return False
         return True
+
+    def check_plate_size(self, group: ngff.GroupMeta) -> None:
+        plate = group.ome.get("plate")
+        if not isinstance(plate, dict):
+            return
+        sizes = {k: len(v) if isinstance(v, list) else 0 for k, v in
+                 (("rows", plate.get("rows")), ("columns", plate.get("columns")), ("wells", plate.get("wells")))}
+        limit = self.limits.max_plate_wells
+        if sizes["wells"] > limit:
+            raise Stop(image_diagnostic(
+                C.IMG012, f"{sizes['wells']} wells, over limits.max_plate_wells ({limit})", url=self.url,
+                doc=group.doc_key, key=f"{group.key_prefix}plate.wells"))
+        if sizes["rows"] * sizes["columns"] > limit:
+            raise Stop(image_diagnostic(
+                C.IMG012, f"a plate of {sizes['rows']} rows x {sizes['columns']} columns exceeds "
+                f"limits.max_plate_wells ({limit})", url=self.url, doc=group.doc_key,
+                key=f"{group.key_prefix}plate.rows"))
 
     def load_well_field(self, plate: ngff.GroupMeta, well: ngff.WellRef, *, required: bool,
                         fingerprint: bool = True) -> tuple[ngff.GroupMeta, ImageParts] | None:

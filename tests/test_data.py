@@ -249,3 +249,12 @@ def test_consolidated_v3_metadata_needs_one_metadata_request(http, tmp_path):
     metadata = [r.path for r in http.log if r.path.endswith("zarr.json")]
     assert metadata == ["consolidated.zarr/zarr.json"] and http.not_found == 0  # no labels probe either
     assert all("/c/" in r.path for r in http.log[1:])
+
+
+def test_progress_lines_name_each_image(ngff_samples, http_server, capsys):
+    settings = ArchiveSettings(storage_root=str(http_server.root / "samples"))
+    targets = [ImageTarget("OIA-000001/a/one", "image2d-0.5.zarr"), ImageTarget("OIA-000001/a/two", "nothing.zarr")]
+    inspect_images(targets, settings, http_server.root, progress=True)
+    lines = sorted(capsys.readouterr().err.splitlines())
+    assert lines == ["[1/2] OIA-000001/a/one: ok", "[2/2] OIA-000001/a/two: errors"] or \
+        lines == ["[1/2] OIA-000001/a/two: errors", "[2/2] OIA-000001/a/one: ok"]

@@ -281,3 +281,28 @@ def test_one_bad_image_does_not_stop_the_others(hostile_root, http_server, tmp_p
     assert [d.check for d in out["b"].diagnostics] == ["SAF009"]
     assert [d.check for d in out["c"].diagnostics] == ["NET002"]
     assert good.exists()
+
+
+def test_absurd_plate_layout_is_refused(tmp_path):
+    from builder.ngff.writer import write_plate
+
+    field = np.ones((1, 16, 16), dtype=np.uint8)
+    root = tmp_path / "storage"
+    path = write_plate(root / "p.zarr", {("A", "1"): [field]}, version="0.4", axes="cyx", levels=1)
+    edit_json(path / ".zattrs", lambda d: d["plate"].update(
+        {"rows": [{"name": f"R{i}"} for i in range(100000)], "columns": [{"name": f"C{i}"} for i in range(100)]}))
+    d = only(run(settings_for(root), "p.zarr", tmp_path, kind="plate", cache=tmp_path / "c"), "IMG012")
+    assert "100000 rows x 100 columns" in d.message and "max_plate_wells" in d.message
+
+
+def test_absurd_number_of_levels_is_refused_before_fetching_them(hostile_root, http):
+    image = fresh_image(hostile_root, "levels.zarr", "0.5")
+
+    def many_levels(doc):
+        ms = doc["attributes"]["ome"]["multiscales"][0]
+        ms["datasets"] = [dict(ms["datasets"][0], path=str(i)) for i in range(5000)]
+
+    edit_json(image / "zarr.json", many_levels)
+    d = only(run(settings_for(http.root), http.url_for(image), http.root, untrusted=False), "SAF011")
+    assert "5000 pyramid levels" in d.message and d.extra["key"] == "attributes.ome.multiscales[0].datasets"
+    assert http.requests == 1

@@ -150,7 +150,8 @@ SAF010 = register(
     "`limits.image_timeout_s`; check the data and the server, then retry.", area=_A)
 SAF011 = register(
     "SAF011", Severity.ERROR, "Metadata document refused",
-    "Each zarr.json/.zattrs/.zarray must be a JSON object under `limits.max_metadata_bytes`.", area=_A)
+    "Each zarr.json/.zattrs/.zarray must be a JSON object under `limits.max_metadata_bytes`, and a multiscales "
+    "list at most 64 pyramid levels.", area=_A)
 
 
 def image_diagnostic(
