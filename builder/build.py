@@ -228,7 +228,7 @@ def build_site_from_catalog(
             write_reference_pages(docs_dir, search_path, settings)
             env = make_environment(search_path)
             result = render_site_pages(
-                catalog, settings, docs_dir=docs_dir, overrides_dir=overrides_dir, env=env,
+                catalog, settings, docs_dir=docs_dir, env=env,
                 cache_dir=cache_dir, history=history, images=images,
             )
             report.pages = len(result.pages)

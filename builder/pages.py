@@ -1,18 +1,15 @@
 """The pages stage: a Catalog -> generated pages in a staging docs folder.
 
-Every generated page is two files:
+Every generated page is one Markdown file holding only front matter: its
+title and description, the theme template ``site_overrides/oia-page.html``,
+search exclusion, and the page body (``oia_html``), rendered here with Jinja2
+from templates/. The theme template prints the body as it is.
 
-- ``<docs>/<url>/index.md``: front matter only (title, description, which
-  theme template to use, search exclusion), so MkDocs knows the page, its URL
-  and its title;
-- ``<overrides>/oia-pages/<url>/index.html``: the page body, rendered here with
-  Jinja2 from templates/ and included by the theme template
-  ``site_overrides/oia-page.html``.
-
-Why not put the body in the Markdown file: Python-Markdown parses raw HTML
-with a pure-Python HTML parser, ~10 ms for a 27 KB study body against ~1 ms for
-a plain page, which at 10,000 studies would double the build. Included through
-the theme it costs a Jinja compile of one ``{% raw %}`` block instead.
+Why not put the body in the Markdown: Python-Markdown parses raw HTML with a
+pure-Python HTML parser, ~10 ms for a 27 KB study body against ~1 ms for a
+plain page, which at 10,000 studies would double the build. MkDocs reads
+front matter with libyaml, ~0.2 ms for the same body; including it as a
+template instead would cost a Jinja compile (~2 ms) per page.
 
 Every value from a record is escaped by Jinja's autoescape; Markdown
 descriptions go through :func:`render_markdown`, which sanitises with nh3.
@@ -45,7 +42,6 @@ from builder.settings import ArchiveSettings
 # The templates shipped with the builder; an archive's own templates/ folder
 # comes first in the search path, so it can override any of them.
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-BODIES_FOLDER = "oia-pages"
 PAGE_TEMPLATE = "oia-page.html"
 THUMBNAIL_FOLDER = "thumbnails"
 # Full image entries per study page; the rest are listed compactly, which keeps
@@ -247,24 +243,35 @@ def make_environment(search_path: list[Path]) -> jinja2.Environment:
     return env
 
 
-def jinja_literal(body: str) -> str:
-    """A rendered body made safe to include as a MkDocs theme template.
-
-    The theme renders the include with Jinja, so record text such as
-    ``{{ config }}`` must not be evaluated: the body is wrapped in a raw block,
-    and every "%" is written as a character reference (or a JSON escape in the
-    JSON-LD, see :func:`json_for_script`) so no "{% endraw %}" can occur in it.
-    """
-    body = body.replace("%", "&#37;")
-    return "{% raw %}" + body + "{% endraw %}\n"
-
-
 def json_for_script(data: Any) -> str:
-    """JSON safe inside <script>: no "</script>", no "&", no "%" (see jinja_literal)."""
+    """JSON safe inside <script>: no "</script>", "<!--" or "&" can appear in it."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("%", "\\u0025")):
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return text
+
+
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+
+
+def _yaml_escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written in YAML (or UTF-8)
+        code = 0xFFFD
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def front_matter(meta: dict[str, Any]) -> str:
+    """Front matter MkDocs reads back exactly, whatever the text holds.
+
+    One line of JSON (JSON is YAML), so no line of it can be the "---" that
+    ends front matter. Outside printable ASCII every character is written as
+    a YAML escape (JSON's own escapes would write characters beyond the BMP
+    as surrogate pairs, which YAML refuses), so no raw control or
+    line-separator character reaches the YAML parser.
+    """
+    text = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
+    return "---\n" + _NOT_PRINTABLE_ASCII.sub(_yaml_escape, text) + "\n---\n"
 
 
 # ---------------------------------------------------------------- thumbnails
@@ -363,11 +370,10 @@ class GeneratedPage:
 
 
 class PageWriter:
-    """Writes generated pages as (front-matter stub, theme-included body) pairs."""
+    """Writes generated pages: Markdown files of front matter carrying the body."""
 
-    def __init__(self, docs_dir: Path, overrides_dir: Path) -> None:
+    def __init__(self, docs_dir: Path) -> None:
         self.docs_dir = docs_dir
-        self.bodies_dir = overrides_dir / BODIES_FOLDER
         self.pages: list[GeneratedPage] = []
 
     def write(
@@ -384,18 +390,13 @@ class PageWriter:
     ) -> None:
         folder = url_path.strip("/")
         md_file = self.docs_dir / folder / "index.md"
-        body_file = self.bodies_dir / folder / "index.html"
         md_file.parent.mkdir(parents=True, exist_ok=True)
-        body_file.parent.mkdir(parents=True, exist_ok=True)
-        body_file.write_text(jinja_literal(body), encoding="utf-8")
         # The theme prints title and description without escaping, so they are
-        # escaped here. JSON is YAML, and one JSON line can never contain the
-        # "---" that would end the front matter early.
+        # escaped here (the body is HTML already, escaped as it was rendered).
         meta: dict[str, Any] = {
             "template": PAGE_TEMPLATE,
             "title": html.escape(title),
             "description": html.escape(description),
-            "oia_body": f"{BODIES_FOLDER}/{folder + '/' if folder else ''}index.html",
             "hide": list(hide),
         }
         if scripts:
@@ -404,7 +405,8 @@ class PageWriter:
             meta["oia_light_nav"] = True
         if not searchable:
             meta["search"] = {"exclude": True}
-        md_file.write_text("---\n" + json.dumps(meta, ensure_ascii=True) + "\n---\n", encoding="utf-8")
+        meta["oia_html"] = body
+        md_file.write_text(front_matter(meta), encoding="utf-8")
         self.pages.append(GeneratedPage(url_path, title, len(body.encode("utf-8"))))
 
 
@@ -574,13 +576,12 @@ def render_site_pages(
     settings: ArchiveSettings,
     *,
     docs_dir: Path,
-    overrides_dir: Path,
     env: jinja2.Environment,
     cache_dir: Path | None,
     history: dict[str, list[PastVersion]] | None = None,
     images: dict[str, ImageFacts] | None = None,
 ) -> PagesResult:
-    writer = PageWriter(docs_dir, overrides_dir)
+    writer = PageWriter(docs_dir)
     thumbnails = ThumbnailStore(cache_dir)
     renderer = SiteRenderer(catalog, settings, env, writer, thumbnails)
     renderer.render_all(history=history, images=images, today=catalog.generated)
@@ -712,7 +713,7 @@ def copy_hand_written_docs(source: Path, docs_dir: Path) -> None:
 
 __all__ = [
     "FACET_SEGMENTS", "PageWriter", "PagesResult", "SiteRenderer", "ThumbnailStore",
-    "copy_hand_written_docs", "facet_entries", "human_bytes", "jinja_literal", "json_for_script",
+    "copy_hand_written_docs", "facet_entries", "front_matter", "human_bytes", "json_for_script",
     "make_environment", "relative_url", "render_markdown", "render_site_pages", "template_search_path",
     "term_url", "write_reference_pages",
 ]

@@ -20,7 +20,7 @@ from builder.pages import (
     PageWriter,
     SiteRenderer,
     ThumbnailStore,
-    jinja_literal,
+    front_matter,
     make_environment,
     relative_url,
     render_markdown,
@@ -40,25 +40,26 @@ from tests.support.catalog import (
 
 
 def render(catalog, settings, tmp_path: Path, *, history=None, images=None, search_path=None, cache_dir=None):
-    docs, overrides = tmp_path / "docs", tmp_path / "overrides"
+    docs = tmp_path / "docs"
     env = make_environment(search_path or template_search_path(Path(__file__).parent.parent))
-    writer = PageWriter(docs, overrides)
+    writer = PageWriter(docs)
     renderer = SiteRenderer(catalog, settings, env, writer, ThumbnailStore(cache_dir))
     renderer.render_all(history=history, images=images, today=catalog.generated)
-    return writer, docs, overrides
+    return writer, docs
 
 
-def body(overrides: Path, url_path: str) -> str:
-    text = (overrides / "oia-pages" / url_path.strip("/") / "index.html").read_text()
-    assert text.startswith("{% raw %}") and text.rstrip().endswith("{% endraw %}")
-    return text
+def meta_of(docs: Path, url_path: str) -> dict:
+    """A generated page's front matter, read back by MkDocs' own parser."""
+    from mkdocs.utils.meta import get_data
 
-
-def front_matter(docs: Path, url_path: str) -> dict:
     text = (docs / url_path.strip("/") / "index.md").read_text()
-    match = re.match(r"^---\n(.*)\n---\n$", text, re.S)
-    assert match, text
-    return json.loads(match.group(1))
+    markdown, meta = get_data(text)
+    assert markdown.strip() == "", "generated pages carry everything in front matter"
+    return meta
+
+
+def body(docs: Path, url_path: str) -> str:
+    return meta_of(docs, url_path)["oia_html"]
 
 
 # ---------------------------------------------------------------- Markdown from records
@@ -114,13 +115,22 @@ def test_term_urls():
     assert term_url("nonsense") is None
 
 
-def test_jinja_literal_cannot_be_escaped_from():
-    """The theme renders page bodies with Jinja: record text must stay text."""
-    hostile = "{{ config }} {% endraw %}{{ 7*7 }} {%- endraw -%} {# c #} 100% done"
-    wrapped = jinja_literal(hostile)
-    rendered = jinja2.Environment().from_string(wrapped).render(config="SECRET")
+def test_front_matter_round_trips_any_text():
+    """MkDocs must read back exactly what was written, and never run it as a template."""
+    from mkdocs.utils.meta import get_data
+
+    hostile = ("{{ config }} {% raw %}{% endraw %}{{ 7*7 }} 100% \n---\n...\n"
+               "\u2028\u2029\x85\x00\x7f 🦠 東京 \\ud83e \"quotes\" \\ end\ud800")
+    meta = {"title": "t", "oia_html": hostile}
+    text = front_matter(meta)
+    assert text.count("\n") == 3 and text.isascii()
+    markdown, parsed = get_data(text)
+    assert markdown == ""
+    assert parsed["oia_html"] == hostile.replace("\ud800", "\ufffd")
+    # The theme prints it with `{{ page.meta.oia_html }}`: data, not template.
+    page = {"meta": parsed}
+    rendered = jinja2.Environment().from_string("{{ page.meta.oia_html }}").render(page=page, config="SECRET")
     assert "SECRET" not in rendered and "49" not in rendered
-    assert html.unescape(rendered.strip()) == hostile
 
 
 # ---------------------------------------------------------------- hostile records
@@ -128,24 +138,24 @@ def test_jinja_literal_cannot_be_escaped_from():
 def test_hostile_record_is_escaped_everywhere(tmp_path):
     settings = settings_for_tests()
     catalog = build_catalog([hostile_study()], {}, settings, __import__("datetime").date(2026, 6, 1))
-    writer, docs, overrides = render(catalog, settings, tmp_path)
-    page = body(overrides, "studies/OIA-000666/")
+    writer, docs = render(catalog, settings, tmp_path)
+    page = body(docs, "studies/OIA-000666/")
     assert "<script>alert(1)" not in page and "</script><script>" not in page
     assert "<b>bold</b>" not in page and "<i>musculus</i>" not in page
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "%" not in page.replace("{% raw %}", "").replace("{% endraw %}", "")
+    assert "100% $x_1^2$" in page  # text stays text (the theme prints the body as data)
     assert "Institute of &#34;Quotes&#34; &amp; &lt;Tags&gt;" in page
     # The JSON-LD parses and cannot close its script element early.
     ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1)
     assert "</" not in ld and "<" not in ld
-    assert json.loads(html.unescape(ld).replace("&#37;", "%"))["name"] == HOSTILE_TITLE
+    assert json.loads(ld)["name"] == HOSTILE_TITLE
     # The theme prints title and description unescaped, so the stub escapes them.
-    meta = front_matter(docs, "studies/OIA-000666/")
+    meta = meta_of(docs, "studies/OIA-000666/")
     assert "<" not in meta["title"] and "&lt;/script&gt;" in meta["title"]
     assert "<" not in meta["description"]
     # Listings, cards and the home page escape too.
     for url in ("", "studies/", "browse/organism/"):
-        text = body(overrides, url)
+        text = body(docs, url)
         assert "<script>alert" not in text and "<b>bold</b>" not in text and "<i>musculus" not in text
 
 
@@ -162,14 +172,14 @@ def rendered(sample_catalog, catalog_settings, tmp_path):
         __import__("tests.support.catalog", fromlist=["example_studies"]).example_studies(),
         example_image_facts(), catalog_settings, sample_catalog.generated, history=example_history(),
     )
-    writer, docs, overrides = render(catalog, catalog_settings, tmp_path / "out", history=example_history(),
+    writer, docs = render(catalog, catalog_settings, tmp_path / "out", history=example_history(),
                                      images=example_image_facts(), cache_dir=cache)
-    return catalog, writer, docs, overrides
+    return catalog, writer, docs
 
 
 def test_study_landing_page(rendered):
-    catalog, writer, docs, overrides = rendered
-    page = body(overrides, "studies/OIA-000001/")
+    catalog, writer, docs = rendered
+    page = body(docs, "studies/OIA-000001/")
     assert "Three-dimensional nuclear architecture of mouse embryonic stem cells" in page
     assert 'href="https://orcid.org/0000-0002-1825-0097"' in page
     assert 'href="https://ror.org/03mstc592"' in page
@@ -195,20 +205,20 @@ def test_study_landing_page(rendered):
         assert f'href="cite/{name}"' in page
     assert '<script type="application/ld+json">' in page
     # Front matter: out of Material's search, no nav and toc sidebars.
-    meta = front_matter(docs, "studies/OIA-000001/")
+    meta = meta_of(docs, "studies/OIA-000001/")
     assert meta["search"] == {"exclude": True} and meta["template"] == "oia-page.html"
-    assert meta["oia_body"] == "oia-pages/studies/OIA-000001/index.html"
+    assert meta["oia_light_nav"] is True  # studies are never in the nav
 
 
 def test_study_page_is_small(rendered):
-    _, writer, _, _ = rendered
+    _, writer, _ = rendered
     sizes = {p.url_path: p.body_bytes for p in writer.pages if p.url_path.startswith("studies/OIA-")}
     assert sizes and max(sizes.values()) < 40_000, sizes  # leaves room for the theme's chrome under 60 KB
 
 
 def test_plate_and_unreadable_image(rendered):
-    _, _, _, overrides = rendered
-    page = body(overrides, "studies/OIA-000002/")
+    _, _, docs = rendered
+    page = body(docs, "studies/OIA-000002/")
     assert "8 × 12, 96 wells" in page
     assert "could not read this image" in page  # ctrl-1 has no facts
     assert "s3://screens/hela/plate1.ome.zarr" in page
@@ -216,76 +226,77 @@ def test_plate_and_unreadable_image(rendered):
 
 
 def test_withdrawn_study_is_a_tombstone(rendered):
-    catalog, _, _, overrides = rendered
-    page = body(overrides, "studies/OIA-000003/")
+    catalog, _, docs = rendered
+    page = body(docs, "studies/OIA-000003/")
     assert "This study has been withdrawn" in page and "images were mislabelled" in page
     assert "How to cite" in page
     for leak in ("zarr.open_group", "Get this image", "dead-card.webp", "vizarr", "heart.ome.zarr"):
         assert leak not in page, leak
     # Not listed anywhere.
     for url in ("", "studies/"):
-        assert "OIA-000003" not in body(overrides, url)
+        assert "OIA-000003" not in body(docs, url)
 
 
 def test_embargoed_study_is_nowhere(rendered):
-    _, writer, docs, overrides = rendered
+    _, writer, docs = rendered
     assert not (docs / "studies" / EMBARGOED_ACCESSION).exists()
-    for folder in (docs, overrides):
+    for folder in (docs,):
         for path in folder.rglob("*"):
             if path.is_file():
                 text = path.read_text(errors="replace")
+                text += json.dumps(meta_of(docs, str(path.parent.relative_to(docs)) + "/"), ensure_ascii=False)
                 assert EMBARGO_MARKER not in text and EMBARGOED_ACCESSION not in text, path
     assert not any("secret" in p.url_path for p in writer.pages)
 
 
 def test_earlier_version_has_its_own_url(rendered):
-    _, _, docs, overrides = rendered
-    page = body(overrides, "studies/OIA-000002/v1/")
+    _, _, docs = rendered
+    page = body(docs, "studies/OIA-000002/v1/")
     assert "RNAi screen of mitotic timing (first release)" in page
     assert "An earlier version" in page and 'href="../"' in page
-    current = body(overrides, "studies/OIA-000002/")
+    current = body(docs, "studies/OIA-000002/")
     assert 'href="v1/"' in current and "Added the second plate" in current
 
 
 def test_browse_listings_and_pagination(sample_catalog, catalog_settings, tmp_path):
     settings = catalog_settings.model_copy(update={"studies_per_page": 1})
-    writer, docs, overrides = render(sample_catalog, settings, tmp_path)
+    writer, docs = render(sample_catalog, settings, tmp_path)
     urls = {p.url_path for p in writer.pages}
     assert {"studies/", "studies/page/2/", "browse/", "browse/organism/", "browse/organism/mus-musculus/",
             "browse/imaging-method/", "browse/scale/cell/", "browse/data-type/", "browse/licence/cc0-1-0/",
             "browse/year/2025/", "search/", ""} <= urls
-    first = body(overrides, "studies/")
+    first = body(docs, "studies/")
     assert 'rel="next" href="page/2/"' in first and 'aria-current="page"' in first
-    second = body(overrides, "studies/page/2/")
+    second = body(docs, "studies/page/2/")
     assert 'rel="prev" href="../../"' in second
     # Listing pages are reachable from the nav; studies never are.
-    assert "nav" not in front_matter(docs, "studies/")
-    mouse = body(overrides, "browse/organism/mus-musculus/")
+    assert "nav" not in meta_of(docs, "studies/")
+    mouse = body(docs, "browse/organism/mus-musculus/")
     assert "NCBITaxon:10090" in mouse
 
 
 def test_home_page_summarises_the_archive(rendered):
-    catalog, _, _, overrides = rendered
-    page = body(overrides, "")
+    catalog, _, docs = rendered
+    page = body(docs, "")
     assert f">{catalog.stats.studies}</dd>" in page and f">{catalog.stats.images}</dd>" in page
     assert "Newest releases" in page and 'action="search/"' in page
     assert 'src="thumbnails/a1b2c3-card.webp"' in page and "alt=" in page
 
 
 def test_search_page_has_every_facet(rendered):
-    catalog, _, docs, overrides = rendered
-    page = body(overrides, "search/")
+    catalog, _, docs = rendered
+    page = body(docs, "search/")
     for key in ("organism", "imaging_method", "biological_scale", "data_type", "licence", "release_year"):
         assert f'data-facet="{key}"' in page
     assert 'value="NCBITaxon:10090"' in page
-    meta = front_matter(docs, "search/")
+    meta = meta_of(docs, "search/")
     assert meta["oia_scripts"][0].endswith("lunr-2.3.9.min.js")
 
 
 def test_every_image_has_alt_text(rendered):
-    _, writer, _, overrides = rendered
+    _, writer, docs = rendered
     for page in writer.pages:
-        text = body(overrides, page.url_path)
+        text = body(docs, page.url_path)
         for tag in re.findall(r"<img\b[^>]*>", text):
             assert re.search(r'\balt="[^"]+"', tag), (page.url_path, tag)
 
@@ -295,10 +306,10 @@ def test_templates_are_overridable(sample_catalog, catalog_settings, tmp_path):
     mine.mkdir(parents=True)
     (mine / "home.html").write_text("<h1>Our own home for {{ catalog.stats.studies }} studies</h1>")
     search_path = template_search_path(tmp_path / "nowhere", [tmp_path / "my-templates"])
-    _, _, overrides = render(sample_catalog, catalog_settings, tmp_path / "out", search_path=search_path)
-    assert "Our own home for 2 studies" in body(overrides, "")
-    assert "Newest releases" not in body(overrides, "")
-    assert "How to cite" in body(overrides, "studies/OIA-000001/")  # the others still come from the defaults
+    _, docs = render(sample_catalog, catalog_settings, tmp_path / "out", search_path=search_path)
+    assert "Our own home for 2 studies" in body(docs, "")
+    assert "Newest releases" not in body(docs, "")
+    assert "How to cite" in body(docs, "studies/OIA-000001/")  # the others still come from the defaults
 
 
 def test_metadata_reference_lists_every_field_and_check(tmp_path, catalog_settings):
