@@ -132,3 +132,11 @@ def test_licence_outside_the_archive_list_is_refused(tmp_path):
     flags[flags.index("CC0-1.0")] = "MIT"
     result = CliRunner().invoke(main, ["new", "--root", str(root), "--yes", *flags])
     assert result.exit_code == 2 and "CC0-1.0, CC-BY-4.0" in result.output
+
+
+def test_malformed_email_is_refused(tmp_path):
+    root = archive(tmp_path)
+    flags = list(FLAGS)
+    flags[flags.index("ada@example.org")] = "ada at example"
+    result = CliRunner().invoke(main, ["new", "--root", str(root), "--yes", *flags])
+    assert result.exit_code == 2 and "'ada at example' is not an email address" in result.output

@@ -146,7 +146,7 @@ datasets:
               help="Archive root (default: the folder holding archive.toml above the current one).")
 def command(title, author, email, organism, imaging_method, licence, assume_yes, root) -> None:
     """Scaffold a new study record under the next free accession."""
-    from builder.model.identifiers import split_curie
+    from builder.model.identifiers import EMAIL_RE, split_curie
     from builder.settings import find_root, load_settings
     from builder.terms import load_term_index
 
@@ -176,6 +176,8 @@ def command(title, author, email, organism, imaging_method, licence, assume_yes,
         if parts is None or parts[0] != prefix:
             raise click.BadParameter(f"'{given}' is not a {prefix} id such as {prefix}:{'10090' if prefix == 'NCBITaxon' else '00000246'}",
                                      param_hint=option)
+    if email and not EMAIL_RE.match(email):
+        raise click.BadParameter(f"'{email}' is not an email address", param_hint="--email")
     if licence not in settings.licences:
         raise click.BadParameter(f"'{licence}' is not accepted; use one of: {', '.join(settings.licences)}",
                                  param_hint="--licence")
