@@ -102,7 +102,7 @@ def measured(command: list[str]) -> dict:
     """Run a command under a fresh wrapper: wall time and peak RSS of its process tree."""
     wrapper = [sys.executable, __file__, "--measure", "--", *command]
     started = time.perf_counter()
-    proc = subprocess.run(wrapper, capture_output=True, text=True)
+    proc = subprocess.run(wrapper, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -111,7 +111,7 @@ def measured(command: list[str]) -> dict:
 
 
 def measure_main(command: list[str]) -> None:
-    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-5000:])
         sys.exit(proc.returncode)

@@ -24,9 +24,10 @@ import os
 import re
 import shutil
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -44,9 +45,10 @@ from builder.settings import ArchiveSettings
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PAGE_TEMPLATE = "oia-page.html"
 THUMBNAIL_FOLDER = "thumbnails"
-# Full image entries per study page; the rest are listed compactly, which keeps
-# a study page under 60 KB however many images it holds.
-MAX_GALLERY_IMAGES = 24
+# Full image entries per study page, then compact rows, then a pointer to the
+# study's JSON: a study page stays under 60 KB however many images it holds.
+MAX_GALLERY_IMAGES = 8
+MAX_LISTED_IMAGES = 30
 
 # URL segment of each facet (catalog facet key -> browse/<segment>/).
 FACET_SEGMENTS: dict[str, str] = {
@@ -239,7 +241,8 @@ def make_environment(search_path: list[Path]) -> jinja2.Environment:
         longdate=lambda d: f"{d.day} {d:%B %Y}" if d else "",
     )
     # Citation downloads are written by builder.exports, which names them once.
-    env.globals.update(facet_titles=FACET_TITLES, citation_files=citation_files)
+    env.globals.update(facet_titles=FACET_TITLES, citation_files=citation_files,
+                       max_listed_images=MAX_LISTED_IMAGES)
     return env
 
 
@@ -568,7 +571,12 @@ class SiteRenderer:
     def _jsonld(self, entry: CatalogStudy) -> str:
         from builder.citation import to_jsonld
 
-        return json_for_script(to_jsonld(entry, self.settings))
+        data = to_jsonld(entry, self.settings)
+        # One DataDownload per image would outgrow the page for large screens;
+        # the full list is in the study's JSON (api/studies/<ACC>.json).
+        if isinstance(data.get("distribution"), list):
+            data["distribution"] = data["distribution"][:MAX_GALLERY_IMAGES]
+        return json_for_script(data)
 
 
 def render_site_pages(

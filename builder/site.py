@@ -112,6 +112,7 @@ def run_mkdocs(config_file: Path, *, timeout_s: float | None = None) -> MkDocsRu
         text=True,
         env=env,
         timeout=timeout_s,
+        check=False,
     )
     output = (proc.stdout or "") + (proc.stderr or "")
     if proc.returncode != 0:

@@ -6,9 +6,9 @@ Every test fails on a console error or a failed request inside the site.
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
@@ -83,7 +83,7 @@ def test_bibtex_download(page, site_url, built_site):
     page.goto(f"{site_url}studies/{accession}/")
     with page.expect_download() as info:
         page.click("a[download]:text('BibTeX')")
-    text = open(info.value.path(), encoding="utf-8").read()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
     assert text.lstrip().startswith("@") and accession in text
 
 
@@ -187,7 +187,7 @@ def test_no_broken_links_or_console_errors(chromium, site_url):
                 except urllib.error.HTTPError as exc:
                     checked[target] = exc.code
             path = urlparse(target).path
-            if (path.endswith("/") or path.endswith(".html")) and target not in seen_pages and "?" not in target:
+            if path.endswith(("/", ".html")) and target not in seen_pages and "?" not in target:
                 queue.append(target)
     context.close()
     watch.check()

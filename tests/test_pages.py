@@ -6,6 +6,7 @@ no MkDocs here (tests/test_build.py runs the real build).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -34,6 +35,7 @@ from tests.support.catalog import (
     HOSTILE_TITLE,
     example_history,
     example_image_facts,
+    example_studies,
     hostile_study,
     settings_for_tests,
 )
@@ -137,8 +139,8 @@ def test_front_matter_round_trips_any_text():
 
 def test_hostile_record_is_escaped_everywhere(tmp_path):
     settings = settings_for_tests()
-    catalog = build_catalog([hostile_study()], {}, settings, __import__("datetime").date(2026, 6, 1))
-    writer, docs = render(catalog, settings, tmp_path)
+    catalog = build_catalog([hostile_study()], {}, settings, dt.date(2026, 6, 1))
+    _writer, docs = render(catalog, settings, tmp_path)
     page = body(docs, "studies/OIA-000666/")
     assert "<script>alert(1)" not in page and "</script><script>" not in page
     assert "<b>bold</b>" not in page and "<i>musculus</i>" not in page
@@ -146,7 +148,7 @@ def test_hostile_record_is_escaped_everywhere(tmp_path):
     assert "100% $x_1^2$" in page  # text stays text (the theme prints the body as data)
     assert "Institute of &#34;Quotes&#34; &amp; &lt;Tags&gt;" in page
     # The JSON-LD parses and cannot close its script element early.
-    ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1)
+    ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.DOTALL).group(1)
     assert "</" not in ld and "<" not in ld
     assert json.loads(ld)["name"] == HOSTILE_TITLE
     # The theme prints title and description unescaped, so the stub escapes them.
@@ -169,7 +171,7 @@ def rendered(sample_catalog, catalog_settings, tmp_path):
                  "secret-card.webp"):
         (cache / name).write_bytes(b"RIFF0000WEBP")
     catalog = build_catalog(
-        __import__("tests.support.catalog", fromlist=["example_studies"]).example_studies(),
+        example_studies(),
         example_image_facts(), catalog_settings, sample_catalog.generated, history=example_history(),
     )
     writer, docs = render(catalog, catalog_settings, tmp_path / "out", history=example_history(),
@@ -178,7 +180,7 @@ def rendered(sample_catalog, catalog_settings, tmp_path):
 
 
 def test_study_landing_page(rendered):
-    catalog, writer, docs = rendered
+    catalog, _writer, docs = rendered
     page = body(docs, "studies/OIA-000001/")
     assert "Three-dimensional nuclear architecture of mouse embryonic stem cells" in page
     assert 'href="https://orcid.org/0000-0002-1825-0097"' in page
@@ -226,7 +228,7 @@ def test_plate_and_unreadable_image(rendered):
 
 
 def test_withdrawn_study_is_a_tombstone(rendered):
-    catalog, _, docs = rendered
+    _catalog, _, docs = rendered
     page = body(docs, "studies/OIA-000003/")
     assert "This study has been withdrawn" in page and "images were mislabelled" in page
     assert "How to cite" in page
@@ -284,7 +286,7 @@ def test_home_page_summarises_the_archive(rendered):
 
 
 def test_search_page_has_every_facet(rendered):
-    catalog, _, docs = rendered
+    _catalog, _, docs = rendered
     page = body(docs, "search/")
     for key in ("organism", "imaging_method", "biological_scale", "data_type", "licence", "release_year"):
         assert f'data-facet="{key}"' in page
@@ -327,3 +329,22 @@ def test_metadata_reference_lists_every_field_and_check(tmp_path, catalog_settin
     checks = (tmp_path / "reference" / "checks.md").read_text()
     for check in all_checks():
         assert f"`{check.id}`" in checks
+
+
+def test_a_study_with_hundreds_of_images_stays_small(tmp_path, catalog_settings):
+    from builder.model.study import Study
+    from tests.support.catalog import image_facts, study_record
+
+    record = study_record("OIA-000777")
+    record["datasets"][0]["images"] = [{"name": f"well-{i:03d}", "url": f"big/well-{i:03d}.ome.zarr",
+                                        "title": f"Well {i} of a long screen"} for i in range(300)]
+    study = Study.model_validate(record)
+    facts = {f"OIA-000777/confocal/well-{i:03d}": image_facts(f"https://data.example.org/oia/big/well-{i:03d}.ome.zarr",
+                                                              thumbnail=f"{i:032x}-card.webp")
+             for i in range(300)}
+    catalog = build_catalog([study], facts, catalog_settings, dt.date(2026, 6, 1))
+    writer, docs = render(catalog, catalog_settings, tmp_path)
+    size = next(p.body_bytes for p in writer.pages if p.url_path == "studies/OIA-000777/")
+    assert size < 45_000, size  # plus the theme's chrome (~12 KB): under 60 KB
+    page = body(docs, "studies/OIA-000777/")
+    assert "more images in this dataset" in page and "api/studies/OIA-000777.json" in page

@@ -27,7 +27,6 @@ from builder.site import (
     swap_in,
     write_mkdocs_config,
 )
-from tests.support.site import serve_folder
 
 REPO = Path(__file__).resolve().parent.parent
 

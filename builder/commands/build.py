@@ -59,7 +59,7 @@ def command(root: Path | None, site_dir: Path | None, today: dt.date | None, sch
         console.print(f"[red]✗ {exc}[/]; site/ was left as it was.")
         console.print(exc.output[-4000:], markup=False, highlight=False)
         sys.exit(1)
-    except Exception as exc:  # the build stops as a whole; say what and where, keep the old site
+    except Exception as exc:  # noqa: BLE001 - the build stops as a whole; say what, keep the old site
         console.print(f"[red]✗ build failed:[/] {type(exc).__name__}: {exc}", highlight=False)
         console.print("site/ was left as it was.")
         sys.exit(1)

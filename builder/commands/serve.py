@@ -25,7 +25,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     def __init__(self, *args, site_dir: Path, **kwargs) -> None:
         super().__init__(*args, directory=str(site_dir), **kwargs)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args) -> None:
         pass
 
 
@@ -76,7 +76,7 @@ def command(root: Path | None, site_dir: Path | None, port: int, watch: bool) ->
     def rebuild() -> bool:
         try:
             report = build(root, site_dir=site_dir, console=console)
-        except Exception as exc:  # keep serving the last good site
+        except Exception as exc:  # noqa: BLE001 - keep serving the last good site
             console.print(f"[red]✗ build failed:[/] {type(exc).__name__}: {exc}", highlight=False)
             output = getattr(exc, "output", "")
             if output:
