@@ -194,3 +194,26 @@ def test_no_broken_links_or_console_errors(chromium, site_url):
     broken = {u: s for u, s in checked.items() if s != 200}
     assert not broken, broken
     assert len(seen_pages) > 10
+
+
+@pytest.mark.parametrize("path", ["", "studies/{acc}/", "search/"])
+def test_every_control_has_an_accessible_name(page, site_url, built_site, path):
+    page.goto(site_url + path.format(acc=_study(built_site)))
+    unnamed = page.eval_on_selector_all(
+        "input:not([type=hidden]), button, select, textarea",
+        """els => els.filter(e => e.checkVisibility({visibilityProperty: true, opacityProperty: true}))
+                    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                                  && !e.getAttribute('title') && !(e.textContent || '').trim())
+                    .map(e => e.outerHTML.slice(0, 120))""")
+    assert unnamed == []
+
+
+def test_facets_work_from_the_keyboard(page, site_url):
+    page.goto(f"{site_url}search/")
+    _wait_ready(page)
+    first = page.locator('fieldset[data-facet="licence"] input[type=checkbox]').first
+    first.focus()
+    page.keyboard.press("Space")
+    value = first.get_attribute("value")
+    page.wait_for_function("v => new URLSearchParams(location.search).getAll('licence').includes(v)", arg=value)
+    assert first.is_checked()
