@@ -193,6 +193,17 @@ def load_record(
     file = display_path(path, root)
     if text is None:
         limit = settings.limits.max_record_bytes
+        if path.is_symlink() or path.parent.is_symlink():
+            # A link in a pull request could make CI read any file on the runner.
+            return RecordResult(
+                path, file, None, None,
+                diagnostics=[Diagnostic.of(
+                    get_check("REC001"),
+                    f"{file} is a symbolic link; records are read only as plain files",
+                    hint="commit the record itself (git rm the link, then add the file)",
+                    file=file,
+                )],
+            )
         try:
             with open(path, "rb") as fh:
                 text = fh.read(limit + 1)  # never more than the limit, whatever the file's size

@@ -132,9 +132,15 @@ def test_changed_since_unknown_ref_is_a_clear_error(archive_repo):
     assert result.exit_code != 0 and "no-such-branch" in result.output
 
 
+def lock(repo, accession: str) -> None:
+    result = CliRunner().invoke(main, ["lock", str(repo.root / "studies" / accession)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
 def test_image_findings_land_on_the_url_line(archive_repo):
     repo = archive_repo
     repo.add_image("images/cells.ome.zarr")
+    lock(repo, "OIA-000001")
     repo.write("studies/OIA-000002/study.yaml",
                repo.read("studies/OIA-000002/study.yaml").replace("images/cells.ome.zarr", "images/missing.ome.zarr"))
     result = run(repo.root, "--format", "json", str(repo.root / "studies"))
@@ -200,3 +206,30 @@ def test_a_record_named_twice_is_checked_once(tmp_path):
     folder = tmp_path / "studies/OIA-000001"
     doc = json.loads(run(tmp_path, "--no-data", "--format", "json", str(folder), str(folder / "study.yaml")).output)
     assert doc["summary"]["records"] == 1 and doc["ok"] is True
+
+
+def test_image_data_changed_since_it_was_locked_is_an_error(archive_repo):
+    repo = archive_repo
+    repo.add_image("images/cells.ome.zarr", channels=2)
+    lock(repo, "OIA-000001")
+    assert run(repo.root, str(repo.root / "studies/OIA-000001")).exit_code == 0
+    repo.add_image("images/cells.ome.zarr", channels=3)  # the depositor re-exports the data
+    result = run(repo.root, "--format", "json", str(repo.root / "studies/OIA-000001"))
+    [record] = json.loads(result.output)["records"]
+    [changed] = [d for d in record["diagnostics"] if d["check"] == "SUB021"]
+    assert changed["severity"] == "error" and "'cells'" in changed["message"]
+    assert "bioarchive lock studies/OIA-000001" in changed["hint"] or "bioarchive lock" in changed["message"]
+    assert result.exit_code == 1
+
+
+def test_a_withdrawn_studys_data_is_not_read(archive_repo):
+    repo = archive_repo
+    repo.edit_study("OIA-000002", "images/cells.ome.zarr", "images/gone.ome.zarr")
+    published = run(repo.root, "--format", "json", str(repo.root / "studies/OIA-000002"))
+    assert published.exit_code == 1  # the missing image is reported while the study is published
+    repo.edit_study("OIA-000002", "status: published\n",
+                    "status: withdrawn\nwithdrawal_reason: Consent was withdrawn.\n")
+    result = run(repo.root, "--format", "json", str(repo.root / "studies/OIA-000002"))
+    [record] = json.loads(result.output)["records"]
+    assert not [d for d in record["diagnostics"] if d["severity"] == "error"], record
+    assert result.exit_code == 0

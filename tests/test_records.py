@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from builder.checks import Severity
 from builder.records import load_record, load_records
-from builder.settings import ArchiveSettings, Limits
+from builder.settings import ArchiveSettings, Limits, load_settings
 from tests.support.records import DROP, make_record, record_yaml, write_record
 
 SETTINGS = ArchiveSettings()
@@ -498,3 +498,17 @@ def test_obsolete_term_is_a_warning(tmp_path):
     d = the(result, "ONT006")
     assert d.severity is Severity.WARNING and "FBbi:00000242 ('wide field light micrograph') is obsolete" in d.message
     assert d.line == line_of(text, "FBbi:00000242") and result.ok
+
+
+def test_a_symlinked_record_is_refused_not_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("token: hunter2\n")
+    write_record(tmp_path, make_record())
+    link_dir = tmp_path / "studies" / "OIA-000002"
+    link_dir.mkdir()
+    (link_dir / "study.yaml").symlink_to(secret)
+    result = load_record(link_dir / "study.yaml", load_settings(tmp_path), root=tmp_path)
+    [finding] = result.diagnostics
+    assert finding.check == "REC001" and finding.severity == "error"
+    assert "symbolic link" in finding.message and finding.file == "studies/OIA-000002/study.yaml"
+    assert "hunter2" not in finding.message and result.study is None

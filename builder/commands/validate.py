@@ -168,7 +168,8 @@ def _check_images(records: Any, settings: Any, root: Path) -> None:
     targets = []
     where: dict[str, tuple[Any, tuple[Any, ...]]] = {}
     for record in records.records:
-        if record.study is None:
+        # A withdrawn study's data may be gone for good reasons: its page is a tombstone.
+        if record.study is None or record.study.status.value == "withdrawn":
             continue
         for d, dataset in enumerate(record.study.datasets):
             for i, image in enumerate(dataset.images):
@@ -205,6 +206,11 @@ def _check_images(records: Any, settings: Any, root: Path) -> None:
                 diagnostic.extra = {**diagnostic.extra, "image_field": diagnostic.field}
             diagnostic.field = format_path(loc)
             record.diagnostics.append(diagnostic)
+    from builder.lock import check_lock  # what was reviewed is what gets published
+
+    for record in records.records:
+        if record.study is not None and record.study.status.value != "withdrawn":
+            record.diagnostics.extend(check_lock(root, record.study, outcomes))
     for record in records.records:
         if record.study is None or id(record) not in channels:
             continue
