@@ -365,6 +365,10 @@ def facet_entries(catalog: Catalog) -> dict[str, list[FacetEntry]]:
 
 # ---------------------------------------------------------------- writing pages
 
+class PageError(RuntimeError):
+    """A generated page could not be rendered (the build stops; site/ is kept)."""
+
+
 @dataclass
 class GeneratedPage:
     url_path: str
@@ -491,9 +495,15 @@ class SiteRenderer:
         self.all_studies()
         self.browse()
         for entry in self.catalog.studies:
-            self.study(entry)
-            for past in (history or {}).get(entry.accession, []):
-                self.past_version(entry, past, images or {}, today or self.catalog.generated)
+            try:
+                self.study(entry)
+                for past in (history or {}).get(entry.accession, []):
+                    self.past_version(entry, past, images or {}, today or self.catalog.generated)
+            except Exception as exc:
+                # The catalog, search and exports list this study: publishing
+                # without its page would break them, so the build stops here.
+                raise PageError(f"the page of {entry.accession} could not be rendered: "
+                                f"{type(exc).__name__}: {exc}") from exc
 
     def home(self) -> None:
         newest = self.catalog.listed_studies[:6]

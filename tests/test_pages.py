@@ -348,3 +348,14 @@ def test_a_study_with_hundreds_of_images_stays_small(tmp_path, catalog_settings)
     assert size < 45_000, size  # plus the theme's chrome (~12 KB): under 60 KB
     page = body(docs, "studies/OIA-000777/")
     assert "more images in this dataset" in page and "api/studies/OIA-000777.json" in page
+
+
+def test_a_page_that_cannot_be_rendered_names_its_study(sample_catalog, catalog_settings, tmp_path):
+    from builder.pages import PageError
+
+    mine = tmp_path / "tpl" / "pages"
+    mine.mkdir(parents=True)
+    (mine / "study.html").write_text("{{ study.no_such_field }}")
+    search_path = template_search_path(tmp_path / "nowhere", [tmp_path / "tpl"])
+    with pytest.raises(PageError, match="OIA-00000[12]"):
+        render(sample_catalog, catalog_settings, tmp_path / "out", search_path=search_path)
