@@ -271,6 +271,7 @@ class Inspection:
         self.listing: list[tuple[str, int, str | None]] | None = None
         self._listed: set[str] | None = None
         self.consolidated: dict[str, Any] | None = None  # path -> node metadata, from the root zarr.json
+        self.tile_size = 64  # pixels per well in a plate montage, set by render_plate
 
     # -- fetching ---------------------------------------------------------------
     def fetch_json(self, key: str, *, fingerprint: bool = True) -> Any | None:
@@ -327,11 +328,12 @@ class Inspection:
             C.NET002, f"not found at {self.store.location(prefix)}; is this URL the OME-Zarr group?",
             url=self.url, doc=tried))
 
-    def fetch_arrays(self, prefix: str, group: ngff.GroupMeta, paths: list[str]) -> dict[str, ngff.ArrayMeta]:
+    def fetch_arrays(self, prefix: str, group: ngff.GroupMeta, paths: list[str], *,
+                     fingerprint: bool = True) -> dict[str, ngff.ArrayMeta]:
         arrays: dict[str, ngff.ArrayMeta] = {}
         for path in paths:
             key = prefix + ngff.array_doc_key(path, group.zarr_format)
-            doc = self.fetch_json(key)
+            doc = self.fetch_json(key, fingerprint=fingerprint)
             if doc is None:
                 self.diagnostics.append(image_diagnostic(
                     C.IMG011, f"pyramid level '{path}' has no array metadata ({key} not found)",
@@ -567,12 +569,12 @@ class Inspection:
         from builder.arrays import check_array
 
         ms = ngff.parse_multiscale(group)
-        size = self._tile_size
+        size = self.tile_size
         arrays: dict[str, ngff.ArrayMeta] = {}
         safe: set[str] = set()
         # Pyramids halve per level: walk from the smallest up until one covers the tile.
         for path in reversed(ms.paths):
-            got = self.fetch_arrays(prefix, group, [path])
+            got = self.fetch_arrays(prefix, group, [path], fingerprint=False)
             if path not in got:
                 break
             meta = got[path]
@@ -643,10 +645,6 @@ class Inspection:
         tmp.replace(path)
 
     # -- thumbnails ------------------------------------------------------------------
-    @property
-    def _tile_size(self) -> int:
-        return getattr(self, "_tile", 64)
-
     def plane(self, parts: ImageParts, level_path: str, channels: list[int] | None,
               default_z: int | None, default_t: int | None):
         """One (c, y, x) plane of one level: default/middle z, default/first t, the given channels."""
@@ -753,7 +751,7 @@ class Inspection:
         if "y" not in lnames or "x" not in lnames:
             return None
         for path in label.multiscale.paths:
-            arrays = self.fetch_arrays(label.prefix, label.group, [path])
+            arrays = self.fetch_arrays(label.prefix, label.group, [path], fingerprint=False)
             meta = arrays.get(path)
             if meta is None or len(meta.shape) != len(lnames):
                 return None
@@ -783,7 +781,7 @@ class Inspection:
         files: dict[str, str] = {}
         largest = max(self.settings.thumbnail_sizes.values(), default=256)
         # One tile per well, read once at the size of the largest montage's cells.
-        self._tile = max(8, largest // max(rows, columns, 1))
+        self.tile_size = max(8, largest // max(rows, columns, 1))
         tiles: dict[tuple[int, int], Any] = {}
         shown = 0
         for i, well in enumerate(wells):
@@ -797,14 +795,14 @@ class Inspection:
                     if loaded is None:
                         continue
                     parts = loaded[1]
-                level = self.choose_level(parts, self._tile)
+                level = self.choose_level(parts, self.tile_size)
                 if level is None:
                     continue
                 active = [j for j, ch in enumerate(facts.channels) if ch.active] or None
                 planes = self.plane(parts, level, active, facts.default_z, facts.default_t)
                 channel_facts = [facts.channels[j] for j in (active or range(len(facts.channels)))
                                  if j < len(facts.channels)]
-                tiles[(well.row, well.column)] = render.render_thumbnail(planes, channel_facts, self._tile)
+                tiles[(well.row, well.column)] = render.render_thumbnail(planes, channel_facts, self.tile_size)
                 shown += 1
             except StorageError as exc:
                 if exc.check == "SAF008":
