@@ -254,7 +254,9 @@ class LocalStore(Store):
             for name in files:
                 full = Path(folder) / name
                 if full.is_symlink():
-                    continue  # never follow links while measuring size
+                    real = full.resolve()
+                    if not real.is_file() or (self.confine is not None and not real.is_relative_to(self.confine)):
+                        continue  # a dangling link, or one the reads would refuse (SAF001)
                 stat = full.stat()
                 found.append((full.relative_to(self.path.resolve() if self.confine else self.path).as_posix(),
                               stat.st_size, f"{stat.st_mtime_ns}-{stat.st_size}"))
@@ -358,6 +360,7 @@ class HttpStore(Store):
             data = b"".join(chunks)
             if resp.status_code == 200 and (start is not None or suffix is not None):
                 data = _slice(data, start, end, suffix)  # server ignored the Range header
+                self.usage.bytes += total - len(data)  # the budget counts what came over the wire
             return resp.status_code, data, resp.headers.get("ETag")
 
     def _note_cors(self, headers) -> None:

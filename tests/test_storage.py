@@ -38,6 +38,14 @@ def test_http_get_range_suffix_and_missing(http, blob_dir, tmp_path):
     assert store.cors_ok is True and store.notes == []
 
 
+def test_http_server_ignoring_ranges(http, blob_dir, tmp_path):
+    http.ranges = False
+    store = open_store(http.url_for(blob_dir), settings_for(tmp_path), tmp_path, untrusted=False)
+    assert store.get("a.bin", start=10, end=14) == bytes([10, 11, 12, 13])
+    assert store.get("a.bin", suffix=2) == bytes([254, 255])
+    assert store.usage.bytes == 2 * 1024  # the budget counts what came over the wire
+
+
 def test_http_without_cors_warns(http, blob_dir, tmp_path):
     http.cors = False
     store = open_store(http.url_for(blob_dir), settings_for(tmp_path), tmp_path, untrusted=False)

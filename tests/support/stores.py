@@ -16,7 +16,8 @@ Both are session-scoped and listen on free ports; other areas' tests may reuse t
     - ``http_server.trickle(prefix, seconds)``: send the body one byte every ``seconds``
       (a server that keeps the connection alive but never finishes);
     - ``http_server.redirect(prefix, "http://other-host/...")``: 302 to another place;
-    - ``http_server.cors = False``: send no Access-Control-Allow-Origin header.
+    - ``http_server.cors = False``: send no Access-Control-Allow-Origin header;
+    - ``http_server.ranges = False``: ignore Range headers (answer 200 with the whole object).
 
 ``http`` -> the same server, reset for this test.
 
@@ -71,6 +72,7 @@ class HttpServer:
     host: str = "127.0.0.1"
     port: int = 0
     cors: bool = True
+    ranges: bool = True
     log: list[Request] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
@@ -94,6 +96,7 @@ class HttpServer:
             self.redirects.clear()
             self.trickles.clear()
             self.cors = True
+            self.ranges = True
 
     def fail(self, prefix: str, status: int) -> None:
         self.failures[prefix.strip("/")] = status
@@ -175,7 +178,7 @@ def _handler(server: HttpServer):
             etag = '"' + hashlib.md5(data).hexdigest() + '"'
             rng = self.headers.get("Range")
             status = 200
-            if rng and rng.startswith("bytes="):
+            if rng and rng.startswith("bytes=") and server.ranges:
                 spec = rng[6:]
                 start_s, _, end_s = spec.partition("-")
                 size = len(data)
