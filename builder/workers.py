@@ -10,13 +10,14 @@ parent kills a child that gives no result within ``limits.image_timeout_s``
 :func:`run_many` keeps one long-lived child per concurrent slot (reused while
 it behaves, so imports and S3 sessions are paid once) and replaces a child
 that timed out, died or ran out of memory: the failure is that image's result,
-and the next image gets a fresh child. Given a Dask scheduler address, each
-image is instead a Dask task that runs the same isolated call
-(:func:`run_isolated`, a fresh child per image) on a worker of that cluster.
+and the next image gets a fresh child. Given a Dask scheduler address, the
+images are split into batches (about two per Dask thread), and each batch is a
+Dask task that runs the same isolated children on a worker of that cluster.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import queue
@@ -193,9 +194,13 @@ def _exit_detail(process) -> str:
     return f"exited with status {code}"
 
 
-def _isolated_task(args: tuple) -> WorkerResult:
-    fn, payload, memory_bytes, timeout_s = args
-    return run_isolated(fn, payload, memory_bytes=memory_bytes, timeout_s=timeout_s)
+def _isolated_batch(args: tuple) -> list[WorkerResult]:
+    """A Dask task: a batch of payloads through one reused isolated child, in order."""
+    fn, payloads, memory_bytes, timeout_s = args
+    results: list[WorkerResult] = [WorkerResult(False, failure="died")] * len(payloads)
+    for i, result in run_many(fn, payloads, memory_bytes=memory_bytes, timeout_s=timeout_s, max_workers=1):
+        results[i] = result
+    return results
 
 
 def run_many(
@@ -247,16 +252,25 @@ def _run_on_dask(fn, payloads, memory_bytes, timeout_s, scheduler) -> Iterator[t
     own = not isinstance(scheduler, Client)
     client = Client(scheduler, set_as_default=False) if own else scheduler
     try:
+        # Batches, about two per Dask thread: each reuses one isolated child for its images
+        # (imports and S3 sessions paid once per batch), and no child outlives its task.
+        slots = max(1, sum(client.nthreads().values()))
+        size = max(1, math.ceil(len(payloads) / (2 * slots)))
+        starts = list(range(0, len(payloads), size))
         futures = client.map(
-            _isolated_task, [(fn, p, memory_bytes, timeout_s) for p in payloads], pure=False
+            _isolated_batch, [(fn, payloads[s:s + size], memory_bytes, timeout_s) for s in starts], pure=False
         )
-        index = {f.key: i for i, f in enumerate(futures)}
+        first = {f.key: s for f, s in zip(futures, starts)}
         for future in dask_completed(futures, loop=client.loop):
-            i = index[future.key]
+            start = first[future.key]
+            count = min(size, len(payloads) - start)
             try:
-                yield i, future.result()
-            except Exception as exc:  # the Dask worker itself failed: this image only
-                yield i, WorkerResult(False, failure="died", detail=f"Dask worker failed: {type(exc).__name__}: {exc}")
+                results = future.result()
+            except Exception as exc:  # the Dask worker itself failed: only its batch's images
+                detail = f"Dask worker failed: {type(exc).__name__}: {exc}"
+                results = [WorkerResult(False, failure="died", detail=detail)] * count
+            for offset, result in enumerate(results):
+                yield start + offset, result
     finally:
         if own:
             client.close()
