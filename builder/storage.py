@@ -180,6 +180,18 @@ class Store(ABC):
             url=self.url, key=key,
         )
 
+    def _note_cors(self, allowed: str | None) -> None:
+        """Record, from the first answer, whether a browser on another origin may read this store."""
+        if self.cors_ok is not None:
+            return
+        self.cors_ok = allowed in ("*", CORS_PROBE_ORIGIN)
+        if not self.cors_ok:
+            self.notes.append((
+                "NET006",
+                f"{self.url} sends no Access-Control-Allow-Origin header for Origin {CORS_PROBE_ORIGIN}: "
+                "browser viewers such as vizarr cannot open this image; enable CORS on the bucket",
+            ))
+
     def _time_left(self) -> float:
         return max(0.05, self.budget.max_seconds - self.elapsed)
 
@@ -332,7 +344,7 @@ class HttpStore(Store):
                 raise StorageError(
                     "NET007", f"{url} answered {resp.status_code} {resp.reason}", url=self.url, key=key
                 )
-            self._note_cors(resp.headers)
+            self._note_cors(resp.headers.get("Access-Control-Allow-Origin"))
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > cap and resp.status_code == 200 and (
                 start is None and suffix is None
@@ -363,17 +375,6 @@ class HttpStore(Store):
                 self.usage.bytes += total - len(data)  # the budget counts what came over the wire
             return resp.status_code, data, resp.headers.get("ETag")
 
-    def _note_cors(self, headers) -> None:
-        if self.cors_ok is not None:
-            return
-        allowed = headers.get("Access-Control-Allow-Origin")
-        self.cors_ok = allowed in ("*", CORS_PROBE_ORIGIN)
-        if not self.cors_ok:
-            self.notes.append((
-                "NET006",
-                f"{self.url} sends no Access-Control-Allow-Origin header for Origin {CORS_PROBE_ORIGIN}: "
-                "browser viewers such as vizarr cannot open this image; enable CORS on the bucket",
-            ))
 
 
 def _reason(exc: Exception) -> str:
@@ -409,6 +410,20 @@ def _s3_filesystem(endpoint_url: str | None, anonymous: bool, timeout: float):
         fs.retries = 1  # our budget decides; s3fs would otherwise retry with back-off
         _S3_FILESYSTEMS[key] = fs
     return fs
+
+
+async def _send_origin(fs, bucket: str) -> None:
+    """Make the s3fs client send an Origin header, as a browser would, so the answer shows the bucket's CORS."""
+    await fs.set_session()
+    client = await fs.get_s3(bucket)
+    if getattr(client, "_bioarchive_origin", False):
+        return
+
+    def add_origin(request, **_kwargs) -> None:
+        request.headers["Origin"] = CORS_PROBE_ORIGIN
+
+    client.meta.events.register("before-sign.s3.GetObject", add_origin)
+    client._bioarchive_origin = True
 
 
 class S3Store(Store):
@@ -477,7 +492,10 @@ class S3Store(Store):
             kwargs["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
 
         async def get_object():
+            await _send_origin(self.fs, self.bucket)
             resp = await self.fs._call_s3("get_object", **kwargs)
+            headers = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            self._note_cors(headers.get("access-control-allow-origin"))
             body = resp["Body"]
             try:
                 length = resp.get("ContentLength")

@@ -185,6 +185,23 @@ def test_s3_get_range_list_and_missing(s3_server, tmp_path):
     assert store.etags["zarr.json"]
 
 
+def test_s3_requests_carry_an_origin_and_read_the_cors_answer(s3_server, tmp_path):
+    # moto's server sends CORS headers on every answer (flask-cors), so a bucket without CORS cannot be
+    # staged here; the missing-header warning is the shared Store._note_cors, tested over HTTP above.
+    # What S3-specific is checked: the request carries an Origin, and the answer's header is read.
+    from builder.storage import CORS_PROBE_ORIGIN
+
+    settings = ArchiveSettings(storage_root=str(tmp_path), s3_endpoint_url=s3_server.endpoint_url)
+    s3_server.put("cors/zarr.json", b"{}")
+    store = open_store(f"s3://{s3_server.bucket}/cors", settings, tmp_path)
+    assert store.get("zarr.json") == b"{}"
+    assert store.cors_ok is True and store.notes == []
+    sent = []
+    store.fs.s3.meta.events.register("before-send.s3.GetObject", lambda request, **_: sent.append(request.headers))
+    store.get("zarr.json")
+    assert sent and sent[0]["Origin"] == CORS_PROBE_ORIGIN.encode()
+
+
 def test_s3_missing_bucket_and_refused_endpoint(s3_server, tmp_path, refused_url):
     settings = ArchiveSettings(storage_root=str(tmp_path), s3_endpoint_url=s3_server.endpoint_url)
     store = open_store("s3://no-such-bucket/img.zarr", settings, tmp_path)

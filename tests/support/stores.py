@@ -26,7 +26,9 @@ Both are session-scoped and listen on free ports; other areas' tests may reuse t
     bucket ``s3_server.bucket``. ``s3_server.upload(local_folder, prefix)`` copies
     a folder into it with boto3 and returns ``s3://<bucket>/<prefix>``;
     ``s3_server.endpoint_url`` is what ``ArchiveSettings.s3_endpoint_url`` needs;
-    ``s3_server.put(key, bytes)`` writes one object.
+    ``s3_server.put(key, bytes)`` writes one object. The bucket allows anonymous GET
+    and LIST and has a CORS rule for every origin (moto's server sends CORS headers
+    for any Origin anyway); ``s3_server.make_bucket(name)`` adds another such bucket.
 
 ``ngff_samples`` -> dict name -> folder of small OME-Zarr datasets written with
     builder/ngff/writer.py into ``http_server.root/samples`` (so each is also at
@@ -275,8 +277,22 @@ class S3Server:
                 client.upload_file(str(path), self.bucket, f"{prefix}/{path.relative_to(folder).as_posix()}")
         return f"s3://{self.bucket}/{prefix}"
 
-    def put(self, key: str, data: bytes) -> None:
-        self.client().put_object(Bucket=self.bucket, Key=key, Body=data)
+    def put(self, key: str, data: bytes, bucket: str | None = None) -> None:
+        self.client().put_object(Bucket=bucket or self.bucket, Key=key, Body=data)
+
+    def make_bucket(self, name: str) -> str:
+        client = self.client()
+        client.create_bucket(Bucket=name)
+        client.put_bucket_policy(Bucket=name, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"},
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{name}"},
+            ],
+        }))
+        client.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [
+            {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"]}]})
+        return name
 
 
 @pytest.fixture(scope="session")
@@ -290,17 +306,7 @@ def s3_server():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     s3 = S3Server(endpoint_url=f"http://127.0.0.1:{port}", bucket="bioarchive-test", _server=server)
-    client = s3.client()
-    client.create_bucket(Bucket=s3.bucket)
-    # A public bucket, as archives publish them: anonymous GET and LIST.
-    client.put_bucket_policy(Bucket=s3.bucket, Policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-             "Resource": f"arn:aws:s3:::{s3.bucket}/*"},
-            {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{s3.bucket}"},
-        ],
-    }))
+    s3.make_bucket(s3.bucket)  # public, with CORS, as archives publish their buckets
     yield s3
     server.stop()
 
