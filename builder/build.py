@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
+import os
 import shutil
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,10 +33,12 @@ from builder.checks import Diagnostic, Severity
 from builder.model.image import ImageFacts
 from builder.model.study import Study
 from builder.pages import (
+    ThumbnailStore,
     copy_hand_written_docs,
+    doc_pages,
+    entry_pages,
     make_environment,
     render_site_pages,
-    sitemap_pages,
     template_search_path,
     write_reference_pages,
 )
@@ -187,6 +192,70 @@ def study_histories(root: Path, studies: list[Study], settings: ArchiveSettings)
 
 # ---------------------------------------------------------------- stages 4-6: pages, exports, site
 
+# Generated from the model and the check registry (builder.pages.write_reference_pages).
+REFERENCE_PAGES = ["reference/metadata/", "reference/checks/"]
+
+
+class SiteDataJob:
+    """write_site_data() in a forked child process, or in a thread where fork is missing.
+
+    Forked, the child shares the catalog with this process without copying or
+    pickling it, and runs on another core than the page rendering (Python
+    threads would take turns on one).
+    """
+
+    def __init__(self, process: Any, thread: Any, error_file: Path) -> None:
+        self.process = process
+        self.thread = thread
+        self.error_file = error_file
+
+    @classmethod
+    def start(cls, catalog: Catalog, settings: ArchiveSettings, out: Path, *, cache_dir: Path | None,
+              sitemap_pages: list[str], error_file: Path) -> SiteDataJob:
+        # Imported here, not in the child: a fork copies only this thread, and an
+        # import lock another thread held at that moment would never be released.
+        import builder.exports
+        import builder.search_index  # noqa: F401
+
+        def work() -> None:
+            write_site_data(catalog, settings, out, thumbnail_url=ThumbnailStore(cache_dir).url,
+                            extra_pages=sitemap_pages)
+
+        if "fork" in multiprocessing.get_all_start_methods():
+            process = multiprocessing.get_context("fork").Process(
+                target=_run_in_child, args=(work, error_file), name="bioarchive-site-data", daemon=True)
+            process.start()
+            return cls(process, None, error_file)
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(work)
+        pool.shutdown(wait=False)
+        return cls(None, future, error_file)
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.result()
+            return
+        self.process.join()
+        if self.process.exitcode != 0:
+            detail = self.error_file.read_text() if self.error_file.exists() else f"exit code {self.process.exitcode}"
+            raise BuildFailed(f"writing the exports and the search index failed:\n{detail}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=10)
+
+
+def _run_in_child(work: Callable[[], None], error_file: Path) -> None:
+    try:
+        work()
+    except BaseException:  # noqa: BLE001 - reported to the parent, which stops the build
+        error_file.write_text(traceback.format_exc(), encoding="utf-8")
+        os._exit(1)
+    os._exit(0)  # skip the parent's atexit handlers and buffered output: they are not ours
+
+
+
 def build_site_from_catalog(
     catalog: Catalog,
     settings: ArchiveSettings,
@@ -216,13 +285,19 @@ def build_site_from_catalog(
     staging = scratch_dir("bioarchive-staging-")
     new_site = new_site_dir(site_dir)
     # Exports, search index and thumbnails go to a folder of their own, written
-    # while MkDocs runs in its child process (the two use both cores), and are
-    # moved into the new site afterwards.
+    # by a child process while this one renders the pages and MkDocs runs (the
+    # machine's cores work at once), and are moved into the new site at the end.
     extra = new_site_dir(site_dir, "extra")
+    site_data: SiteDataJob | None = None
     try:
         docs_dir = staging / "docs"
         overrides_dir = staging / "overrides"
         search_path = template_search_path(root, template_dirs or [])
+        site_data = SiteDataJob.start(
+            catalog, settings, extra, cache_dir=cache_dir,
+            sitemap_pages=doc_pages(root / "docs") + entry_pages(catalog) + REFERENCE_PAGES,
+            error_file=staging / "site-data-error.txt",
+        )
         with progress.stage("pages", f"Rendering pages of {len(catalog.studies):,} studies"):
             copy_hand_written_docs(root / "docs", docs_dir)
             stage_overrides(overrides_search_path(root), overrides_dir)
@@ -237,21 +312,13 @@ def build_site_from_catalog(
             base_config=base_config, docs_dir=docs_dir, site_dir=new_site, custom_dir=overrides_dir,
             settings=settings, target=staging / "mkdocs.yml",
         )
-
-        pages_for_sitemap = sitemap_pages(docs_dir, catalog)
-
-        def site_data() -> int:
-            write_site_data(catalog, settings, extra, thumbnail_url=result.thumbnails.url,
-                            extra_pages=pages_for_sitemap)
-            return result.thumbnails.copy_into(extra)
-
-        with progress.stage("mkdocs", "Running mkdocs build, writing exports and the search index"):
+        with progress.stage("mkdocs", "Running mkdocs build (exports and search index alongside)"):
             with ThreadPoolExecutor(max_workers=1) as pool:
-                data_job = pool.submit(site_data)
-                try:
-                    mkdocs_run = run_mkdocs(config)
-                finally:
-                    report.thumbnails = data_job.result()
+                # Linking thumbnails is disk work: it overlaps MkDocs too.
+                thumbnails = pool.submit(result.thumbnails.copy_into, extra)
+                mkdocs_run = run_mkdocs(config)
+                report.thumbnails = thumbnails.result()
+            site_data.wait()
             report.mkdocs_warnings = mkdocs_run.warnings
             # The exports' sitemap lists what the archive publishes; MkDocs' own goes.
             if (extra / "sitemap.xml").exists():
@@ -263,6 +330,8 @@ def build_site_from_catalog(
             shutil.copytree(staging, keep_staging, dirs_exist_ok=True)
         swap_in(new_site, site_dir, delete_old_in_background=True)
     except BaseException:
+        if site_data is not None:
+            site_data.stop()
         discard(new_site)
         raise
     finally:

@@ -711,15 +711,21 @@ def write_reference_pages(docs_dir: Path, search_path: list[Path], settings: Arc
     return written
 
 
-def sitemap_pages(docs_dir: Path, catalog: Catalog) -> list[str]:
-    """Site paths of every page in the staging docs except study pages (the exports list those)."""
-    studies = {f"studies/{s.accession}/" for s in catalog.studies}
+def doc_pages(docs_folder: Path) -> list[str]:
+    """Site paths of the hand-written pages."""
     pages = []
-    for md in sorted(docs_dir.rglob("*.md")):
-        rel = md.relative_to(docs_dir).as_posix()
-        url = rel[: -len("index.md")] if rel.endswith("index.md") else rel[: -len(".md")] + "/"
-        if not any(url.startswith(prefix) for prefix in studies):
-            pages.append(url)
+    for md in sorted(docs_folder.rglob("*.md")) if docs_folder.is_dir() else []:
+        rel = md.relative_to(docs_folder).as_posix()
+        pages.append(rel[: -len("index.md")] if rel.endswith("index.md") else rel[: -len(".md")] + "/")
+    return pages
+
+
+def entry_pages(catalog: Catalog) -> list[str]:
+    """Site paths of the generated pages search engines should know (not later listing pages)."""
+    pages = ["", "search/", "studies/", "browse/"]
+    for key, entries in facet_entries(catalog).items():
+        pages.append(f"browse/{FACET_SEGMENTS[key]}/")
+        pages.extend(e.url_path for e in entries)
     return pages
 
 
@@ -731,7 +737,7 @@ def copy_hand_written_docs(source: Path, docs_dir: Path) -> None:
 
 __all__ = [
     "FACET_SEGMENTS", "PageWriter", "PagesResult", "SiteRenderer", "ThumbnailStore",
-    "copy_hand_written_docs", "facet_entries", "front_matter", "human_bytes", "json_for_script",
+    "copy_hand_written_docs", "doc_pages", "entry_pages", "facet_entries", "front_matter", "human_bytes", "json_for_script",
     "make_environment", "relative_url", "render_markdown", "render_site_pages", "template_search_path",
     "term_url", "write_reference_pages",
 ]

@@ -12,11 +12,11 @@ import json
 import re
 from pathlib import Path
 
-import jinja2
 import pytest
 from click.testing import CliRunner
 
 from builder.build import build
+from builder.pages import PageError
 from tests.support.site import (
     BROKEN_ACCESSION,
     BROKEN_MARKER,
@@ -106,7 +106,7 @@ def test_a_failing_build_leaves_the_old_site_intact(built_site, tmp_path):
     broken = tmp_path / "templates" / "pages"
     broken.mkdir(parents=True)
     (broken / "study.html").write_text("{% for x in %}broken{% endfor %}")
-    with pytest.raises(jinja2.TemplateSyntaxError):
+    with pytest.raises(PageError):
         build(built_site.root, site_dir=site, today=built_site.today, console=None, history=False,
               template_dirs=[tmp_path / "templates"])
     assert _tree_digest(site) == before
@@ -132,3 +132,24 @@ def test_build_command_rejects_a_bad_date(built_site):
 
     result = CliRunner().invoke(main, ["build", "--root", str(built_site.root), "--today", "tomorrow"])
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
+def test_a_failing_export_stops_the_build(built_site, tmp_path, monkeypatch):
+    """Exports run in a child process; its failure must still keep the old site."""
+    import builder.exports
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("the old site")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full while writing catalog.csv")
+
+    monkeypatch.setattr(builder.exports, "write_exports", broken)
+    from builder.build import BuildFailed
+
+    with pytest.raises(BuildFailed, match="disk full"):
+        build(built_site.root, site_dir=site, today=built_site.today, console=None, history=False)
+    assert [p.name for p in site.iterdir()] == ["index.html"]
+    assert (site / "index.html").read_text() == "the old site"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
