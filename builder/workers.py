@@ -105,7 +105,12 @@ def _serve(conn, memory_bytes: int) -> None:
                 break  # a heap that hit the limit is not trusted with the next image
     finally:
         conn.close()
-        os._exit(0)  # skip interpreter teardown: threads of zarr/s3fs may still hold locks
+        # Release what multiprocessing registered here (e.g. codec locks' semaphores), then skip the
+        # interpreter teardown: threads of zarr and s3fs may still hold locks.
+        from multiprocessing import util
+
+        util._run_finalizers()
+        os._exit(0)
 
 
 class IsolatedWorker:
