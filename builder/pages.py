@@ -394,6 +394,7 @@ class PageWriter:
         scripts: Iterable[str] = (),
         searchable: bool = False,
         in_nav: bool = True,
+        image: str | None = None,
     ) -> None:
         folder = url_path.strip("/")
         md_file = self.docs_dir / folder / "index.md"
@@ -412,6 +413,8 @@ class PageWriter:
             meta["oia_light_nav"] = True
         if not searchable:
             meta["search"] = {"exclude": True}
+        if image:  # an absolute URL, for link previews (Open Graph)
+            meta["oia_image"] = html.escape(image)
         meta["oia_html"] = body
         md_file.write_text(front_matter(meta), encoding="utf-8")
         self.pages.append(GeneratedPage(url_path, title, len(body.encode("utf-8"))))
@@ -562,7 +565,10 @@ class SiteRenderer:
         title = f"{entry.study.title} ({entry.accession})"
         if past is not None:
             title = f"{entry.study.title} ({entry.accession}, version {past.version})"
-        self.writer.write(url_path, body, title=title, description=entry.summary, in_nav=False)
+        card = self.thumbnails.url(entry.card_thumbnail)
+        site = self.settings.site_url if self.settings.site_url.endswith("/") else self.settings.site_url + "/"
+        self.writer.write(url_path, body, title=title, description=entry.summary, in_nav=False,
+                          image=site + card if card else None)
 
     def past_version(self, current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
                      today: dt.date) -> None:

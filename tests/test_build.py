@@ -153,3 +153,12 @@ def test_a_failing_export_stops_the_build(built_site, tmp_path, monkeypatch):
     assert [p.name for p in site.iterdir()] == ["index.html"]
     assert (site / "index.html").read_text() == "the old site"
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_study_pages_have_link_previews(built_site):
+    accession = built_site.published[0]
+    page = built_site.page(f"studies/{accession}/")
+    assert '<meta property="og:title"' in page and accession in page
+    image = re.search(r'<meta property="og:image" content="([^"]+)">', page)
+    assert image and image.group(1).startswith("https://") and "/thumbnails/" in image.group(1)
+    assert (built_site.site / "thumbnails" / image.group(1).rsplit("/", 1)[1]).is_file()
