@@ -17,6 +17,14 @@
     }
   }
 
+  // The theme's search box covers the guides and help pages only (studies
+  // have the catalog search); say so, so nobody looks for a study there.
+  var themeSearch = document.querySelector(".md-search__input");
+  if (themeSearch) {
+    themeSearch.placeholder = "Search the guides";
+    themeSearch.setAttribute("aria-label", "Search the guides and help pages");
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-target], [data-copy-text-of]");
     if (!button) return;
