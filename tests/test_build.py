@@ -162,3 +162,42 @@ def test_study_pages_have_link_previews(built_site):
     image = re.search(r'<meta property="og:image" content="([^"]+)">', page)
     assert image and image.group(1).startswith("https://") and "/thumbnails/" in image.group(1)
     assert (built_site.site / "thumbnails" / image.group(1).rsplit("/", 1)[1]).is_file()
+
+
+def _git(root, *args):
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "T",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin", "HOME": str(root)}
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def test_earlier_versions_from_git_history_get_their_own_pages(built_site, tmp_path):
+    import shutil
+
+    import yaml
+
+    root = tmp_path / "archive"
+    shutil.copytree(built_site.root, root, ignore=shutil.ignore_patterns("site", ".site.*"))
+    accession = built_site.published[0]
+    record = root / "studies" / accession / "study.yaml"
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "v1")
+    data = yaml.safe_load(record.read_text())
+    first_title = data["title"]
+    data["version"] = int(data.get("version", 1)) + 1
+    data["title"] = "Second edition: " + first_title
+    data["changelog"] = [*(data.get("changelog") or []),
+                         {"version": data["version"], "date": built_site.today.isoformat(),
+                          "description": "Retitled for the second edition of the data set."}]
+    record.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    _git(root, "commit", "-q", "-am", "v2")
+    site = tmp_path / "site"
+    build(root, site_dir=site, today=built_site.today, console=None, history=True)
+    current = (site / "studies" / accession / "index.html").read_text()
+    assert "Second edition" in current and "Retitled for the second edition" in current
+    old = site / "studies" / accession / f"v{data['version'] - 1}" / "index.html"
+    assert old.is_file()
+    text = old.read_text()
+    assert "An earlier version" in text and "Second edition" not in text.split("oia-study-head")[1][:2000]
