@@ -125,8 +125,12 @@ def load_yaml(
     max_depth: int = 40,
     max_nodes: int = 20_000,
     spans: bool = False,
+    fast: bool = True,
 ) -> YamlDocument:
-    """Parse one record. Never raises on bad input; problems are diagnostics."""
+    """Parse one record. Never raises on bad input; problems are diagnostics.
+
+    ``fast=False`` always builds from libyaml's events (tests compare the two paths).
+    """
     doc = YamlDocument(data=None)
 
     def fail(id: str, message: str, line: int | None = None, column: int | None = None, **kw: Any) -> YamlDocument:
@@ -174,6 +178,12 @@ def load_yaml(
             offset - (text.rfind("\n", 0, offset) + 1) + 1,
             hint="Records are plain UTF-8 text. Save the file from a text editor, not a word processor.",
         )
+
+    if fast and not spans:
+        read = _fast_read(text, max_depth, max_nodes)
+        if read is not None:
+            doc.data, doc.positions, doc.plain_scalars = read
+            return doc
 
     loader = _Loader(text)
     try:
@@ -468,3 +478,288 @@ def quote_hint(field_name: str, source: str, tag: str) -> str:
         f"YAML read {what} as {kind}, not as text. Put it in quotes to keep it as written: "
         f'{field_name}: "{source}"'
     )
+
+
+# ---------------------------------------------------------------- the fast path
+#
+# Most records are plain block YAML: `key: value` lines, `- ` items, quoted or
+# plain one-liners, long plain or single-quoted text folded over indented
+# lines. For those, reading the lines directly is ~3x faster than building
+# from libyaml's events (each event is a Python object with two Mark objects).
+# The fast reader is deliberately narrow: at anything outside that subset --
+# any indicator it does not handle (&, *, !, |, >, %, @, `, ?, flow
+# collections other than [] and {}), a tab, a CR or other line break, a
+# control or non-BMP character, a document marker, a duplicate key, a comment
+# where folding could be affected, unexpected indentation, too deep or too
+# many nodes -- it returns None and the event path reads the text instead,
+# with every refusal and diagnostic. So it only ever has to agree with the
+# event path on documents that are valid and plain; tests compare the two.
+
+# Anything but LF, printable ASCII and BMP text (no NEL, LS, PS, BOM,
+# surrogates or non-characters) sends the text to the event path.
+_FAST_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+_FAST_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +|$)")
+# Characters that make a scalar something other than plain text when they start it.
+_FAST_NOT_PLAIN = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_FAST_SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'")
+_FAST_DOUBLE = re.compile(r'"([^"\\]*)"')
+# One match per line: indentation, `- ` (an item), `key: ` (a field), the rest.
+_FAST_LINE = re.compile(r"^( *)(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_-]*):(?: +|$))?(.*)$", re.M)
+
+
+def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, dict] | None:
+    """(data, positions, plain_scalars) of a plain block document, or None: use the event path."""
+    if _FAST_UNSAFE.search(text) is not None:
+        return None
+    if max_depth < 1:
+        return None
+    # Open collections are the one in locals plus its ancestors on the stack:
+    # a new one may start while len(stack) + 1 < max_depth, as in _build.
+    deepest = max_depth - 1
+    rows = _FAST_LINE.findall(text)
+    n = len(rows)
+    if n != text.count("\n") + 1:  # pragma: no cover - one row per line, always
+        return None
+    lines: list[str] | None = None  # the raw lines, split only for quoted text
+    positions: dict[Path_, tuple[int, int]] = {}
+    plain_scalars: dict[Path_, tuple[str, str]] = {}
+    implicit = _IMPLICIT
+    not_plain = _FAST_NOT_PLAIN
+    # The open block collection (indent, is_mapping, container, path, indentless
+    # list) is held in locals; its ancestors are on the stack.
+    cind, cmap, ccont, cpath, cless = -1, True, None, (), False
+    stack: list[tuple[int, bool, Any, Path_, bool]] = []
+    pending: Path_ | None = None  # a `key:` of ccont whose value starts on a later line
+    pkey: str = ""
+    nodes = 0
+    root: dict | None = None
+    skip = -1  # rows up to here belong to text already read
+    for i in range(n):
+        if i <= skip:
+            continue
+        ind_s, dash, key, rest = rows[i]
+        if not dash and not key and (not rest or rest[0] == "#"):
+            continue  # blank or comment
+        ind = len(ind_s)
+        if pending is not None:
+            if ind > cind or (ind == cind and dash):
+                # The value of `pkey:` starts on this line.
+                if dash or key:
+                    if len(stack) >= deepest:
+                        return None
+                    nodes += 1
+                    container: Any = {} if not dash else []
+                    ccont[pkey] = container
+                    stack.append((cind, cmap, ccont, cpath, cless))
+                    cind, cmap, ccont, cpath, cless = ind, not dash, container, pending, ind == cind
+                    pending = None
+                else:
+                    if lines is None:
+                        lines = text.split("\n")
+                    got = _fast_scalar(rest.rstrip(" "), lines, i, cind)
+                    if got is None:
+                        return None
+                    value, plain, skip = got
+                    if plain is None and len(stack) >= deepest:
+                        return None
+                    if plain and (len(value) < 6 or not value[0].isalpha()):
+                        value = _fast_resolve(value, pending, plain_scalars)
+                    nodes += 1
+                    ccont[pkey] = value
+                    pending = None
+                    continue
+            else:  # nothing follows `key:`: the value is empty (null)
+                nodes += 1
+                plain_scalars[pending] = ("", _NULL)
+                pending = None
+        if ind != cind or (cless and not dash):
+            while cind > ind or (cless and cind == ind and not dash):
+                if not stack:
+                    return None  # text after the root mapping ended
+                cind, cmap, ccont, cpath, cless = stack.pop()
+            if cind != ind:
+                if root is not None or dash or not key:
+                    return None  # unexpected indentation, or not a mapping at the root
+                root = ccont = {}
+                cind, cmap, cpath, cless = ind, True, (), False
+                positions[()] = (i + 1, ind + 1)
+                nodes += 1
+        if not cmap:  # a list item
+            if not dash:
+                return None
+            path: Path_ = (*cpath, len(ccont))
+            ind += len(dash)
+            positions[path] = (i + 1, ind + 1)
+            if not key:
+                if not rest or (rest[0] == "-" and (len(rest) == 1 or rest[1] == " ")):
+                    return None  # an empty item or a list in a list: the event path reads those
+                if lines is None:
+                    lines = text.split("\n")
+                got = _fast_scalar(rest.rstrip(" "), lines, i, cind)
+                if got is None:
+                    return None
+                value, plain, skip = got
+                if plain is None and len(stack) >= deepest:
+                    return None
+                if plain and (len(value) < 6 or not value[0].isalpha()):
+                    value = _fast_resolve(value, path, plain_scalars)
+                nodes += 1
+                ccont.append(value)
+                continue
+            # `- key: value`: a mapping that starts on the item's line.
+            if len(stack) >= deepest:
+                return None
+            nodes += 1
+            container = {}
+            ccont.append(container)
+            stack.append((cind, cmap, ccont, cpath, cless))
+            cind, cmap, ccont, cpath, cless = ind, True, container, path, False
+        elif dash or not key:
+            return None
+        # `key: value` in the mapping ccont.
+        if key in ccont or len(key) > 1000:
+            return None  # a duplicate, or longer than libyaml allows: the event path explains
+        key_path: Path_ = (*cpath, key)
+        positions[key_path] = (i + 1, ind + 1)
+        if not rest:
+            nodes += 1
+            ccont[key] = None
+            pending, pkey = key_path, key
+            continue
+        if rest[0] in not_plain:
+            if lines is None:
+                lines = text.split("\n")
+            got = _fast_scalar(rest.rstrip(" "), lines, i, cind)
+            if got is None:
+                return None
+            value, plain, skip = got
+            if plain is None and len(stack) >= deepest:
+                return None
+        else:
+            # The common case, inline: plain text, maybe folded over more-indented lines.
+            if rest[-1] == " ":
+                rest = rest.rstrip(" ")
+            if ": " in rest or rest[-1] == ":" or " #" in rest:
+                return None
+            if i + 1 < n:
+                following = rows[i + 1]
+                if len(following[0]) > cind and (following[1] or following[2] or following[3]):
+                    got = _fast_fold(rows, i, cind, rest)
+                    if got is None:
+                        return None
+                    rest, skip = got
+            value = rest
+            if len(value) < 6 or not value[0].isalpha():
+                value = _fast_resolve(value, key_path, plain_scalars)
+            plain = True
+        nodes += 2
+        ccont[key] = value
+    if pending is not None:
+        nodes += 1
+        plain_scalars[pending] = ("", _NULL)
+    if root is None or nodes > max_nodes:
+        return None
+    return root, positions, plain_scalars
+
+
+def _fast_resolve(value: str, path: Path_, plain_scalars: dict[Path_, tuple[str, str]]) -> Any:
+    """A plain scalar as the event path reads it (YAML 1.1 implicit types)."""
+    resolvers = _IMPLICIT.get(value[:1] if value else "")
+    if resolvers is not None:
+        for resolved, regexp in resolvers:
+            if regexp.match(value):
+                if resolved != _STR:
+                    plain_scalars[path] = (value, resolved)
+                    return _construct(resolved, value)
+                break
+    return value
+
+
+def _fast_fold(rows: list[tuple[str, str, str, str]], i: int, block_indent: int, first: str) -> tuple[str, int] | None:
+    """Plain text whose first line ``first`` is row ``i``, folded over the more-indented rows after it."""
+    parts = [first]
+    n = len(rows)
+    while i + 1 < n:
+        ind_s, dash, key, rest = rows[i + 1]
+        if len(ind_s) <= block_indent or not (dash or key or rest):
+            break
+        if dash or key:
+            return None
+        rest = rest.rstrip(" ")
+        if rest[0] in _FAST_NOT_PLAIN or ": " in rest or rest[-1] == ":" or " #" in rest:
+            return None
+        parts.append(rest)
+        i += 1
+    return " ".join(parts), i
+
+
+def _fast_scalar(t: str, lines: list[str], i: int, block_indent: int) -> tuple[Any, bool | None, int] | None:
+    """The scalar ``t`` that starts on line ``i`` (trailing spaces removed), with
+    any continuation lines: (value, plain?, last line index), None for the event
+    path. ``plain`` is None for the empty collections [] and {}."""
+    first = t[0]
+    if first == "'":
+        m = _FAST_SINGLE.match(t)
+        if m is not None:
+            if m.end() != len(t):
+                return None
+            value = m.group(1)
+            return (value.replace("''", "'") if "''" in value else value), False, i
+        # Single-quoted text folded over several lines.
+        value = t[1:]
+        if "'" in value.replace("''", ""):
+            return None
+        breaks = 0
+        nlines = len(lines)
+        while True:
+            i += 1
+            if i >= nlines:
+                return None
+            line = lines[i]
+            s = line.strip(" ")
+            if not s:
+                breaks += 1
+                continue
+            if len(line) - len(line.lstrip(" ")) <= block_indent:
+                return None
+            value += "\n" * breaks if breaks else " "
+            breaks = 0
+            if "'" not in s.replace("''", ""):
+                value += s  # no closing quote yet
+                continue
+            m = _FAST_SINGLE.match("'" + s)
+            if m is None or m.end() != len(s) + 1:
+                return None  # text after the closing quote
+            value += m.group(1)
+            return value.replace("''", "'"), False, i
+    if first == '"':
+        m = _FAST_DOUBLE.match(t)
+        if m is None or m.end() != len(t):
+            return None
+        return m.group(1), False, i
+    if first in _FAST_NOT_PLAIN:
+        if t == "[]":
+            return [], None, i
+        if t == "{}":
+            return {}, None, i
+        return None
+    if ": " in t or t[-1] == ":" or " #" in t:
+        return None
+    # Plain text folded over more-indented lines.
+    nlines = len(lines)
+    parts: list[str] | None = None
+    while i + 1 < nlines:
+        line = lines[i + 1]
+        s = line.lstrip(" ")
+        if not s or len(line) - len(s) <= block_indent:
+            break
+        s = s.rstrip(" ")
+        if s[0] in _FAST_NOT_PLAIN or ": " in s or s[-1] == ":" or " #" in s:
+            return None
+        if parts is None:
+            parts = [t]
+        parts.append(s)
+        i += 1
+    if parts is not None:
+        t = " ".join(parts)
+    return t, True, i

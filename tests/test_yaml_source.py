@@ -198,3 +198,183 @@ def test_words_of_six_letters_or_more_are_always_text():
                 assert all(len(w) < 6 for w in words), (first, regexp.pattern)
     doc = load_yaml(b"a: FALSE\nb: Falsehood\nc: Nikon Ti2\nd: null\n")
     assert doc.data == {"a": False, "b": "Falsehood", "c": "Nikon Ti2", "d": None}
+
+
+# ---------------------------------------------------------------- the fast path agrees with the event path
+
+import yaml as _yaml
+
+from builder.yaml_source import _fast_read
+
+
+def _both_ways(text: str | bytes, **kw):
+    """The fast reader and the event path give the same document, to the position."""
+    fast = load_yaml(text, **kw)
+    slow = load_yaml(text, fast=False, **kw)
+    assert repr(fast.data) == repr(slow.data)
+    assert list(fast.positions.items()) == list(slow.positions.items())
+    assert fast.plain_scalars == slow.plain_scalars
+    assert fast.diagnostics == slow.diagnostics
+    return fast
+
+
+FAST_CASES = [
+    "title: Cells\nauthors:\n  - name: Ada\n    email: a@b.org\n",
+    "# comment\n\nx:\n  - 1\n  -  'q'\n  - k: v\n    j: w\n",
+    "a:\n- b\n- c\nd: 1\n",
+    "a:\n  b:\n    c: NO\n  d: 012345\ne: 2024-01-15\nf: 2024-02-30\ng: ~\nh: 1.5e3\ni: .inf\nj: =\n",
+    "a:\nb:\n  -\n",
+    "a:\n\n  # note\n  b: 1\nc:\n",
+    "a: long text\n  folded over\n   three lines\nb: x\n",
+    "- a\n- b\n",
+    "a: b\n  - c\n",
+    "a: 'it''s\n  folded''\n\n  with a blank line '\nb: 1\n",
+    "a: 'never closed\n",
+    "a: 'closed' trailing\n",
+    "a: \"double\"\nb: \"esc\\tape\"\n",
+    "a: []\nb: {}\nc:\n  - []\n  - {}\nd: [1]\n",
+    "a: value # comment\n",
+    "a: value\n    # deeper comment\nb: 1\n",
+    "a: value\n\n  after a blank line\n",
+    "a: 1\na: 2\n",
+    "a: &x 1\nb: *x\n",
+    "a: !tag x\n",
+    "a: 1\n---\nb: 2\n",
+    "---\na: 1\n",
+    "a: 1\n...\n",
+    "a:\n  - - x\n",
+    "a:\n  - \n  - x\n",
+    "a: |\n  literal\n",
+    "a: x\r\nb: y\r\n",
+    "a:\tx\n",
+    "  a: 1\n  b:\n  - x\n  c: 2\n",
+    "a:\n  b: 1\n c: 2\n",
+    "a:\n   b: 1\n  c: 2\n",
+    "a: -5\nb: -x\nc: x-\n",
+    "a: key: value\n",
+    "a: x:\n",
+    "a: x:y\nb: http://example.org/a#b\n",
+    "k" * 1100 + ": 1\n",
+    "a:\n  b:\n    - c:\n        - d\n      e: f\n    - g\n",
+    "roles:\n- writing\n- name: x\n  roles:\n  - y\n  z: 1\n",
+    "a: 'x'\n  b\n",
+    "a:\n  'quoted on its own line'\nb:\n  plain on\n  two lines\nc:\n  []\n",
+    "a: Jos\u00e9 \U0001F600\n",
+    "a: \u2028\n",
+    "a: caf\u00e9\nb: '\u00fc''x'\n",
+    "",
+    "# only a comment\n",
+    "just text\n",
+    "a: 1\nb",
+    "a:\n- x\n  y\n- z\n",
+]
+
+
+def test_fast_path_agrees_with_the_event_path_on_tricky_text():
+    for text in FAST_CASES:
+        _both_ways(text)
+        _both_ways(text, max_depth=2, max_nodes=5)
+
+
+def test_fast_path_reads_a_dumped_record():
+    """The common case must stay on the fast path (or validation slows down 2x)."""
+    record = {"schema_version": 2, "title": "Mitosis: an atlas", "description": "word " * 60,
+              "authors": [{"name": "Ada", "contact": True, "roles": ["writing"]}], "keywords": [],
+              "release_date": "2024-01-01", "year": 2020, "empty": None}
+    for kw in ({}, {"allow_unicode": True, "width": 100}, {"indent": 4}):
+        text = "# header\n" + _yaml.safe_dump(record, sort_keys=False, **kw)
+        assert _fast_read(text, 40, 20_000) is not None, text
+        _both_ways(text)
+
+
+_scalars = st.one_of(
+    st.lists(st.sampled_from(list("ab Z09:-#'\"., é\u00a0/\n") + ["NO", "yes", "1e3", "0x1F", "null", "  "]),
+             max_size=20).map("".join),
+    st.integers(-10**20, 10**20), st.booleans(), st.none(), st.floats(allow_nan=False), st.dates(),
+)
+_keys = st.text(alphabet=st.sampled_from(list("abcxyz_-19")), min_size=1, max_size=8)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys, _values, min_size=1, max_size=6), st.integers(20, 120), st.integers(2, 5),
+       st.booleans(), st.sampled_from([None, False]))
+def test_fast_path_agrees_on_dumped_documents(data, width, indent, unicode, flow):
+    text = _yaml.safe_dump(data, sort_keys=False, width=width, indent=indent, allow_unicode=unicode,
+                           default_flow_style=flow)
+    _both_ways(text)
+    _both_ways(text, max_depth=3, max_nodes=30)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys, _values, min_size=1, max_size=5), st.data())
+def test_fast_path_agrees_on_edited_documents(data, draw):
+    _edited_documents_agree(data, draw)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.deferred(lambda: st.dictionaries(_field_names, _record_values, min_size=1, max_size=6)), st.data())
+def test_fast_path_agrees_on_edited_record_like_documents(data, draw):
+    _edited_documents_agree(data, draw)
+
+
+def _edited_documents_agree(data, draw):
+    """Dumped records with random edits: stray indicators, indentation, quotes, breaks."""
+    text = _yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=40)
+    for _ in range(draw.draw(st.integers(1, 4))):
+        at = draw.draw(st.integers(0, len(text)))
+        edit = draw.draw(st.sampled_from([" ", "  ", "\n", "\n  ", "- ", ": ", " #", "'", "''", '"', "#", "&a ",
+                                          "*a", "!x ", "|", ">", "[", "]", "{", "}", "---\n", "\t", "x", "-", ":"]))
+        if draw.draw(st.booleans()):
+            text = text[:at] + edit + text[at:]
+        else:
+            text = text[:at] + text[at + len(edit):]
+    _both_ways(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(YAMLISH)
+def test_fast_path_agrees_on_yamlish_text(text):
+    _both_ways(text.encode("utf-8", "surrogatepass"))
+
+
+def test_hostile_nesting_never_crashes_either_path():
+    for text in (b"[" * 100_000, b"a: " + b"[" * 100_000, b"- " * 100_000 + b"x\n"):
+        d = only(_both_ways(text, max_bytes=1_000_000, max_depth=40), "REC009")
+        assert "40 levels" in d.message
+    # `{{` is a mapping used as a key: refused as that, before any depth is reached.
+    assert only(_both_ways(b"{" * 100_000, max_bytes=1_000_000, max_depth=40), "REC011").line == 1
+    deep = "".join(" " * i + f"k{i}:\n" for i in range(700)).encode()
+    d = only(load_yaml(deep, max_bytes=1_000_000, max_depth=40), "REC009")
+    assert "40 levels" in d.message and d.line == 41
+    deep_items = "".join(" " * (2 * i) + "- \n" for i in range(700)).encode()
+    assert load_yaml(deep_items, max_bytes=1_000_000, max_depth=40).data is None
+    # Nesting allowed by the caller's limit is read the same both ways.
+    _both_ways(deep[: deep.index(b"k60:")], max_bytes=1_000_000, max_depth=100, max_nodes=10**6)
+
+
+_words = st.lists(st.sampled_from(["cell", "Mitosis:", "a", "NO", "on", "12", "0.5", "2024-01-15", "x-y", "it's", "#1",
+                                   "é", "s3://b/k", "~", "null", "-", "'q'", '"d"', "yes", "1e3"]),
+                  min_size=1, max_size=25).map(" ".join)
+_field_names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True)
+_record_values = st.recursive(
+    st.one_of(_words, st.integers(0, 10**6), st.booleans(), st.none(), st.dates()),
+    lambda inner: st.lists(inner.filter(lambda v: not isinstance(v, list)), min_size=1, max_size=4)
+    | st.dictionaries(_field_names, inner, min_size=1, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_field_names, _record_values, min_size=1, max_size=8), st.integers(30, 120), st.integers(2, 4),
+       st.booleans())
+def test_fast_path_agrees_on_record_like_documents(data, width, indent, unicode):
+    """Block-style documents like the records people and `yaml.safe_dump` write: mostly the fast path."""
+    text = _yaml.safe_dump(data, sort_keys=False, width=width, indent=indent, allow_unicode=unicode,
+                           default_flow_style=False)
+    _both_ways(text)
+    _both_ways(text, max_depth=3, max_nodes=30)
