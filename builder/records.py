@@ -187,13 +187,18 @@ def load_record(
     root: Path | None = None,
     terms: TermIndex | None = None,
     hints: bool = True,
+    context: dict[str, Any] | None = None,
 ) -> RecordResult:
-    """Read and validate one record file (or ``text`` as if it were that file)."""
+    """Read and validate one record file (or ``text`` as if it were that file).
+
+    ``context`` is ``validation_context(settings)``, for callers that validate many records.
+    """
     path = Path(path)
     file = display_path(path, root)
     if text is None:
         limit = settings.limits.max_record_bytes
-        if path.is_symlink() or path.parent.is_symlink():
+        name = str(path)
+        if os.path.islink(name) or os.path.islink(os.path.dirname(name)):
             # A link in a pull request could make CI read any file on the runner.
             return RecordResult(
                 path, file, None, None,
@@ -205,8 +210,7 @@ def load_record(
                 )],
             )
         try:
-            with open(path, "rb") as fh:
-                text = fh.read(limit + 1)  # never more than the limit, whatever the file's size
+            text = _read_at_most(name, limit + 1)  # never more than the limit, whatever the file's size
         except OSError as exc:
             reason = exc.strerror or str(exc)
             return RecordResult(
@@ -266,7 +270,7 @@ def load_record(
         ))
         return result
     try:
-        study = Study.model_validate(raw, context=validation_context(settings))
+        study = Study.model_validate(raw, context=context if context is not None else validation_context(settings))
     except ValidationError as exc:
         result.diagnostics.extend(model_diagnostics(exc, doc, file))
         terms = terms if terms is not None else load_term_index(root)[0]
@@ -289,6 +293,19 @@ def load_record(
                               field=hint.field or format_path(hint.path) or None)
             )
     return result
+
+
+def _read_at_most(name: str, most: int) -> bytes:
+    """The file's first ``most`` bytes (all of a smaller file), in one read when it
+    is as big as its size says: no ``most``-sized buffer for a 4 kB record."""
+    with open(name, "rb", buffering=0) as fh:
+        data = fh.read(min(os.fstat(fh.fileno()).st_size + 1, most))
+        while len(data) < most:  # grown since the stat, or a size the system does not know
+            more = fh.read(most - len(data))
+            if not more:
+                break
+            data += more
+    return data
 
 
 def _place(doc: YamlDocument, loc: Loc) -> tuple[int | None, int | None]:
@@ -644,6 +661,7 @@ def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None
     # Loading makes millions of long-lived, acyclic objects; the cyclic garbage
     # collector would rescan them again and again (a third of the time at
     # 3,000 records). Nothing here makes cycles, so pause it while loading.
+    context = validation_context(settings)
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -654,7 +672,7 @@ def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None
             if path in seen:  # the same record named twice (e.g. its folder and its file)
                 continue
             seen.add(path)
-            result = load_record(path, settings, root=root, terms=terms, hints=hints)
+            result = load_record(path, settings, root=root, terms=terms, hints=hints, context=context)
             result.compact()
             records.records.append(result)
     finally:
