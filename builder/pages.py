@@ -509,7 +509,7 @@ class SiteRenderer:
                                 f"{type(exc).__name__}: {exc}") from exc
 
     def home(self) -> None:
-        newest = self.catalog.listed_studies[:8]  # two full rows of four
+        newest = self.catalog.listed_studies[:10]  # two rows of five at desktop width
         body = self._render("pages/home.html", "", newest=newest, facets=self.facets)
         self.writer.write("", body, title=self.catalog.archive.name,
                           description=f"{self.catalog.archive.name}: open biological image data in OME-Zarr")
