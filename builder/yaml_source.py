@@ -562,7 +562,7 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
                     value, plain, skip = got
                     if plain is None and len(stack) >= deepest:
                         return None
-                    if plain and (len(value) < 6 or not value[0].isalpha()):
+                    if plain and (len(value) < 6 or not value[0].isalpha()) and value[:1] in implicit:
                         value = _fast_resolve(value, pending, plain_scalars)
                     nodes += 1
                     ccont[pkey] = value
@@ -601,7 +601,7 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
                 value, plain, skip = got
                 if plain is None and len(stack) >= deepest:
                     return None
-                if plain and (len(value) < 6 or not value[0].isalpha()):
+                if plain and (len(value) < 6 or not value[0].isalpha()) and value[:1] in implicit:
                     value = _fast_resolve(value, path, plain_scalars)
                 nodes += 1
                 ccont.append(value)
@@ -649,9 +649,9 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
                         return None
                     rest, skip = got
             value = rest
-            if len(value) < 6 or not value[0].isalpha():
+            # (Only words starting with one of the resolvers' first characters may be other than text.)
+            if (len(value) < 6 or not value[0].isalpha()) and value[0] in implicit:
                 value = _fast_resolve(value, key_path, plain_scalars)
-            plain = True
         nodes += 2
         ccont[key] = value
     if pending is not None:
