@@ -40,7 +40,7 @@ from builder.settings import ArchiveSettings
 from builder.storage import StorageError, Store, open_store, resolve_url
 
 # Bump when rendering changes, so cached thumbnails are redrawn.
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: label images filled per object
 MAX_LABELS = 16  # label images read per image (their group documents only)
 MAX_THUMBNAIL_CHANNELS = 8
 MAX_LEVELS = 64  # a 2**64 pyramid is absurd; each level costs one metadata request
@@ -727,8 +727,7 @@ class Inspection:
             planes = planes_by_level[level]
             shown = [facts.channels[i] for i in active if i < len(facts.channels)]
             if facts.kind == "labels":
-                image = render.overlay_outlines(
-                    render.render_thumbnail(planes[:1] * 0, [], size), render.label_outlines(planes[0]))
+                image = render.render_labels(planes[0], size)
             else:
                 image = render.render_thumbnail(planes, shown, size)
             files[name] = self.write_thumbnail(cache_dir, cache_key, name, image)
@@ -846,7 +845,7 @@ def alt_text(facts: ImageFacts) -> str:
         text = (f"Montage of HCS plate {facts.name or ''} ({p.rows} rows x {p.columns} columns, {p.wells} wells, "
                 f"{p.fields_per_well} field(s) per well), one field per well")
     elif facts.kind == "labels":
-        text = f"Outlines of label image {facts.name or ''} ({dims})"
+        text = f"Label image {facts.name or ''}, each object in its own colour ({dims})"
     else:
         text = f"Image {facts.name or ''} ({dims})"
     if channels and facts.kind != "labels":

@@ -260,6 +260,45 @@ def render_plate_montage(
     return canvas
 
 
+# ---------------------------------------------------------------- label images
+
+LABEL_FILL_BRIGHTNESS = 0.55  # fills dimmer than outlines, so touching objects stay apart
+
+
+def label_color(value: int) -> tuple[int, int, int]:
+    """A stable, saturated colour for a label value (golden-ratio hue steps keep neighbours apart)."""
+    hue = (int(value) * 0.618033988749895) % 1.0
+    sector, fraction = divmod(hue * 6.0, 1.0)
+    rising, falling = fraction, 1.0 - fraction
+    r, g, b = [
+        (1, rising, 0), (falling, 1, 0), (0, 1, rising), (0, falling, 1), (rising, 0, 1), (1, 0, falling)
+    ][int(sector) % 6]
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def render_labels(labels: np.ndarray, size: int, *, background: Literal["black", "white"] = "black") -> Image.Image:
+    """A label image as a microscopist views one: each object filled with its own colour, outlined brighter.
+
+    Scaled with nearest neighbour so no colours are invented between objects;
+    background (0) stays the background colour.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"a label plane must be 2-D, not shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        labels = np.nan_to_num(labels.astype(np.float64)).astype(np.int64)
+    values, inverse = np.unique(labels, return_inverse=True)
+    palette = np.array([(0, 0, 0) if v == 0 else label_color(int(v)) for v in values], dtype=np.float64)
+    filled = palette[inverse.reshape(labels.shape)] * LABEL_FILL_BRIGHTNESS
+    outlines = label_outlines(labels)
+    filled[outlines] = palette[inverse.reshape(labels.shape)][outlines]
+    rgb = Image.fromarray(filled.round().astype(np.uint8), mode="RGB")
+    left, top, width, height = fit_box(labels.shape[0], labels.shape[1], size)
+    canvas = Image.new("RGB", (size, size), BACKGROUNDS[background])
+    canvas.paste(rgb.resize((width, height), Image.Resampling.NEAREST), (left, top))
+    return canvas
+
+
 # ---------------------------------------------------------------- label outlines
 
 def label_outlines(labels: np.ndarray) -> np.ndarray:

@@ -68,7 +68,7 @@ def test_every_kind_and_version_from_every_store(outcomes, store):
         assert facts.thumbnail_alt and facts.fingerprint.startswith("sha256:")
         if key.endswith("/cells"):
             assert facts.kind == "labels" and facts.shape == [3, 96, 128] and facts.dtype == "uint8"
-            assert "Outlines of label image" in facts.thumbnail_alt
+            assert "Label image" in facts.thumbnail_alt
         elif name == "plate":
             assert facts.kind == "plate" and facts.plate.wells == 3 and facts.plate.rows == 2
             assert facts.plate.columns == 2 and facts.plate.fields_per_well == 1

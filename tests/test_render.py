@@ -15,8 +15,10 @@ from builder.render import (
     composite_channels,
     encode_image,
     fit_box,
+    label_color,
     label_outlines,
     overlay_outlines,
+    render_labels,
     render_plate_montage,
     render_thumbnail,
 )
@@ -337,3 +339,27 @@ def test_png_is_lossless():
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="webp"):
         encode_image(Image.new("RGB", (2, 2)), "gif")  # type: ignore[arg-type]
+
+
+def test_label_images_fill_each_object_with_its_own_colour():
+    labels = np.zeros((40, 40), dtype=np.uint32)
+    labels[5:15, 5:15] = 1
+    labels[20:35, 20:35] = 7
+    image = np.asarray(render_labels(labels, 40)).astype(int)
+    assert tuple(image[0, 0]) == (0, 0, 0)  # background stays black
+    inside_1, inside_7 = tuple(image[10, 10]), tuple(image[27, 27])
+    assert inside_1 != inside_7 and sum(inside_1) > 0 and sum(inside_7) > 0
+    # Outlines are brighter than fills, so touching objects stay apart.
+    assert sum(image[5, 10]) > sum(image[10, 10])
+    assert label_color(1) == label_color(1) and label_color(1) != label_color(2)
+
+
+def test_label_images_scale_without_inventing_colours():
+    labels = np.zeros((10, 20), dtype=np.uint16)
+    labels[:, :10] = 3
+    labels[:, 10:] = 4
+    image = np.asarray(render_labels(labels, 64))
+    colours = {tuple(c) for c in image.reshape(-1, 3)}
+    fill = {tuple(round(v * 0.55) for v in label_color(n)) for n in (3, 4)}
+    assert colours <= {(0, 0, 0)} | fill | {label_color(3), label_color(4)}
+    assert image.shape == (64, 64, 3) and tuple(image[0, 0]) == (0, 0, 0)  # padded to a square
