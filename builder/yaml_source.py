@@ -556,12 +556,14 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
                 else:
                     if lines is None:
                         lines = text.split("\n")
-                    got = _fast_scalar(rest.rstrip(" "), lines, i, cind)
+                    got = _fast_scalar(rest.rstrip(" "), lines, i, cind, pending, positions, plain_scalars)
                     if got is None:
                         return None
                     value, plain, skip = got
-                    if plain is None and len(stack) >= deepest:
-                        return None
+                    if plain is None:  # a one-line list
+                        if len(stack) >= deepest:
+                            return None
+                        nodes += len(value)
                     if plain and (len(value) < 6 or not value[0].isalpha()) and value[:1] in implicit:
                         value = _fast_resolve(value, pending, plain_scalars)
                     nodes += 1
@@ -595,13 +597,15 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
                     return None  # an empty item or a list in a list: the event path reads those
                 if lines is None:
                     lines = text.split("\n")
-                got = _fast_scalar(rest.rstrip(" "), lines, i, cind)
+                got = _fast_scalar(rest.rstrip(" "), lines, i, cind, path, positions, plain_scalars)
                 if got is None:
                     return None
                 value, plain, skip = got
-                if plain is None and len(stack) >= deepest:
-                    return None
-                if plain and (len(value) < 6 or not value[0].isalpha()) and value[:1] in implicit:
+                if plain is None:  # a one-line list
+                    if len(stack) >= deepest:
+                        return None
+                    nodes += len(value)
+                elif plain and (len(value) < 6 or not value[0].isalpha()) and value[:1] in implicit:
                     value = _fast_resolve(value, path, plain_scalars)
                 nodes += 1
                 ccont.append(value)
@@ -629,12 +633,14 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
         if rest[0] in not_plain:
             if lines is None:
                 lines = text.split("\n")
-            got = _fast_scalar(rest.rstrip(" "), lines, i, cind)
+            got = _fast_scalar(rest.rstrip(" "), lines, i, cind, key_path, positions, plain_scalars)
             if got is None:
                 return None
             value, plain, skip = got
-            if plain is None and len(stack) >= deepest:
-                return None
+            if plain is None:  # a one-line list
+                if len(stack) >= deepest:
+                    return None
+                nodes += len(value)
         else:
             # The common case, inline: plain text, maybe folded over more-indented lines.
             if rest[-1] == " ":
@@ -693,10 +699,14 @@ def _fast_fold(rows: list[tuple[str, str, str, str]], i: int, block_indent: int,
     return " ".join(parts), i
 
 
-def _fast_scalar(t: str, lines: list[str], i: int, block_indent: int) -> tuple[Any, bool | None, int] | None:
-    """The scalar ``t`` that starts on line ``i`` (trailing spaces removed), with
-    any continuation lines: (value, plain?, last line index), None for the event
-    path. ``plain`` is None for the empty collections [] and {}."""
+def _fast_scalar(
+    t: str, lines: list[str], i: int, block_indent: int,
+    path: Path_, positions: dict[Path_, tuple[int, int]], plain_scalars: dict[Path_, tuple[str, str]],
+) -> tuple[Any, bool | None, int] | None:
+    """The value ``t`` of ``path`` that starts on line ``i`` (trailing spaces
+    removed), with any continuation lines: (value, plain?, last line index), None
+    for the event path. ``plain`` is None for a list written on one line
+    (``[a, b]``, ``[]``; or ``{}``), whose items' places go into ``positions``."""
     first = t[0]
     if first == "'":
         m = _FAST_SINGLE.match(t)
@@ -742,6 +752,11 @@ def _fast_scalar(t: str, lines: list[str], i: int, block_indent: int) -> tuple[A
             return [], None, i
         if t == "{}":
             return {}, None, i
+        if first == "[" and t[-1] == "]":
+            items = _fast_flow_list(t, lines[i], i, path, positions, plain_scalars)
+            return None if items is None else (items, None, i)
+        if t in _FAST_BLOCK_HEADERS:
+            return _fast_block(t, lines, i, block_indent)
         return None
     if ": " in t or t[-1] == ":" or " #" in t:
         return None
@@ -763,3 +778,80 @@ def _fast_scalar(t: str, lines: list[str], i: int, block_indent: int) -> tuple[A
     if parts is not None:
         t = " ".join(parts)
     return t, True, i
+
+
+def _fast_flow_list(
+    t: str, line: str, i: int, path: Path_,
+    positions: dict[Path_, tuple[int, int]], plain_scalars: dict[Path_, tuple[str, str]],
+) -> list | None:
+    """``[a, b, c]`` on one line, of plain words only (no quotes, colons, #, nesting)."""
+    inner = t[1:-1]
+    if "[" in inner or "]" in inner or "{" in inner or "}" in inner or ":" in inner or "#" in inner:
+        return None
+    column = len(line.rstrip(" ")) - len(t) + 2  # 1-based column just after `[`
+    items: list[Any] = []
+    for piece in inner.split(","):
+        word = piece.strip(" ")
+        if not word or word[0] in _FAST_NOT_PLAIN:
+            return None  # an empty entry (`[a,,b]`, `[a,]`), quotes or another indicator
+        item_path = (*path, len(items))
+        positions[item_path] = (i + 1, column + len(piece) - len(piece.lstrip(" ")))
+        column += len(piece) + 1
+        if (len(word) < 6 or not word[0].isalpha()) and word[0] in _IMPLICIT:
+            word = _fast_resolve(word, item_path, plain_scalars)
+        items.append(word)
+    return items
+
+
+_FAST_BLOCK_HEADERS = frozenset(("|", "|-", ">", ">-"))
+
+
+def _fast_block(header: str, lines: list[str], i: int, block_indent: int) -> tuple[str, bool, int] | None:
+    """A literal (``|``, ``|-``) or folded (``>``, ``>-``) block whose header is on
+    line ``i``; its text starts on the next line, which sets the indentation."""
+    n = len(lines)
+    j = i + 1
+    if j >= n:
+        return None
+    line = lines[j]
+    s = line.lstrip(" ")
+    indent = len(line) - len(s)
+    if not s or indent <= block_indent:
+        return None  # leading blank lines or an empty block: the event path reads those
+    folded = header[0] == ">"
+    out: list[str] = []
+    last = j
+    while j < n:
+        line = lines[j]
+        s = line.lstrip(" ")
+        if not s:
+            if len(line) > indent:
+                return None  # a line of spaces only, longer than the indentation: text, not a break
+            out.append("")
+        elif len(line) - len(s) < indent:
+            break
+        elif folded and len(line) - len(s) > indent:
+            return None  # more-indented lines are not folded: the event path reads those
+        else:
+            out.append(line[indent:])
+            last = j
+        j += 1
+    if last == n - 1:
+        return None  # no line break after the last line
+    del out[last - i:]
+    if folded:
+        # One break between lines becomes a space; of k > 1 breaks, k - 1 stay.
+        parts: list[str] = []
+        breaks = 0
+        for text in out:
+            if not text:
+                breaks += 1
+                continue
+            if parts:
+                parts.append("\n" * breaks if breaks else " ")
+            parts.append(text)
+            breaks = 0
+        value = "".join(parts)
+    else:
+        value = "\n".join(out)
+    return (value if header[-1] == "-" else value + "\n"), False, last

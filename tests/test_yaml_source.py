@@ -267,6 +267,18 @@ FAST_CASES = [
     "just text\n",
     "a: 1\nb",
     "a:\n- x\n  y\n- z\n",
+    # one-line lists
+    "roles: [conceptualization, investigation, data curation]\n",
+    "a:\n  - [x, 1, NO,  y ]\n  - [a]\nb: [ 2024-01-01 ,yes]\nc:\n  [1, 2]\n",
+    "a: [a,]\n", "a: [a, [b]]\n", "a: [a: b]\n", "a: [a, 'b']\n", "a: [a, b]x\n", "a: [a\n  , b]\n", "a: [ ]\n",
+    "a: [x, 'y']\n", "a: [x #y]\n", "a: {b: 1}\n",
+    # literal and folded blocks
+    "a: |\n  x\n\n   y\n  z  \n\nb: 1\n", "a: |-\n  x\n  y\n\n\nb: 1\n", "a: |\n  x", "a: |\n  x\n",
+    "a:\n- |\n  x\n- y\n", "a: |\n\n  x\n", "a: |\n  x\n     \nb: 1\n", "a: |\n    x\n  y\nb: 1\n", "a: |\nb: 1\n",
+    "a: |\n  # not a comment\n  ---\nb: 1\n", "- a: |\n    x\n  b: 2\n", "a:\n  - b: |\n      x\n    c: 2\n",
+    "a: |\n  x\n y\n", "a: | \n  x\n", "a: |+\n  x\n\n", "a: |2\n   x\n", "a: >\n  x\n  y\n\n  z\n\n\n  w\nb: 1\n",
+    "a: >-\n  x\n\n\nb: 1\n", "a: >\n  x\n    y\n  z\n", "a: >\n  x\n", "x:\n- >-\n  a\n  b\n- c\n", "a: >\n  x  \n  y\n",
+    "a: |\n  x\n# comment\n  y\n", "a: >\n  x\n\t\n",
 ]
 
 
@@ -274,6 +286,23 @@ def test_fast_path_agrees_with_the_event_path_on_tricky_text():
     for text in FAST_CASES:
         _both_ways(text)
         _both_ways(text, max_depth=2, max_nodes=5)
+
+
+def test_fast_path_reads_a_hand_written_record():
+    text = (
+        "# yaml-language-server: $schema=../../schema/study.schema.json\n"
+        "title: \"Knockdowns in HeLa cells: a phenotyping plate\"\n"
+        "description: |\n  HeLa cells were imaged.\n\n  | column | siRNA |\n  |---|---|\n"
+        "authors:\n  - name: Tomás Okafor\n    roles: [formal analysis, software]\n"
+        "    affiliations:\n      - name: EMBL\n        ror: https://ror.org/03mstc592\n"
+        "human_data:\n  ethics_statement: >-\n    HeLa is an established\n    cell line.\n"
+        "release_date: 2025-03-14\n"
+    )
+    assert _fast_read(text, 40, 20_000) is not None
+    doc = _both_ways(text)
+    assert doc.data["description"] == "HeLa cells were imaged.\n\n| column | siRNA |\n|---|---|\n"
+    assert doc.data["human_data"]["ethics_statement"] == "HeLa is an established cell line."
+    assert doc.positions[("authors", 0, "roles", 1)] == (10, 30)
 
 
 def test_fast_path_reads_a_dumped_record():
@@ -378,3 +407,15 @@ def test_fast_path_agrees_on_record_like_documents(data, width, indent, unicode)
                            default_flow_style=False)
     _both_ways(text)
     _both_ways(text, max_depth=3, max_nodes=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["|", "|-", ">", ">-", "[a, b]", "[x,  NO , 1]", "[]"]),
+       st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["", "x", "a b", "#c", "- d", "e: f", " ", "'q'", "y  ", "[z]"])),
+                max_size=8),
+       st.sampled_from(["", "- ", "k:\n  "]), st.sampled_from(["", "b: 1\n", "  c: 2\n", "- x\n", "b: 1"]))
+def test_fast_path_agrees_on_blocks_and_one_line_lists(header, body, lead, tail):
+    """Hand-written text: literal and folded blocks, one-line lists, odd indentation around them."""
+    text = lead + "a: " + header + "\n" + "".join(" " * indent + line + "\n" for indent, line in body) + tail
+    _both_ways(text)
+    _both_ways(text, max_depth=2, max_nodes=6)
