@@ -185,20 +185,41 @@ def load_yaml(
             doc.data, doc.positions, doc.plain_scalars = read
             return doc
 
-    loader = _Loader(text)
+    if _parse(_Loader, text, doc, fail, file, max_depth, max_nodes, spans):
+        # libyaml >= 0.2.5 gives up at 1,000 open brackets while it scans ahead,
+        # before _build has seen the one past max_depth. PyYAML's own parser
+        # streams (and has no C recursion): it reaches the refusal, with its place.
+        doc = YamlDocument(data=None)
+        _parse(yaml.SafeLoader, text, doc, fail, file, max_depth, max_nodes, spans)
+    if doc.diagnostics and any(d.severity is Severity.ERROR for d in doc.diagnostics):
+        doc.data = None
+    return doc
+
+
+def _parse(
+    loader_class: Any, text: str, doc: YamlDocument, fail: Any, file: str | None, max_depth: int, max_nodes: int,
+    spans: bool,
+) -> bool:
+    """Build ``doc`` from the events of ``loader_class``; True if libyaml stopped at
+    its own nesting limit before _build could refuse the nesting."""
+    loader = loader_class(text)
     try:
         _build(loader, doc, fail, file, max_depth, max_nodes, spans)
     except _Refused:
         doc.data = None
     except yaml.YAMLError as exc:
+        if (
+            loader_class is not yaml.SafeLoader
+            and isinstance(exc, yaml.MarkedYAMLError)
+            and "maximum nesting depth" in (exc.problem or "")
+        ):
+            return True
         _syntax_error(exc, text, fail)
     except RecursionError:  # pragma: no cover - the pure parser only, on extreme input
         fail("REC009", "the document is nested too deeply to read")
     finally:
         loader.dispose()
-    if doc.diagnostics and any(d.severity is Severity.ERROR for d in doc.diagnostics):
-        doc.data = None
-    return doc
+    return False
 
 
 def _mark(event: ev.Event) -> tuple[int, int]:
@@ -504,7 +525,8 @@ _FAST_NOT_PLAIN = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FAST_SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'")
 _FAST_DOUBLE = re.compile(r'"([^"\\]*)"')
 # One match per line: indentation, `- ` (an item), `key: ` (a field), the rest.
-_FAST_LINE = re.compile(r"^( *)(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_-]*):(?: +|$))?(.*)$", re.M)
+# (A key longer than libyaml's 1,024-character limit for simple keys is not read as one: the event path explains.)
+_FAST_LINE = re.compile(r"^( *)(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_-]{0,999}):(?: +|$))?(.*)$", re.M)
 
 
 def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, dict] | None:
@@ -520,6 +542,7 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
     n = len(rows)
     if n != text.count("\n") + 1:  # pragma: no cover - one row per line, always
         return None
+    rows.append(("", "", "", ""))  # a blank row after the last: every row has a next one
     lines: list[str] | None = None  # the raw lines, split only for quoted text
     positions: dict[Path_, tuple[int, int]] = {}
     plain_scalars: dict[Path_, tuple[str, str]] = {}
@@ -534,10 +557,9 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
     nodes = 0
     root: dict | None = None
     skip = -1  # rows up to here belong to text already read
-    for i in range(n):
+    for i, (ind_s, dash, key, rest) in enumerate(rows):
         if i <= skip:
             continue
-        ind_s, dash, key, rest = rows[i]
         if not dash and not key and (not rest or rest[0] == "#"):
             continue  # blank or comment
         ind = len(ind_s)
@@ -589,7 +611,7 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
         if not cmap:  # a list item
             if not dash:
                 return None
-            path: Path_ = (*cpath, len(ccont))
+            path: Path_ = cpath + (len(ccont),)
             ind += len(dash)
             positions[path] = (i + 1, ind + 1)
             if not key:
@@ -621,9 +643,9 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
         elif dash or not key:
             return None
         # `key: value` in the mapping ccont.
-        if key in ccont or len(key) > 1000:
-            return None  # a duplicate, or longer than libyaml allows: the event path explains
-        key_path: Path_ = (*cpath, key)
+        if key in ccont:
+            return None  # a duplicate: the event path reports it
+        key_path: Path_ = cpath + (key,)
         positions[key_path] = (i + 1, ind + 1)
         if not rest:
             nodes += 1
@@ -647,13 +669,12 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
                 rest = rest.rstrip(" ")
             if ": " in rest or rest[-1] == ":" or " #" in rest:
                 return None
-            if i + 1 < n:
-                following = rows[i + 1]
-                if len(following[0]) > cind and (following[1] or following[2] or following[3]):
-                    got = _fast_fold(rows, i, cind, rest)
-                    if got is None:
-                        return None
-                    rest, skip = got
+            following = rows[i + 1]
+            if len(following[0]) > cind and (following[1] or following[2] or following[3]):
+                got = _fast_fold(rows, i, cind, rest)
+                if got is None:
+                    return None
+                rest, skip = got
             value = rest
             # (Only words starting with one of the resolvers' first characters may be other than text.)
             if (len(value) < 6 or not value[0].isalpha()) and value[0] in implicit:
