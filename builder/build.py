@@ -33,6 +33,8 @@ from builder.checks import Diagnostic, Severity
 from builder.model.image import ImageFacts
 from builder.model.study import Study
 from builder.pages import (
+    GeneratedPage,
+    PageError,
     ThumbnailStore,
     copy_hand_written_docs,
     doc_pages,
@@ -196,40 +198,78 @@ def study_histories(root: Path, studies: list[Study], settings: ArchiveSettings)
 REFERENCE_PAGES = ["reference/metadata/", "reference/checks/"]
 
 
+# The share of the study pages the child process renders before it writes the
+# exports, while this process renders the rest and the listing pages (listing
+# pages cost about a fifth of the study pages in all), so that both finish
+# their pages at about the same time and MkDocs can start.
+CHILD_PAGE_SHARE = 0.58
+
+
 class SiteDataJob:
     """write_site_data() in a forked child process, or in a thread where fork is missing.
 
     Forked, the child shares the catalog with this process without copying or
     pickling it, and runs on another core than the page rendering (Python
-    threads would take turns on one).
+    threads would take turns on one). Given ``render_pages``, the forked
+    child first renders its share of the pages and sends what it wrote back
+    through a pipe (:meth:`pages_result`), then writes the exports while
+    MkDocs runs here. Without fork, this process renders every page.
     """
 
-    def __init__(self, process: Any, thread: Any, error_file: Path) -> None:
+    def __init__(self, process: Any, thread: Any, error_file: Path, pages_conn: Any = None) -> None:
         self.process = process
         self.thread = thread
         self.error_file = error_file
+        self.pages_conn = pages_conn
+
+    @property
+    def renders_pages(self) -> bool:
+        return self.pages_conn is not None
 
     @classmethod
     def start(cls, catalog: Catalog, settings: ArchiveSettings, out: Path, *, cache_dir: Path | None,
-              sitemap_pages: list[str], error_file: Path) -> SiteDataJob:
+              sitemap_pages: list[str], error_file: Path,
+              render_pages: Callable[[], Any] | None = None) -> SiteDataJob:
         # Imported here, not in the child: a fork copies only this thread, and an
         # import lock another thread held at that moment would never be released.
         import builder.exports
         import builder.search_index  # noqa: F401
 
         def work() -> None:
+            # The folder is new and private until merged into the site: no
+            # file needs a temporary name of its own.
             write_site_data(catalog, settings, out, thumbnail_url=ThumbnailStore(cache_dir).url,
-                            extra_pages=sitemap_pages)
+                            extra_pages=sitemap_pages, atomic=False)
 
         if "fork" in multiprocessing.get_all_start_methods():
-            process = multiprocessing.get_context("fork").Process(
-                target=_run_in_child, args=(work, error_file), name="bioarchive-site-data", daemon=True)
+            context = multiprocessing.get_context("fork")
+            receiver = sender = None
+            if render_pages is not None:
+                receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_run_in_child, args=(work, error_file, render_pages, sender),
+                name="bioarchive-site-data", daemon=True)
             process.start()
-            return cls(process, None, error_file)
+            if sender is not None:
+                sender.close()  # the child holds the sending end; EOF here means it stopped
+            return cls(process, None, error_file, receiver)
         pool = ThreadPoolExecutor(max_workers=1)
         future = pool.submit(work)
         pool.shutdown(wait=False)
         return cls(None, future, error_file)
+
+    def pages_result(self) -> Any:
+        """What the child's ``render_pages`` returned, once it has rendered its share."""
+        try:
+            kind, payload = self.pages_conn.recv()
+        except EOFError:
+            self.wait()  # raises BuildFailed with the child's traceback
+            raise BuildFailed("the child process stopped before it rendered its pages") from None
+        finally:
+            self.pages_conn.close()
+        if kind == "page-error":
+            raise PageError(payload)
+        return payload
 
     def wait(self) -> None:
         if self.thread is not None:
@@ -246,14 +286,22 @@ class SiteDataJob:
             self.process.join(timeout=10)
 
 
-def _run_in_child(work: Callable[[], None], error_file: Path) -> None:
+def _run_in_child(work: Callable[[], None], error_file: Path, render_pages: Callable[[], Any] | None = None,
+                  conn: Any = None) -> None:
     try:
+        if render_pages is not None:
+            try:
+                result = render_pages()
+            except PageError as exc:  # the parent raises it as its own
+                conn.send(("page-error", str(exc)))
+                os._exit(1)
+            conn.send(("pages", result))
+            conn.close()
         work()
     except BaseException:  # noqa: BLE001 - reported to the parent, which stops the build
         error_file.write_text(traceback.format_exc(), encoding="utf-8")
         os._exit(1)
     os._exit(0)  # skip the parent's atexit handlers and buffered output: they are not ours
-
 
 
 def build_site_from_catalog(
@@ -293,20 +341,35 @@ def build_site_from_catalog(
         docs_dir = staging / "docs"
         overrides_dir = staging / "overrides"
         search_path = template_search_path(root, template_dirs or [])
+        # Hand-written pages go in first (generated pages of the same path replace them).
+        copy_hand_written_docs(root / "docs", docs_dir)
+        env = make_environment(search_path)
+        split = round(len(catalog.studies) * (1 - CHILD_PAGE_SHARE))
+        child_studies = catalog.studies[split:]
+
+        def child_pages() -> tuple[list[GeneratedPage], set[str]]:
+            shared = render_site_pages(catalog, settings, docs_dir=docs_dir, env=env, cache_dir=cache_dir,
+                                       history=history, images=images, site_pages=False, studies=child_studies)
+            return shared.pages, shared.thumbnails.used
+
         site_data = SiteDataJob.start(
             catalog, settings, extra, cache_dir=cache_dir,
             sitemap_pages=doc_pages(root / "docs") + entry_pages(catalog) + REFERENCE_PAGES,
             error_file=staging / "site-data-error.txt",
+            render_pages=child_pages if child_studies else None,
         )
         with progress.stage("pages", f"Rendering pages of {len(catalog.studies):,} studies"):
-            copy_hand_written_docs(root / "docs", docs_dir)
             stage_overrides(overrides_search_path(root), overrides_dir)
             write_reference_pages(docs_dir, search_path, settings)
-            env = make_environment(search_path)
             result = render_site_pages(
                 catalog, settings, docs_dir=docs_dir, env=env,
                 cache_dir=cache_dir, history=history, images=images,
+                studies=catalog.studies[:split] if site_data.renders_pages else None,
             )
+            if site_data.renders_pages:
+                pages, used = site_data.pages_result()
+                result.pages.extend(pages)
+                result.thumbnails.used |= used
             report.pages = len(result.pages)
         config = write_mkdocs_config(
             base_config=base_config, docs_dir=docs_dir, site_dir=new_site, custom_dir=overrides_dir,
@@ -318,7 +381,11 @@ def build_site_from_catalog(
                 thumbnails = pool.submit(result.thumbnails.copy_into, extra)
                 mkdocs_run = run_mkdocs(config)
                 report.thumbnails = thumbnails.result()
+            report.timings["mkdocs_build"] = mkdocs_run.seconds
+            waited = time.perf_counter()
             site_data.wait()
+            # Time spent waiting for the exports after MkDocs was done (0 when they finished first).
+            report.timings["exports_wait"] = time.perf_counter() - waited
             report.mkdocs_warnings = mkdocs_run.warnings
             # The exports' sitemap lists what the archive publishes; MkDocs' own goes.
             if (extra / "sitemap.xml").exists():
@@ -344,16 +411,17 @@ def build_site_from_catalog(
 
 def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
                     thumbnail_url: Callable[[str], str | None] | None = None,
-                    extra_pages: list[str] = ()) -> None:
+                    extra_pages: list[str] = (), atomic: bool = True) -> None:
     """Files next to the pages: exports, the catalog search index, catalog.json.
 
     Written into their own folder, never through MkDocs: it would copy them
-    once more, and its sitemap.xml would replace the exports' one.
+    once more, and its sitemap.xml would replace the exports' one. The build
+    passes ``atomic=False``: its folder is private until moved in whole.
     """
     from builder.exports import write_exports
     from builder.search_index import build_search_index
 
-    write_exports(catalog, site, settings, extra_pages=extra_pages)
+    write_exports(catalog, site, settings, extra_pages=extra_pages, atomic=atomic)
     if thumbnail_url is None:
         index_json, store_json = build_search_index(catalog, settings)
     else:

@@ -30,7 +30,7 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -372,46 +372,93 @@ def write_atomic(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def export_documents(catalog: Catalog, settings: ArchiveSettings,
-                     extra_pages: Iterable[str] = ()) -> dict[str, str]:
-    """Path (relative to the site root) -> content of every export. Pure."""
-    files: dict[str, str] = {
-        "api/index.json": _json(api_description(catalog), indent=2),
-        "api/studies.json": _json(studies_document(catalog)),
-        "catalog.csv": catalog_csv(catalog),
-        "feed.xml": atom_feed(catalog, settings),
-        "robots.txt": robots_txt(settings),
-        "search/catalog-index.js": decoder_script(),
-    }
+def _site_documents(catalog: Catalog, settings: ArchiveSettings,
+                    extra_pages: Iterable[str] = ()) -> Iterator[tuple[str, str]]:
+    """(path, content) of the files that describe the whole catalog."""
+    yield "api/index.json", _json(api_description(catalog), indent=2)
+    yield "api/studies.json", _json(studies_document(catalog))
+    yield "catalog.csv", catalog_csv(catalog)
+    yield "feed.xml", atom_feed(catalog, settings)
+    yield "robots.txt", robots_txt(settings)
+    yield "search/catalog-index.js", decoder_script()
     entries = sitemap_entries(catalog, settings, extra_pages)
     if len(entries) <= SITEMAP_MAX_URLS:
-        files["sitemap.xml"] = sitemap_xml(entries)
+        yield "sitemap.xml", sitemap_xml(entries)
     else:
         parts = [entries[i:i + SITEMAP_MAX_URLS] for i in range(0, len(entries), SITEMAP_MAX_URLS)]
         for number, part in enumerate(parts, start=1):
-            files[f"sitemap-{number}.xml"] = sitemap_xml(part)
-        files["sitemap.xml"] = sitemap_index_xml(
+            yield f"sitemap-{number}.xml", sitemap_xml(part)
+        yield "sitemap.xml", sitemap_index_xml(
             [f"{_site(settings)}sitemap-{n}.xml" for n in range(1, len(parts) + 1)])
+
+
+def _study_documents(cs: CatalogStudy, settings: ArchiveSettings) -> Iterator[tuple[str, str]]:
+    """(path, content) of the files of one study: its API document and citation downloads."""
+    # Compact: Python's JSON encoder is five times slower when it indents.
+    yield f"api/studies/{cs.accession}.json", _json(study_document(cs, settings))
+    folder = f"{cs.url_path}cite/"
+    for name, content in citation_documents(cs, settings).items():
+        yield folder + name, content
+
+
+def iter_export_documents(catalog: Catalog, settings: ArchiveSettings,
+                          extra_pages: Iterable[str] = ()) -> Iterator[tuple[str, str]]:
+    """(path relative to the site root, content) of every export, one at a time. Pure.
+
+    A generator, so a writer holds one study's files at a time, never the
+    whole archive's (hundreds of megabytes at 10,000 studies).
+    """
+    yield from _site_documents(catalog, settings, extra_pages)
     for cs in catalog.studies:
-        # Compact: Python's JSON encoder is five times slower when it indents.
-        files[f"api/studies/{cs.accession}.json"] = _json(study_document(cs, settings))
-        for name, content in citation_documents(cs, settings).items():
-            files[f"{cs.url_path}cite/{name}"] = content
-    return files
+        yield from _study_documents(cs, settings)
+
+
+def export_documents(catalog: Catalog, settings: ArchiveSettings,
+                     extra_pages: Iterable[str] = ()) -> dict[str, str]:
+    """Path (relative to the site root) -> content of every export. Pure."""
+    return dict(iter_export_documents(catalog, settings, extra_pages))
+
+
+def _check_relative(relative: str) -> None:
+    """A path below the output folder: relative, without "..", empty or "." parts."""
+    parts = relative.split("/")
+    if relative.startswith("/") or "\\" in relative or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"export path {relative!r} leaves the output folder")
 
 
 def write_exports(catalog: Catalog, out_dir: Path, settings: ArchiveSettings, *,
-                  extra_pages: Iterable[str] = ()) -> list[Path]:
+                  extra_pages: Iterable[str] = (), atomic: bool = True) -> list[Path]:
     """Write every export below out_dir; returns the paths written, in a stable order.
 
     ``extra_pages`` are site-root paths ("browse/", "guides/deposit/") of the
     pages besides study pages that belong in the sitemap.
+
+    Files are written as they are made (streaming: memory stays at one
+    study's files). With ``atomic`` each goes through a temporary file and a
+    rename, for a folder readers may be looking at; without it (a fresh
+    private folder that is moved into place whole, as the build does) each is
+    written directly, which saves a temporary file and a rename per file.
     """
     out_dir = Path(out_dir)
+    # Every path is checked before anything is written: a bad accession
+    # cannot leave half an export behind.
+    for cs in catalog.studies:
+        _check_relative(f"api/studies/{cs.accession}.json")
+        _check_relative(f"{cs.url_path}cite/x")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made: set[str] = set()
     written = []
-    for relative, content in sorted(export_documents(catalog, settings, extra_pages).items()):
+    for relative, content in iter_export_documents(catalog, settings, extra_pages):
+        _check_relative(relative)
         target = out_dir / relative
-        if out_dir.resolve() not in target.resolve().parents:
-            raise ValueError(f"export path {relative!r} leaves the output folder")
-        written.append(write_atomic(target, content))
-    return written
+        if atomic:
+            written.append(write_atomic(target, content))
+            continue
+        folder, _, _ = relative.rpartition("/")
+        if folder and folder not in made:
+            os.makedirs(out_dir / folder, exist_ok=True)
+            made.add(folder)
+        with open(target, "w", encoding="utf-8", newline="") as fh:
+            fh.write(content)
+        written.append(target)
+    return sorted(written, key=lambda p: p.relative_to(out_dir).as_posix())

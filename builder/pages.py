@@ -492,12 +492,17 @@ class SiteRenderer:
     # -- pages
 
     def render_all(self, history: dict[str, list[PastVersion]] | None = None,
-                   images: dict[str, ImageFacts] | None = None, today: dt.date | None = None) -> None:
-        self.home()
-        self.search_page()
-        self.all_studies()
-        self.browse()
-        for entry in self.catalog.studies:
+                   images: dict[str, ImageFacts] | None = None, today: dt.date | None = None, *,
+                   site_pages: bool = True, studies: Iterable[CatalogStudy] | None = None) -> None:
+        """Every page; or, for a build that shares the work between processes,
+        the site pages (home, search, listings, browse) only if ``site_pages``
+        and the pages of the given ``studies`` only (default: all)."""
+        if site_pages:
+            self.home()
+            self.search_page()
+            self.all_studies()
+            self.browse()
+        for entry in self.catalog.studies if studies is None else studies:
             try:
                 self.study(entry)
                 for past in (history or {}).get(entry.accession, []):
@@ -604,11 +609,16 @@ def render_site_pages(
     cache_dir: Path | None,
     history: dict[str, list[PastVersion]] | None = None,
     images: dict[str, ImageFacts] | None = None,
+    site_pages: bool = True,
+    studies: Iterable[CatalogStudy] | None = None,
 ) -> PagesResult:
+    """Render the pages into docs_dir; ``site_pages`` and ``studies`` select a
+    share of them (see :meth:`SiteRenderer.render_all`)."""
     writer = PageWriter(docs_dir)
     thumbnails = ThumbnailStore(cache_dir)
     renderer = SiteRenderer(catalog, settings, env, writer, thumbnails)
-    renderer.render_all(history=history, images=images, today=catalog.generated)
+    renderer.render_all(history=history, images=images, today=catalog.generated, site_pages=site_pages,
+                        studies=studies)
     return PagesResult(pages=writer.pages, thumbnails=thumbnails)
 
 
