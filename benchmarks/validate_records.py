@@ -138,19 +138,23 @@ def main() -> None:
         # Every run is cold: nothing is cached between runs, in memory or on disk.
         for run in range(args.repeat):
             gc.collect()
-            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            usage_before = resource.getrusage(resource.RUSAGE_SELF)
+            rss_before = usage_before.ru_maxrss
             started = time.perf_counter()
             cpu_started = time.process_time()
             records = load_records(root, settings)
             elapsed = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
-            rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            rss_after = usage.ru_maxrss
             errors = sum(1 for d in records.diagnostics if d.severity.value == "error")
             label = f"run {run + 1}: " if args.repeat > 1 else ""
             print(f"{label}in process: {len(records.records):,} records in {elapsed:.2f} s = "
                   f"{len(records.records) / elapsed:,.0f} records/s "
                   f"(one core; {errors} errors, {len(records.diagnostics):,} diagnostics)")
-            print(f"{label}CPU time {cpu:.2f} s = {len(records.records) / cpu:,.0f} records/s of CPU; "
+            print(f"{label}CPU time {cpu:.2f} s = {len(records.records) / cpu:,.0f} records/s of CPU "
+                  f"(user {usage.ru_utime - usage_before.ru_utime:.2f} s, system {usage.ru_stime - usage_before.ru_stime:.2f} s, "
+                  f"{usage.ru_minflt - usage_before.ru_minflt:,} page faults); "
                   f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             print(f"{label}peak RSS {rss_after / 1024:.0f} MB (was {rss_before / 1024:.0f} MB before validating)")
             del records

@@ -512,3 +512,38 @@ def test_a_symlinked_record_is_refused_not_followed(tmp_path):
     assert finding.check == "REC001" and finding.severity == "error"
     assert "symbolic link" in finding.message and finding.file == "studies/OIA-000002/study.yaml"
     assert "hunter2" not in finding.message and result.study is None
+
+
+def test_a_record_exactly_at_the_size_limit_is_read_and_one_byte_more_is_not(tmp_path):
+    path = write_record(tmp_path, make_record())
+    size = path.stat().st_size
+    assert load_record(path, ArchiveSettings(limits=Limits(max_record_bytes=size))).ok
+    d = the(load_record(path, ArchiveSettings(limits=Limits(max_record_bytes=size - 1))), "REC002")
+    assert f"{size:,} bytes" in d.message
+
+
+def test_records_read_through_the_fast_yaml_path_report_the_same_places(tmp_path):
+    """A record with findings gets the same diagnostics whichever YAML path read it."""
+    import builder.records as records_module
+    from builder.yaml_source import load_yaml
+
+    record = make_record()
+    record["authors"][0]["orcid"] = "0000-0002-1825-0098"
+    record["datasets"][0]["biosample"]["organisms"][0]["label"] = "wrong label"
+    text = record_yaml(record).replace("title:", "titel:", 1)
+    from builder.yaml_source import _fast_read
+
+    assert _fast_read(text, 40, 20_000) is not None  # the test means something only if the fast path reads it
+    fast = check(tmp_path, text)[0].diagnostics
+
+    def event_path(*args, **kwargs):
+        return load_yaml(*args, fast=False, **kwargs)
+
+    original = records_module.load_yaml
+    records_module.load_yaml = event_path
+    try:
+        slow = check(tmp_path, text)[0].diagnostics
+    finally:
+        records_module.load_yaml = original
+    assert fast and fast == slow
+    assert {d.check for d in fast} >= {"MOD002", "MOD020"}
