@@ -111,7 +111,7 @@ def measured(command: list[str]) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"wall_s": round(wall, 1), "peak_rss_mb": stats["peak_rss_mb"]}
+    return {"wall_s": round(wall, 1), "cpu_s": stats["cpu_s"], "peak_rss_mb": stats["peak_rss_mb"]}
 
 
 def measure_main(command: list[str]) -> None:
@@ -119,8 +119,11 @@ def measure_main(command: list[str]) -> None:
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-5000:])
         sys.exit(proc.returncode)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"peak_rss_mb": round(peak_kb / 1024)}))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds (user + system) of the whole process tree: on a shared
+    # machine wall time varies with other load, the work done much less.
+    print(json.dumps({"peak_rss_mb": round(usage.ru_maxrss / 1024),
+                      "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}))
 
 
 def ours_main(folder: Path) -> None:
@@ -129,7 +132,10 @@ def ours_main(folder: Path) -> None:
     from tests.support.catalog import settings_for_tests
 
     catalog = pickle.loads((folder / "catalog.pickle").read_bytes())  # written by prepare(), above
-    build_site_from_catalog(catalog, settings_for_tests(), REPO, folder / "site-ours", cache_dir=folder / "cache")
+    report = build_site_from_catalog(catalog, settings_for_tests(), REPO, folder / "site-ours",
+                                     cache_dir=folder / "cache")
+    stages = {name: round(seconds, 1) for name, seconds in report.timings.items()}
+    (folder / "stages.json").write_text(json.dumps({"page_count": report.pages, **stages}))
 
 
 # ---------------------------------------------------------------- outputs
@@ -203,6 +209,7 @@ def main() -> None:
         for old in (folder / "site-ours", folder / "bare" / "site"):
             shutil.rmtree(old, ignore_errors=True)
         ours = measured([sys.executable, __file__, "--ours", str(folder)])
+        ours["stages_s"] = json.loads((folder / "stages.json").read_text())
         print(f"[n={n}] ours: {ours}", flush=True)
         bare = measured([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(folder / "bare" / "mkdocs.yml")])
         print(f"[n={n}] bare mkdocs: {bare}", flush=True)
@@ -213,15 +220,18 @@ def main() -> None:
         results.append(row)
         print(json.dumps(row), flush=True)
     print()
-    print("| studies | ours s | ours peak MB | bare mkdocs s | bare peak MB | ours/bare | study page KB (max/median) "
-          "| search index MB gz (+store) | one-letter ms | accession ms |")
+    print("| studies | ours s (cpu s) | ours peak MB | bare mkdocs s (cpu s) | bare peak MB | ours/bare "
+          "| study page KB (max/median) | search index MB gz (+store) | one-letter ms | accession ms |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         b = r.get("browser", {})
-        print(f"| {r['studies']:,} | {r['ours']['wall_s']} | {r['ours']['peak_rss_mb']} | {r['bare']['wall_s']} | "
+        print(f"| {r['studies']:,} | {r['ours']['wall_s']} ({r['ours']['cpu_s']}) | {r['ours']['peak_rss_mb']} | "
+              f"{r['bare']['wall_s']} ({r['bare']['cpu_s']}) | "
               f"{r['bare']['peak_rss_mb']} | {r['ratio']} | {r['study_page_kb_max']}/{r['study_page_kb_median']} | "
               f"{r['search_index_mb_gz']} (+{r['search_store_mb_gz']}) | {b.get('one_letter_ms', '–')} | "
               f"{b.get('accession_ms', '–')} |")
+    for r in results:
+        print(f"stages at {r['studies']:,} (s): {r['ours']['stages_s']}")
     if len(results) > 1:
         a, z = results[0], results[-1]
         growth = (z["ours"]["wall_s"] / z["studies"]) / (a["ours"]["wall_s"] / a["studies"])
