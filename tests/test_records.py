@@ -148,6 +148,13 @@ def test_too_short_text(tmp_path):
     assert d.line == line_of(text, "description:")
 
 
+def test_too_long_text_counts_characters(tmp_path):
+    result, text = check(tmp_path, make_record(title="Mitosis " * 80))
+    d = the(result, "MOD006")
+    assert "is too long (640 characters); at most 500 allowed" in d.message
+    assert d.line == line_of(text, "title:") and d.field == "title"
+
+
 def test_empty_list_needs_an_entry(tmp_path):
     result, _ = check(tmp_path, make_record(authors=[]))
     d = the(result, "MOD006")

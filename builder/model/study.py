@@ -62,8 +62,9 @@ def _not_blank(v: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_not_blank)]
-ShortText = Annotated[str, AfterValidator(_not_blank), Field(max_length=500)]
-LongText = Annotated[str, AfterValidator(_not_blank), Field(max_length=20_000)]
+# Length limits before the validator, so pydantic checks them in Rust as string lengths.
+ShortText = Annotated[str, Field(max_length=500), AfterValidator(_not_blank)]
+LongText = Annotated[str, Field(max_length=20_000), AfterValidator(_not_blank)]
 
 
 # ---------------------------------------------------------------- ontology terms
