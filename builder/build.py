@@ -238,8 +238,9 @@ class SiteDataJob:
         def work() -> None:
             # The folder is new and private until merged into the site: no
             # file needs a temporary name of its own.
+            # The search index is built in the parent while MkDocs runs (see below).
             write_site_data(catalog, settings, out, thumbnail_url=ThumbnailStore(cache_dir).url,
-                            extra_pages=sitemap_pages, atomic=False)
+                            extra_pages=sitemap_pages, atomic=False, search_index=False)
 
         if "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
@@ -376,11 +377,17 @@ def build_site_from_catalog(
             settings=settings, target=staging / "mkdocs.yml",
         )
         with progress.stage("mkdocs", "Running mkdocs build (exports and search index alongside)"):
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                # Linking thumbnails is disk work: it overlaps MkDocs too.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                # Linking thumbnails is disk work: it overlaps MkDocs too. So
+                # does the search index: this process only waits for MkDocs,
+                # and the index would otherwise lengthen the child's exports,
+                # which take longer than MkDocs.
                 thumbnails = pool.submit(result.thumbnails.copy_into, extra)
+                index = pool.submit(write_search_index, catalog, settings, extra,
+                                    thumbnail_url=ThumbnailStore(cache_dir).url)
                 mkdocs_run = run_mkdocs(config)
                 report.thumbnails = thumbnails.result()
+                index.result()
             report.timings["mkdocs_build"] = mkdocs_run.seconds
             waited = time.perf_counter()
             site_data.wait()
@@ -411,17 +418,28 @@ def build_site_from_catalog(
 
 def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
                     thumbnail_url: Callable[[str], str | None] | None = None,
-                    extra_pages: list[str] = (), atomic: bool = True) -> None:
+                    extra_pages: list[str] = (), atomic: bool = True, search_index: bool = True) -> None:
     """Files next to the pages: exports, the catalog search index, catalog.json.
 
     Written into their own folder, never through MkDocs: it would copy them
     once more, and its sitemap.xml would replace the exports' one. The build
-    passes ``atomic=False``: its folder is private until moved in whole.
+    passes ``atomic=False`` (its folder is private until moved in whole) and
+    ``search_index=False`` (it calls :func:`write_search_index` in another
+    process).
     """
     from builder.exports import write_exports
-    from builder.search_index import build_search_index
 
     write_exports(catalog, site, settings, extra_pages=extra_pages, atomic=atomic)
+    if search_index:
+        write_search_index(catalog, settings, site, thumbnail_url=thumbnail_url)
+    (site / "catalog.json").write_text(catalog.to_json(), encoding="utf-8")
+
+
+def write_search_index(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
+                       thumbnail_url: Callable[[str], str | None] | None = None) -> None:
+    """The catalog search page's prebuilt index and store (builder.search_index)."""
+    from builder.search_index import build_search_index
+
     if thumbnail_url is None:
         index_json, store_json = build_search_index(catalog, settings)
     else:
@@ -431,7 +449,6 @@ def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text if isinstance(text, str) else json.dumps(text, separators=(",", ":")),
                         encoding="utf-8")
-    (site / "catalog.json").write_text(catalog.to_json(), encoding="utf-8")
 
 
 # ---------------------------------------------------------------- the whole pipeline
@@ -492,4 +509,5 @@ def report_summary(report: BuildReport) -> dict[str, Any]:
     }
 
 
-__all__ = ["BuildFailed", "BuildReport", "SiteBuildError", "build", "build_site_from_catalog", "write_site_data"]
+__all__ = ["BuildFailed", "BuildReport", "SiteBuildError", "build", "build_site_from_catalog", "write_search_index",
+           "write_site_data"]
