@@ -17,6 +17,7 @@ import os
 import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -28,7 +29,7 @@ from builder.checks import Diagnostic, get_check, has_errors, sort_diagnostics
 from builder.completeness import assess
 from builder.migrations import record_version
 from builder.model.ontology import TermIndex, check_terms, raw_terms, study_terms
-from builder.model.study import HUMAN_TAXON, SCHEMA_VERSION, Study
+from builder.model.study import SCHEMA_VERSION, Study, is_human_taxon
 from builder.settings import ArchiveSettings
 from builder.terms import load_term_index
 from builder.yaml_source import (
@@ -234,6 +235,8 @@ def load_record(
     if not doc.ok:
         return result
     raw = doc.data
+    if _MAY_HIDE_CHARACTERS.search(text, 3 if text.startswith(b"\xef\xbb\xbf") else 0):
+        result.diagnostics.extend(_hidden_characters(raw, doc, file))
 
     # Where the record lives must agree with what it says.
     if path.name != RECORD_NAME:
@@ -306,6 +309,48 @@ def _read_at_most(name: str, most: int) -> bytes:
                 break
             data += more
     return data
+
+
+# Characters that hide or disguise text: C0/C1 controls (but tab and newlines),
+# bidirectional embeddings, overrides and isolates. A title that renders
+# "exe.png" backwards, or an escape sequence in a CI log, starts here.
+_HIDING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+# The same, as UTF-8 bytes, plus zero-width characters and backslashes (escapes in
+# double quotes): a cheap test on the file that spares clean records the walk.
+_MAY_HIDE_CHARACTERS = re.compile(
+    rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\\]|\xc2[\x80-\x9f]|\xe2\x80[\x8b-\x8d\xaa-\xae]|\xe2\x81[\xa0\xa6-\xa9]"
+    rb"|\xef\xbb\xbf"
+)
+
+
+def _hidden_characters(raw: Any, doc: YamlDocument, file: str) -> list[Diagnostic]:
+    """MOD028 for text with control or direction-changing characters, or nothing visible."""
+    out: list[Diagnostic] = []
+
+    def visit(value: Any, loc: Loc) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, (*loc, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                visit(item, (*loc, i))
+        elif isinstance(value, str):
+            found = _HIDING.search(value)
+            if found:
+                char = found.group()
+                message = (f"{_field_label(loc)} contains the invisible character U+{ord(char):04X} "
+                           f"({unicodedata.name(char, 'a control character')}) at character {found.start() + 1}")
+            elif value and not value.strip(_INVISIBLE + " \t\r\n"):
+                message = f"{_field_label(loc)} has no visible characters, only zero-width ones"
+            else:
+                return
+            line, column = _place(doc, loc)
+            out.append(Diagnostic.of(get_check("MOD028"), message, file=file, line=line, column=column,
+                                     field=format_path(loc) or None))
+
+    visit(raw, ())
+    return out
 
 
 def _place(doc: YamlDocument, loc: Loc) -> tuple[int | None, int | None]:
@@ -585,7 +630,7 @@ def _root_rule_location(check: str, raw: Any, loc: Loc) -> tuple[Loc, Loc | None
         for d, dataset in enumerate(raw.get("datasets") or []):
             organisms = ((dataset or {}).get("biosample") or {}).get("organisms") if isinstance(dataset, dict) else None
             for o, term in enumerate(organisms or []):
-                if isinstance(term, dict) and str(term.get("id", "")).strip() == HUMAN_TAXON:
+                if isinstance(term, dict) and is_human_taxon(term.get("id", ""), term.get("label", "")):
                     target = ("datasets", d, "biosample", "organisms", o, "id")
                     return target, ("human_data",)
         return ("datasets",), ("human_data",)

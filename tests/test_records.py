@@ -176,12 +176,32 @@ def test_impossible_date(tmp_path):
     assert d.line == line_of(text, "release_date:")
 
 
-def test_other_value_errors_fall_back_to_mod009(tmp_path):
+def test_a_number_too_long_to_be_a_number_is_a_type_error(tmp_path):
     text = record_yaml(make_record(publications=[{"title": "T", "authors": "A", "year": 2000}]))
     text = text.replace("year: 2000", "year: " + "9" * 5000)
     result, _ = check(tmp_path, text)
-    d = the(result, "MOD009")
-    assert d.field == "publications[0].year"
+    d = the(result, "MOD003")
+    assert d.field == "publications[0].year" and "whole number" in d.message
+
+
+def test_error_types_without_their_own_check_fall_back_to_mod009():
+    # The record model raises no `multiple_of` error today; a future constraint
+    # must still come out as a located diagnostic, not vanish or crash.
+    from pydantic import BaseModel, Field, ValidationError
+
+    from builder.records import model_diagnostics
+    from builder.yaml_source import load_yaml
+
+    class Plate(BaseModel):
+        wells: int = Field(multiple_of=8)
+
+    doc = load_yaml(b"wells: 95\n", file="plate.yaml")
+    try:
+        Plate.model_validate(doc.data)
+    except ValidationError as exc:
+        [d] = model_diagnostics(exc, doc, "plate.yaml")
+    assert (d.check, d.field, d.line) == ("MOD009", "wells", 1)
+    assert "multiple of 8" in d.message
 
 
 # ---------------------------------------------------------------- errors the model raises
@@ -554,3 +574,63 @@ def test_records_read_through_the_fast_yaml_path_report_the_same_places(tmp_path
         records_module.load_yaml = original
     assert fast and fast == slow
     assert {d.check for d in fast} >= {"MOD002", "MOD020"}
+
+
+# ---------------------------------------------------------------- hidden characters, human taxa, strict types
+
+def test_a_right_to_left_override_in_a_title_is_refused(tmp_path):
+    result, text = check(tmp_path, make_record(title="Mitosis atlas \u202egnp.exe of HeLa cells"))
+    d = the(result, "MOD028")
+    assert d.severity is Severity.ERROR and "U+202E" in d.message and "RIGHT-TO-LEFT OVERRIDE" in d.message
+    assert d.field == "title" and d.line == line_of(text, "title:")
+
+
+def test_an_escape_sequence_in_double_quotes_is_refused(tmp_path):
+    text = record_yaml(make_record()).replace("title: ", 'title: "\\e[31mRed alert\\e[0m"  #', 1)
+    result, _ = check(tmp_path, text)
+    d = the(result, "MOD028")
+    assert "U+001B" in d.message and d.field == "title"
+
+
+def test_a_keyword_of_only_zero_width_characters_is_refused(tmp_path):
+    result, _ = check(tmp_path, make_record(keywords=["mitosis", "\u200b\u200b"]))
+    d = the(result, "MOD028")
+    assert "no visible characters" in d.message and d.field == "keywords[1]"
+
+
+def test_clean_text_with_accents_and_rtl_script_passes(tmp_path):
+    result, _ = check(tmp_path, make_record(title="Mitose de cellules HeLa — étude ‏עברית‎ 細胞"))
+    assert not [d for d in result.diagnostics if d.check == "MOD028"]
+
+
+@pytest.mark.parametrize("organism", [
+    {"id": "NCBITaxon:9605", "label": "Homo"},
+    {"id": "NCBITaxon:63221", "label": "Homo sapiens neanderthalensis"},
+    {"id": "NCBITaxon:9601", "label": "Homo sapiens"},  # a mistyped id with a human label
+])
+def test_any_human_taxon_or_label_needs_human_data(tmp_path, organism):
+    record = make_record()
+    record["datasets"][0]["biosample"]["organisms"] = [organism]
+    record.pop("human_data", None)
+    result, _ = check(tmp_path, record)
+    assert "MOD043" in {d.check for d in result.diagnostics}
+    assert result.study is None
+
+
+@pytest.mark.parametrize("field, value, check_id, wanted", [
+    ("version", "1", "MOD003", "a whole number"),
+    ("schema_version", "2", "MOD003", "a whole number"),
+    ("release_date", 1700000000, "MOD008", "not a valid date"),  # not read as a Unix timestamp
+])
+def test_values_of_the_wrong_type_are_refused_not_coerced(tmp_path, field, value, check_id, wanted):
+    result, _ = check(tmp_path, make_record(**{field: value}))
+    d = the(result, check_id)
+    assert wanted in d.message and d.field == field
+
+
+def test_a_quoted_year_or_a_number_as_contact_flag_is_refused(tmp_path):
+    record = make_record(publications=[{"title": "Mitosis", "authors": "Hooke R", "year": "2010"}])
+    record["authors"][0]["contact"] = 1
+    result, _ = check(tmp_path, record)
+    fields = {d.field for d in result.diagnostics if d.check == "MOD003"}
+    assert {"publications[0].year", "authors[0].contact"} <= fields

@@ -95,7 +95,10 @@ _r("MOD043", E, "Human images without human_data",
    "Add a `human_data:` section with `ethics_statement`, `consent_statement` and `deidentified: true`.")
 _r("MOD044", E, "Human images not de-identified",
    "Remove identifying information from the images, then set `deidentified: true`.")
-_r("MOD050", W, "Scaffold text left in the record",
+_r("MOD028", E, "Invisible or control characters in text",
+   "Retype the value: remove control characters, right-to-left overrides and zero-width characters "
+   "(they often come from copying out of PDFs or word processors).")
+_r("MOD050", E, "Scaffold text left in the record",
    "Replace the guidance text written by `bioarchive new` with a description of your study.")
 
 # ---------------------------------------------------------------- ontology terms

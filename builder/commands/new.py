@@ -58,12 +58,12 @@ def scaffold_text(
     licences: list[str],
     today: dt.date,
 ) -> str:
-    from builder.model.study import HUMAN_TAXON, SCHEMA_VERSION, BiologicalScale, DataType
+    from builder.model.study import SCHEMA_VERSION, BiologicalScale, DataType, is_human_taxon
 
     data_types = ", ".join(t.value for t in DataType)
     scales = ", ".join(s.value for s in BiologicalScale)
     human = ""
-    if organism_id == HUMAN_TAXON:
+    if is_human_taxon(organism_id):
         human = """
 # Images of people need ethics approval, consent and de-identification.
 human_data:

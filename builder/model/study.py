@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
+    Strict,
     BaseModel,
     ConfigDict,
     Field,
@@ -41,6 +43,26 @@ from builder.model.identifiers import (
 
 SCHEMA_VERSION = 2
 HUMAN_TAXON = "NCBITaxon:9606"
+# Homo, Homo sapiens and its subspecies: images of any of them need the human-data statements.
+HUMAN_TAXA = frozenset({"NCBITaxon:9605", "NCBITaxon:9606", "NCBITaxon:63221", "NCBITaxon:741158"})
+_HUMAN_LABEL = re.compile(r"\b(homo|human|humans)\b", re.IGNORECASE)
+
+
+def is_human_taxon(curie: object, label: object = "") -> bool:
+    """True for human taxa, or a label that says human whatever id it carries (a mistyped id is no way out)."""
+    return str(curie).strip() in HUMAN_TAXA or bool(_HUMAN_LABEL.search(str(label or "")))
+
+
+def _no_numbers_as_dates(v: object) -> object:
+    # pydantic reads a bare number as a Unix timestamp; in a record it is always a mistake.
+    if isinstance(v, (int, float)):
+        raise PydanticCustomError("date_type", "Input should be a valid date")
+    return v
+
+
+Whole = Annotated[int, Strict()]  # YAML gives real integers; "1" in quotes is a typing slip
+Flag = Annotated[bool, Strict()]
+Day = Annotated[dt.date, BeforeValidator(_no_numbers_as_dates)]
 
 
 class _Model(BaseModel):
@@ -166,7 +188,7 @@ class Author(_Model):
     affiliations: list[Affiliation] = Field(default_factory=list)
     roles: list[AuthorRole] = Field(default_factory=list)
     email: str | None = Field(default=None, description="Required for the corresponding contact")
-    contact: bool = Field(default=False, description="True for the one corresponding contact")
+    contact: Flag = Field(default=False, description="True for the one corresponding contact")
 
     @field_validator("orcid")
     @classmethod
@@ -207,7 +229,7 @@ class Funding(_Model):
 class Publication(_Model):
     title: ShortText
     authors: ShortText = Field(description="Author list as printed", examples=["Lovelace A, Babbage C"])
-    year: int = Field(ge=1600, le=2100)
+    year: Whole = Field(ge=1600, le=2100, examples=[2021])
     journal: str | None = None
     doi: str | None = Field(default=None, examples=["10.1038/s41592-021-01326-w"])
     pubmed_id: str | None = Field(default=None, examples=["34887551"])
@@ -386,7 +408,7 @@ class BiologicalScale(StrEnum):
 class HumanData(_Model):
     ethics_statement: LongText = Field(description="Approving body and reference number")
     consent_statement: LongText = Field(description="How informed consent was obtained")
-    deidentified: bool = Field(description="Must be true: images carry no identifying information")
+    deidentified: Flag = Field(description="Must be true: images carry no identifying information")
 
 
 class Status(StrEnum):
@@ -395,17 +417,17 @@ class Status(StrEnum):
 
 
 class ChangelogEntry(_Model):
-    version: int = Field(ge=1)
-    date: dt.date
+    version: Whole = Field(ge=1)
+    date: Day
     description: LongText = Field(description="What changed and why")
 
 
 class Study(_Model):
     """One image study: the unit of deposition, citation and review."""
 
-    schema_version: int = Field(description="Version of this record format", examples=[SCHEMA_VERSION])
+    schema_version: Whole = Field(description="Version of this record format", examples=[SCHEMA_VERSION])
     accession: str = Field(description="Assigned by `bioarchive new`", examples=["OIA-000001"])
-    version: int = Field(default=1, ge=1, description="Raised on every change after publication")
+    version: Whole = Field(default=1, ge=1, description="Raised on every change after publication")
     status: Status = Status.PUBLISHED
     withdrawal_reason: str | None = None
     title: ShortText = Field(min_length=10)
@@ -413,7 +435,7 @@ class Study(_Model):
     authors: list[Author] = Field(min_length=1)
     licence: str = Field(description="SPDX id from the archive's allow-list", examples=["CC-BY-4.0"])
     keywords: list[Text] = Field(default_factory=list)
-    release_date: dt.date = Field(description="Publication date; a future date keeps the study embargoed")
+    release_date: Day = Field(description="Publication date; a future date keeps the study embargoed")
     funding: list[Funding] = Field(default_factory=list)
     publications: list[Publication] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
@@ -475,11 +497,11 @@ class Study(_Model):
             )
         if self.status is Status.WITHDRAWN and not self.withdrawal_reason:
             raise PydanticCustomError("MOD042", "a withdrawn study needs a `withdrawal_reason`")
-        if any(t.id == HUMAN_TAXON for d in self.datasets for t in d.biosample.organisms):
+        if any(is_human_taxon(t.id, t.label) for d in self.datasets for t in d.biosample.organisms):
             if self.human_data is None:
                 raise PydanticCustomError(
                     "MOD043",
-                    "images of humans (NCBITaxon:9606) need a `human_data` section with ethics and consent "
+                    "images of humans (Homo sapiens, NCBITaxon:9606) need a `human_data` section with ethics and consent "
                     "statements and `deidentified: true`",
                 )
             if not self.human_data.deidentified:
