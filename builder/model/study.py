@@ -18,11 +18,11 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
-    Strict,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -349,7 +349,7 @@ def _check_image_url(v: str) -> str:
             {"value": v},
         )
     parts = v.strip("/").split("/")
-    if v.startswith("/") or v.startswith("~") or any(p in ("..", ".") for p in parts) or "\\" in v:
+    if v.startswith(("/", "~")) or any(p in ("..", ".") for p in parts) or "\\" in v:
         raise PydanticCustomError(
             "MOD027",
             "'{value}' must be a path relative to the archive's storage root, without '..' or a leading '/'",
@@ -483,7 +483,7 @@ class Study(_Model):
         return v
 
     @model_validator(mode="after")
-    def _study_rules(self) -> "Study":
+    def _study_rules(self) -> Study:
         contacts = [a for a in self.authors if a.contact]
         if len(contacts) != 1:
             raise PydanticCustomError(
