@@ -175,9 +175,32 @@ def study_folders(paths: list[Path]) -> list[str]:
     return sorted(folders)
 
 
-def collect_changes(root: Path, base: str, settings: ArchiveSettings) -> list[StudyChange]:
+# Files that decide how studies are checked or published. The pull-request check
+# runs with the pull request's checkout, so a submission must not change them.
+ARCHIVE_FILES = ("archive.toml", "ontology/", "schema/", "builder/", "templates/", "site_overrides/",
+                 "mkdocs.yml", "pyproject.toml", ".github/", ".ci/", "scripts/")
+
+
+def mixed_changes(paths: list[Path]) -> list[Diagnostic]:
+    """SUB016 for archive files changed in the same pull request as studies."""
+    names = [p.as_posix() for p in paths]
+    if not any(n.startswith(STUDIES_DIR + "/") for n in names):
+        return []
+    return [
+        Diagnostic.of(sub.MIXED_WITH_ARCHIVE_FILES,
+                      f"{name} is changed in the same pull request as studies/; "
+                      "a submission may change only files under studies/",
+                      file=name)
+        for name in names
+        if name in ARCHIVE_FILES or name.startswith(tuple(f for f in ARCHIVE_FILES if f.endswith("/")))
+    ]
+
+
+def collect_changes(
+    root: Path, base: str, settings: ArchiveSettings, *, paths: list[Path] | None = None
+) -> list[StudyChange]:
     """Every study folder changed since the merge base with ``base``, before and after."""
-    paths = gitops.changed_paths(root, base)
+    paths = gitops.changed_paths(root, base) if paths is None else paths
     fork_point = gitops.merge_base(root, base)
     changes: list[StudyChange] = []
     for folder in study_folders(paths):
@@ -515,8 +538,9 @@ def check_changes(
     today = today or utc_today()
     root = Path(root)
     taken = base_accessions(root, base, settings)
-    diagnostics: list[Diagnostic] = []
-    for change in collect_changes(root, base, settings):
+    paths = gitops.changed_paths(root, base)
+    diagnostics: list[Diagnostic] = mixed_changes(paths)
+    for change in collect_changes(root, base, settings, paths=paths):
         diagnostics.extend(check_change(change, settings, taken, today))
         if change.new_raw is not None:
             diagnostics.extend(lock.check_lock_entries(root, change.folder, change.new_raw))

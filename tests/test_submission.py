@@ -446,3 +446,22 @@ def test_every_bioarchive_command_in_the_guides_parses() -> None:
                 command.make_context(words[1], words[2:])  # raises UsageError on unknown options
             found += 1
     assert found >= 8
+
+
+def test_a_submission_cannot_loosen_the_settings_that_judge_it(archive_repo: ArchiveRepo) -> None:
+    settings = archive_repo.read("archive.toml")
+    archive_repo.write("archive.toml", settings.replace('"CC-BY-4.0"', '"CC-BY-4.0", "LicenseRef-AllRightsReserved"'))
+    archive_repo.write("ontology/relabel.yaml", "terms:\n  NCBITaxon:10090: Homo sapiens\n")
+    archive_repo.add_study("OIA-000003")
+    archive_repo.commit("My study, and a licence I need")
+    found = [d for d in run(archive_repo) if d.check == "SUB016"]
+    assert {d.file for d in found} == {"archive.toml", "ontology/relabel.yaml"}
+    assert all(d.severity is Severity.ERROR for d in found)
+    assert "only files under studies/" in found[0].message and "pull request of their own" in found[0].hint
+
+
+def test_settings_changed_without_studies_are_a_maintainers_change(archive_repo: ArchiveRepo) -> None:
+    archive_repo.write("archive.toml", archive_repo.read("archive.toml") + "\n# reviewed by maintainers\n")
+    archive_repo.write("docs/guides/extra.md", "# Notes\n")
+    archive_repo.commit("Settings only")
+    assert run(archive_repo) == []

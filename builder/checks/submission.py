@@ -122,6 +122,15 @@ SYMLINK = register(
     "Commit the file itself, not a link: a link could make the checks read files outside the archive.",
     area=AREA,
 )
+MIXED_WITH_ARCHIVE_FILES = register(
+    "SUB016",
+    Severity.ERROR,
+    "A study submission also changes files that decide how studies are checked or published",
+    "Take those changes out of this pull request (git checkout origin/main -- <path>) and propose them "
+    "in a pull request of their own: settings, term lists, the builder and the workflows are reviewed "
+    "by maintainers on their own, so no submission can loosen the checks that judge it.",
+    area=AREA,
+)
 LOCK_IMAGE_MISSING = register(
     "SUB020",
     Severity.ERROR,
