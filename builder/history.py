@@ -14,6 +14,7 @@ from pathlib import Path
 
 from builder import gitops
 from builder.catalog import PastVersion
+from builder.migrations import migrate_raw
 from builder.model.study import Study
 from builder.settings import ArchiveSettings, load_settings
 from builder.submission import as_int, parse_record_text
@@ -32,15 +33,31 @@ def _commits_touching(root: Path, ref: str, record_path: Path) -> list[tuple[str
     return commits
 
 
-def _study(raw: dict | None, settings: ArchiveSettings) -> Study | None:
+def _study(raw: dict | None) -> Study | None:
+    """The published record as today's model reads it.
+
+    Old records are migrated first, and validated without today's allow-lists:
+    a version published under a licence the archive no longer accepts for new
+    studies stays published under it.
+    """
     if raw is None:
         return None
     try:
-        return Study.model_validate(
-            raw, context={"accession_pattern": settings.accession_pattern, "licences": settings.licences}
-        )
+        migrated, _steps = migrate_raw(raw)
+        return Study.model_validate(migrated)
     except ValueError:
-        return None  # an old record that today's model rejects is listed without content
+        return None  # a record no migration can read is listed without content
+
+
+def _published_on(version: int, study: Study | None, first_seen: dt.date) -> dt.date:
+    """The day a version was published: the release date of the first, the changelog date of later ones."""
+    if study is not None:
+        if version == study.version and version == 1:
+            return study.release_date
+        for entry in study.changelog:
+            if entry.version == version:
+                return max(entry.date, study.release_date)
+    return first_seen
 
 
 def version_history(
@@ -69,7 +86,9 @@ def version_history(
             continue
         first_seen.setdefault(version, date)
         last[version] = (commit, raw)
-    return [
-        PastVersion(version=v, date=first_seen[v], commit=last[v][0], study=_study(last[v][1], settings))
-        for v in sorted(last)
-    ]
+    versions = []
+    for v in sorted(last):
+        study = _study(last[v][1])
+        versions.append(PastVersion(version=v, date=_published_on(v, study, first_seen[v]), commit=last[v][0],
+                                    study=study))
+    return versions

@@ -56,3 +56,37 @@ def test_an_old_version_the_model_now_rejects_is_listed_without_content(archive_
 
 def test_a_study_without_history_has_no_versions(archive_repo: ArchiveRepo) -> None:
     assert version_history(archive_repo.root, Path("studies/OIA-000042/study.yaml")) == []
+
+
+def test_versions_published_before_a_schema_change_keep_their_content(archive_repo: ArchiveRepo) -> None:
+    repo = archive_repo
+    repo.checkout("main")
+    current = repo.read(RECORD)
+    # Version 1 was written in the draft format (schema 1): `license`, one `organism`, one `imaging_method`.
+    draft = (current.replace("schema_version: 2", "schema_version: 1")
+             .replace("licence: CC-BY-4.0", "license: CC-BY-4.0")
+             .replace("      organisms:\n        - id: NCBITaxon:9606\n          label: Homo sapiens",
+                      "      organism:\n        id: NCBITaxon:9606\n        label: Homo sapiens")
+             .replace("      imaging_method:\n        - id: FBbi:00000246\n          label: fluorescence microscopy",
+                      "      imaging_method:\n        id: FBbi:00000246\n        label: fluorescence microscopy"))
+    assert draft.count("schema_version: 1") == 1 and "organism:\n" in draft
+    repo.write(RECORD, draft)
+    repo.commit("Version 1, as published in the draft format")
+    repo.write(RECORD, current)  # migrated by `bioarchive migrate` in the same pull request as version 2
+    _new_version(repo, 2, "HeLa cells in confocal, version two")
+    repo.commit("Version 2, migrated to schema 2")
+
+    v1, v2 = version_history(repo.root, RECORD)
+    assert v1.study is not None and v1.study.licence == "CC-BY-4.0"
+    assert v1.study.organisms[0].id == "NCBITaxon:9606"
+    assert str(v1.date) == "2024-01-15"  # the release date, not the day of the commit
+    assert str(v2.date) == "2025-02-01"  # the changelog entry's date
+
+
+def test_a_version_published_under_a_licence_no_longer_offered_keeps_it(archive_repo: ArchiveRepo) -> None:
+    repo = archive_repo
+    repo.checkout("main")
+    repo.write("archive.toml", repo.read("archive.toml").replace('"CC0-1.0", "CC-BY-4.0"', '"CC0-1.0"'))
+    repo.commit("New studies must be CC0")
+    [v1] = version_history(repo.root, RECORD)
+    assert v1.study is not None and v1.study.licence == "CC-BY-4.0"
