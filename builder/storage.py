@@ -318,6 +318,13 @@ class HttpStore(Store):
                 target = requests.compat.urljoin(url, resp.headers.get("Location", ""))
                 resp.close()
                 target_host = urlsplit(target).netloc
+                if urlsplit(target).scheme != urlsplit(url).scheme:
+                    raise StorageError(
+                        "NET005",
+                        f"{url} redirects from {urlsplit(url).scheme}:// to {urlsplit(target).scheme}:// "
+                        f"({target}); not followed",
+                        url=self.url, key=key,
+                    )
                 if target_host != self.host:
                     raise StorageError(
                         "NET005",
@@ -552,7 +559,9 @@ def _refuse_private_host(url: str) -> None:
         return  # unresolvable: the request itself reports NET001 with the URL
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
+        # Only globally routable unicast addresses: this also refuses carrier-grade NAT
+        # (100.64.0.0/10), benchmarking, documentation and multicast ranges.
+        if not address.is_global or address.is_multicast:
             raise StorageError(
                 "SAF002",
                 f"{url}: host {host} resolves to the non-public address {address}; only public hosts are read",

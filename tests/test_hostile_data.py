@@ -269,6 +269,15 @@ def test_untrusted_file_and_private_urls(tmp_path):
     settings = settings_for(tmp_path)
     assert only(run(settings, "file:///etc/passwd", tmp_path), "SAF002")
     assert only(run(settings, "https://169.254.169.254/latest/meta-data", tmp_path), "SAF002")
+    assert only(run(settings, "https://100.64.0.1/carrier-grade-nat/image.zarr", tmp_path), "SAF002")
+    assert only(run(settings, "https://[::ffff:10.0.0.1]/mapped.zarr", tmp_path), "SAF002")
+
+
+def test_a_redirect_that_changes_the_scheme_is_not_followed(hostile_root, http):
+    image = fresh_image(hostile_root, "scheme.zarr", "0.5")
+    http.redirect("hostile/scheme.zarr", f"https://127.0.0.1:{http.port}/hostile/scheme.zarr/zarr.json")
+    d = only(run(settings_for(http.root), http.url_for(image), http.root, untrusted=False), "NET005")
+    assert "from http:// to https://" in d.message
 
 
 def test_one_bad_image_does_not_stop_the_others(hostile_root, http_server, tmp_path):
