@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from builder.checks import Diagnostic, get_check, has_errors, sort_diagnostics
 from builder.completeness import assess
 from builder.migrations import record_version
-from builder.model.ontology import TermIndex, check_terms, raw_terms, study_terms
+from builder.model.ontology import TermIndex, check_terms, raw_terms, study_terms, use_known_labels
 from builder.model.study import SCHEMA_VERSION, Study, is_human_taxon
 from builder.settings import ArchiveSettings
 from builder.terms import load_term_index
@@ -285,6 +285,7 @@ def load_record(
 
     terms = terms if terms is not None else load_term_index(root)[0]
     result.diagnostics.extend(_ontology_diagnostics(study_terms(study), terms, doc, file))
+    use_known_labels(study, terms)  # after the check, which compares what the record wrote
 
     report = assess(study)
     result.completeness = report.score

@@ -319,6 +319,18 @@ def test_common_name_synonym_is_accepted(tmp_path):
     assert not [d for d in result.diagnostics if d.check.startswith("ONT")]
 
 
+@pytest.mark.parametrize("given", ["mouse", "<script>alert(1)</script>"])
+def test_known_terms_are_published_under_the_term_lists_label(tmp_path, given):
+    # Pages, facets and browse URLs must not depend on how a depositor spelled a term.
+    result, _ = check(tmp_path, _organism(make_record(), "NCBITaxon:10090", given))
+    assert result.study.organisms[0].label == "Mus musculus"
+
+
+def test_unknown_terms_keep_the_records_label(tmp_path):
+    result, _ = check(tmp_path, _organism(make_record(), "NCBITaxon:1234567", "Imaginaria fictiva"))
+    assert result.study.organisms[0].label == "Imaginaria fictiva"
+
+
 def test_unknown_term_is_information_only(tmp_path):
     result, text = check(tmp_path, _organism(make_record(), "NCBITaxon:999999", "Imaginary beast"))
     d = the(result, "ONT004")

@@ -161,3 +161,17 @@ def raw_terms(raw: Any) -> list[tuple[tuple[str | int, ...], str, str]]:
                     if split_curie(curie) is not None:
                         out.append((("datasets", d, section, name, t), curie, term["label"].strip()))
     return out
+
+
+def use_known_labels(study: Any, terms: TermIndex) -> None:
+    """Show every known term under the term list's label, whatever the record wrote.
+
+    The record's own label is kept in Git and a mismatch is reported to the
+    reviewer (ONT003); the published pages, browse URLs and facets must not
+    depend on how a depositor spelled a term.
+    """
+    for dataset in study.datasets:
+        for term in (*dataset.biosample.organisms, *dataset.acquisition.imaging_method):
+            known = terms.label(term.id)
+            if known:
+                term.label = known
