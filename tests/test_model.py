@@ -74,3 +74,29 @@ def test_unknown_fields_are_refused_everywhere():
 
 def test_missing_schema_version_is_required():
     assert error_types(make_record(schema_version=DROP)) == [("missing", ("schema_version",))]
+
+
+def _fields_without_examples(name: str, node: dict) -> list[str]:
+    missing = []
+    for field, prop in node.get("properties", {}).items():
+        nested = "$ref" in prop or any("$ref" in a for a in prop.get("anyOf", [])) or "$ref" in prop.get("items", {})
+        if not (nested or "examples" in prop or "enum" in prop or "const" in prop):
+            missing.append(f"{name}.{field}")
+    return missing
+
+
+def test_every_field_shows_an_example_in_the_metadata_reference():
+    # The reference page and editor completion both read the schema's examples.
+    schema = Study.model_json_schema()
+    missing = _fields_without_examples("Study", schema)
+    for name, node in schema.get("$defs", {}).items():
+        missing += _fields_without_examples(name, node)
+    assert missing == [], f"add examples=[...] to these fields: {missing}"
+
+
+def test_the_top_level_examples_make_a_valid_record():
+    record = make_record()
+    record["keywords"] = Study.model_fields["keywords"].examples[0]
+    record["release_date"] = dt.date.fromisoformat(Study.model_fields["release_date"].examples[0])
+    record["title"] = Study.model_fields["title"].examples[0]
+    assert Study.model_validate(record).title.startswith("A 3D atlas")

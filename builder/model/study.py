@@ -187,8 +187,8 @@ class Author(_Model):
     orcid: str | None = Field(default=None, description="ORCID iD", examples=["0000-0002-1825-0097"])
     affiliations: list[Affiliation] = Field(default_factory=list)
     roles: list[AuthorRole] = Field(default_factory=list)
-    email: str | None = Field(default=None, description="Required for the corresponding contact")
-    contact: Flag = Field(default=False, description="True for the one corresponding contact")
+    email: str | None = Field(default=None, description="Required for the corresponding contact", examples=["ada.lovelace@example.org"])
+    contact: Flag = Field(default=False, description="True for the one corresponding contact", examples=[True])
 
     @field_validator("orcid")
     @classmethod
@@ -223,14 +223,14 @@ class Author(_Model):
 class Funding(_Model):
     funder: ShortText = Field(examples=["Wellcome Trust"])
     grant_id: str | None = Field(default=None, examples=["221052/Z/20/Z"])
-    funder_ror: str | None = None
+    funder_ror: str | None = Field(default=None, description="ROR id of the funder", examples=["https://ror.org/029chgv08"])
 
 
 class Publication(_Model):
-    title: ShortText
+    title: ShortText = Field(examples=["OME-NGFF: a next-generation file format for expanding bioimaging data-access strategies"])
     authors: ShortText = Field(description="Author list as printed", examples=["Lovelace A, Babbage C"])
     year: Whole = Field(ge=1600, le=2100, examples=[2021])
-    journal: str | None = None
+    journal: str | None = Field(default=None, examples=["Nature Methods"])
     doi: str | None = Field(default=None, examples=["10.1038/s41592-021-01326-w"])
     pubmed_id: str | None = Field(default=None, examples=["34887551"])
 
@@ -266,8 +266,8 @@ WebUrl = Annotated[str, AfterValidator(_check_url)]
 
 
 class Link(_Model):
-    url: WebUrl
-    description: ShortText
+    url: WebUrl = Field(examples=["https://github.com/lab/analysis-code"])
+    description: ShortText = Field(examples=["Segmentation and tracking code"])
 
 
 # ---------------------------------------------------------------- REMBI study components
@@ -275,10 +275,13 @@ class Link(_Model):
 class Biosample(_Model):
     organisms: list[TaxonTerm] = Field(min_length=1, description="NCBI Taxonomy terms of the imaged organisms")
     biological_entity: ShortText = Field(examples=["HeLa cells", "adult mouse brain"])
-    description: str | None = None
-    intrinsic_variables: list[Text] = Field(default_factory=list, description="e.g. genotype, strain, cell line")
-    extrinsic_variables: list[Text] = Field(default_factory=list, description="e.g. treatments, reagents")
-    experimental_variables: list[Text] = Field(default_factory=list, description="what was varied on purpose")
+    description: str | None = Field(default=None, examples=["Adult C57BL/6J males, 10 weeks old"])
+    intrinsic_variables: list[Text] = Field(default_factory=list, description="e.g. genotype, strain, cell line",
+                                            examples=[["H2B-GFP transgenic line"]])
+    extrinsic_variables: list[Text] = Field(default_factory=list, description="e.g. treatments, reagents",
+                                            examples=[["siRNA against PLK1, 48 h"]])
+    experimental_variables: list[Text] = Field(default_factory=list, description="what was varied on purpose",
+                                               examples=[["time after fertilisation"]])
 
 
 class ChannelSignal(_Model):
@@ -288,26 +291,27 @@ class ChannelSignal(_Model):
 
 
 class Specimen(_Model):
-    preparation_protocol: LongText
+    preparation_protocol: LongText = Field(examples=["Fixed in 4% PFA for 10 min, permeabilised with 0.1% Triton X-100, stained with Hoechst 33342."])
     signal_contrast: list[ChannelSignal] = Field(default_factory=list)
 
 
 class ImageAcquisition(_Model):
     imaging_method: list[ImagingMethodTerm] = Field(min_length=1, description="FBbi terms of the imaging methods")
     instrument: ShortText = Field(examples=["Zeiss LSM 980 with Airyscan 2"])
-    parameters: LongText | None = Field(default=None, description="objective, pixel size, exposure, voltage ...")
+    parameters: LongText | None = Field(default=None, description="objective, pixel size, exposure, voltage ...",
+                                        examples=["63x/1.4 NA oil objective, 0.1 µm pixels, 200 ms exposure"])
 
 
 class ImageCorrelation(_Model):
-    method: ShortText
-    fiducials: str | None = None
-    transformation: str | None = None
+    method: ShortText = Field(examples=["Fluorescent beads visible in both modalities, aligned in ec-CLEM"])
+    fiducials: str | None = Field(default=None, examples=["100 nm TetraSpeck beads"])
+    transformation: str | None = Field(default=None, examples=["affine, 12 parameters"])
 
 
 class AnalysedData(_Model):
-    description: LongText
+    description: LongText = Field(examples=["Nuclei segmented in 3D at every time point"])
     kind: Literal["segmentation", "annotation", "tracking", "measurements", "other"] = "other"
-    method: str | None = None
+    method: str | None = Field(default=None, examples=["Cellpose 2.2 (nuclei model), corrected by hand in napari"])
 
 
 class ImageKind(StrEnum):
@@ -368,16 +372,16 @@ class ImageRef(_Model):
         examples=["s3://my-bucket/screen/plate1.ome.zarr"],
     )
     kind: ImageKind = ImageKind.IMAGE
-    title: str | None = None
-    description: str | None = None
+    title: str | None = Field(default=None, examples=["Plate 1, replicate A"])
+    description: str | None = Field(default=None, examples=["Control and knock-down wells, 4 fields each"])
 
 
 class Dataset(_Model):
     """A REMBI study component: images that share biosample, specimen and acquisition."""
 
     name: Name = Field(description="Unique within the study", examples=["screen"])
-    title: ShortText
-    description: LongText | None = None
+    title: ShortText = Field(examples=["HeLa cells after siRNA knock-down, fixed at 48 h"])
+    description: LongText | None = Field(default=None, examples=["Three 96-well plates, one field per well"])
     biosample: Biosample
     specimen: Specimen
     acquisition: ImageAcquisition
@@ -406,9 +410,11 @@ class BiologicalScale(StrEnum):
 
 
 class HumanData(_Model):
-    ethics_statement: LongText = Field(description="Approving body and reference number")
-    consent_statement: LongText = Field(description="How informed consent was obtained")
-    deidentified: Flag = Field(description="Must be true: images carry no identifying information")
+    ethics_statement: LongText = Field(description="Approving body and reference number",
+                                       examples=["Approved by the Ethics Committee of Example University (ref. 2024-117)"])
+    consent_statement: LongText = Field(description="How informed consent was obtained",
+                                        examples=["Written informed consent from every donor, for open publication"])
+    deidentified: Flag = Field(description="Must be true: images carry no identifying information", examples=[True])
 
 
 class Status(StrEnum):
@@ -417,9 +423,10 @@ class Status(StrEnum):
 
 
 class ChangelogEntry(_Model):
-    version: Whole = Field(ge=1)
-    date: Day
-    description: LongText = Field(description="What changed and why")
+    version: Whole = Field(ge=1, examples=[2])
+    date: Day = Field(examples=["2026-03-01"])
+    description: LongText = Field(description="What changed and why",
+                                  examples=["Corrected the pixel size of plate 2, which was given in nm instead of µm"])
 
 
 class Study(_Model):
@@ -427,19 +434,21 @@ class Study(_Model):
 
     schema_version: Whole = Field(description="Version of this record format", examples=[SCHEMA_VERSION])
     accession: str = Field(description="Assigned by `bioarchive new`", examples=["OIA-000001"])
-    version: Whole = Field(default=1, ge=1, description="Raised on every change after publication")
+    version: Whole = Field(default=1, ge=1, description="Raised on every change after publication", examples=[1])
     status: Status = Status.PUBLISHED
-    withdrawal_reason: str | None = None
-    title: ShortText = Field(min_length=10)
-    description: LongText = Field(min_length=25, description="Markdown")
+    withdrawal_reason: str | None = Field(default=None, description="Shown on the study's tombstone page", examples=["Consent was withdrawn by a donor"])
+    title: ShortText = Field(min_length=10, examples=["A 3D atlas of nuclear shape in the zebrafish blastoderm"])
+    description: LongText = Field(min_length=25, description="Markdown, at least 25 characters",
+                                  examples=["Light-sheet volumes of 24 embryos ... (a few paragraphs: what, why, how)"])
     authors: list[Author] = Field(min_length=1)
     licence: str = Field(description="SPDX id from the archive's allow-list", examples=["CC-BY-4.0"])
-    keywords: list[Text] = Field(default_factory=list)
-    release_date: Day = Field(description="Publication date; a future date keeps the study embargoed")
+    keywords: list[Text] = Field(default_factory=list, examples=[["mitosis", "nuclear shape", "zebrafish"]])
+    release_date: Day = Field(description="Publication date; a future date keeps the study embargoed",
+                              examples=["2026-01-15"])
     funding: list[Funding] = Field(default_factory=list)
     publications: list[Publication] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
-    acknowledgements: str | None = None
+    acknowledgements: str | None = Field(default=None, examples=["We thank the EMBL imaging facility."])
     data_type: DataType
     biological_scale: list[BiologicalScale] = Field(min_length=1)
     human_data: HumanData | None = None
