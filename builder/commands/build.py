@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -25,7 +26,8 @@ def print_skipped(console: Console, report) -> None:
 
     errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
     for d in errors[:50]:
-        console.print(f"  [red]error[/] {d.location} [bold]{d.check}[/] {d.message}", highlight=False, markup=False)
+        # Record text is escaped: a message may quote brackets that rich would read as markup.
+        console.print(f"  [red]error[/] {escape(d.location)} [bold]{d.check}[/] {escape(d.message)}", highlight=False)
     if len(errors) > 50:
         console.print(f"  … and {len(errors) - 50} more errors (run `bioarchive validate`)")
 
