@@ -233,3 +233,9 @@ def test_a_withdrawn_studys_data_is_not_read(archive_repo):
     [record] = json.loads(result.output)["records"]
     assert not [d for d in record["diagnostics"] if d["severity"] == "error"], record
     assert result.exit_code == 0
+
+
+def test_outside_an_archive_nothing_passes_silently(tmp_path):
+    result = run(tmp_path / "nowhere", "--no-data")
+    assert result.exit_code == 1
+    assert "is not an archive" in result.output and "archive.toml" in result.output

@@ -65,6 +65,12 @@ def command(paths: tuple[Path, ...], changed_since: str | None, no_data: bool, f
     from builder.settings import find_root, load_settings
 
     root = find_root(root)
+    if not (root / "archive.toml").is_file() and not (root / "studies").is_dir():
+        # Outside an archive there is nothing to check: saying "0 records, all fine" would mislead.
+        raise click.ClickException(
+            f"{root} is not an archive: neither it nor a folder above it has archive.toml; "
+            "run this inside the archive repository, or pass --root"
+        )
     try:
         settings = load_settings(root)
     except Exception as exc:  # archive.toml is the maintainers' file; say what is wrong with it
