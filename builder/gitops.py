@@ -154,12 +154,6 @@ def list_dir_at(root: Path, ref: str, path: Path | str) -> list[str]:
     return sorted(_split_z(out))
 
 
-def head_commit(root: Path) -> str | None:
-    """The commit HEAD points at, or None in a repository without commits."""
-    proc = run_git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
-    return proc.stdout.decode().strip() if proc.returncode == 0 else None
-
-
 def files_at(root: Path, specs: list[tuple[str, Path]]) -> list[bytes | None]:
     """Contents of many (commit, path) pairs in one `git cat-file --batch` run; None where absent.
 

@@ -133,14 +133,6 @@ class RecordSet:
     extra_diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
-    def by_accession(self) -> dict[str, RecordResult]:
-        out: dict[str, RecordResult] = {}
-        for r in self.records:
-            if r.accession is not None:
-                out.setdefault(r.accession, r)
-        return out
-
-    @property
     def studies(self) -> dict[str, Study]:
         """Valid studies by accession (records with errors are left out)."""
         return {r.study.accession: r.study for r in self.records if r.ok and r.study is not None}

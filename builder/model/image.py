@@ -68,9 +68,5 @@ class ImageFacts(_Facts):
     thumbnail_alt: str | None = None
 
     @property
-    def size_by_axis(self) -> dict[str, int]:
-        return {a.name: n for a, n in zip(self.axes, self.shape)}
-
-    @property
     def pixel_sizes(self) -> dict[str, tuple[float, str | None]]:
         return {a.name: (a.scale, a.unit) for a in self.axes if a.type == "space" and a.scale is not None}

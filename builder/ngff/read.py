@@ -44,10 +44,6 @@ class NgffError(ValueError):
         self.doc = doc
 
 
-def group_doc_key(path: str, zarr_format: int) -> str:
-    return f"{path.strip('/')}/{GROUP_DOC[zarr_format]}" if path.strip("/") else GROUP_DOC[zarr_format]
-
-
 def array_doc_key(path: str, zarr_format: int) -> str:
     return f"{path.strip('/')}/{ARRAY_DOC[zarr_format]}" if path.strip("/") else ARRAY_DOC[zarr_format]
 
