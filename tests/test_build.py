@@ -201,3 +201,31 @@ def test_earlier_versions_from_git_history_get_their_own_pages(built_site, tmp_p
     assert old.is_file()
     text = old.read_text()
     assert "An earlier version" in text and "Second edition" not in text.split("oia-study-head")[1][:2000]
+
+
+def test_theme_links_are_right_on_every_generated_page(tmp_path):
+    """The theme renders blocks shared by off-nav pages once (site_overrides/oia-page.html):
+    on every page each tab and nav link must still lead where the home page's do."""
+    from urllib.parse import urljoin
+
+    from builder.build import build_site_from_catalog
+    from tests.support.catalog import settings_for_tests, synthetic_catalog
+
+    settings = settings_for_tests(studies_per_page=2)
+    catalog = synthetic_catalog(12)
+    site = tmp_path / "site"
+    build_site_from_catalog(catalog, settings, Path(__file__).resolve().parent.parent, site, cache_dir=None)
+    tab = re.compile(r'<a href="([^"]*)" class="md-tabs__link')
+    light_nav = re.compile(r'<li class="md-nav__item"><a href="([^"]*)" class="md-nav__link">')
+
+    def targets(page: Path, pattern: re.Pattern[str]) -> list[str]:
+        url = "https://x.org/" + page.parent.relative_to(site).as_posix() + "/"
+        return [urljoin(url, href) for href in pattern.findall(page.read_text(encoding="utf-8"))]
+
+    tabs = targets(site / "index.html", tab)
+    assert "https://x.org/browse/" in tabs and "https://x.org/guides/" in tabs
+    pages = [p for p in site.rglob("index.html") if p.parent.relative_to(site).parts[:1] in {("studies",), ("browse",)}]
+    assert any("page" in p.parts for p in pages) and any(len(p.parts) - len(site.parts) >= 4 for p in pages)
+    for page in pages:
+        assert targets(page, tab) == tabs, page
+        assert targets(page, light_nav) in ([], tabs), page
