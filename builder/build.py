@@ -229,7 +229,7 @@ class SiteDataJob:
     @classmethod
     def start(cls, catalog: Catalog, settings: ArchiveSettings, out: Path, *, cache_dir: Path | None,
               sitemap_pages: list[str], error_file: Path,
-              render_pages: Callable[[], Any] | None = None) -> SiteDataJob:
+              render_pages: Callable[[], Any] | None = None, catalog_json: str | None = None) -> SiteDataJob:
         # Imported here, not in the child: a fork copies only this thread, and an
         # import lock another thread held at that moment would never be released.
         import builder.exports
@@ -240,7 +240,8 @@ class SiteDataJob:
             # file needs a temporary name of its own.
             # The search index is built in the parent while MkDocs runs (see below).
             write_site_data(catalog, settings, out, thumbnail_url=ThumbnailStore(cache_dir).url,
-                            extra_pages=sitemap_pages, atomic=False, search_index=False)
+                            extra_pages=sitemap_pages, atomic=False, search_index=False,
+                            catalog_json=catalog_json)
 
         if "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
@@ -318,11 +319,13 @@ def build_site_from_catalog(
     report: BuildReport | None = None,
     progress: Progress | None = None,
     keep_staging: Path | None = None,
+    catalog_json: str | None = None,
 ) -> BuildReport:
     """Render, export, run MkDocs and swap the result into site_dir.
 
     Everything is written to temporary folders; site_dir changes only at the
-    very end, and only if every step succeeded.
+    very end, and only if every step succeeded. ``catalog_json`` is
+    ``catalog.to_json()`` when the caller has it already.
     """
     report = report or BuildReport(site_dir=site_dir)
     progress = progress or Progress(None, report)
@@ -357,7 +360,7 @@ def build_site_from_catalog(
             catalog, settings, extra, cache_dir=cache_dir,
             sitemap_pages=doc_pages(root / "docs") + entry_pages(catalog) + REFERENCE_PAGES,
             error_file=staging / "site-data-error.txt",
-            render_pages=child_pages if child_studies else None,
+            render_pages=child_pages if child_studies else None, catalog_json=catalog_json,
         )
         with progress.stage("pages", f"Rendering pages of {len(catalog.studies):,} studies"):
             stage_overrides(overrides_search_path(root), overrides_dir)
@@ -368,7 +371,10 @@ def build_site_from_catalog(
                 studies=catalog.studies[:split] if site_data.renders_pages else None,
             )
             if site_data.renders_pages:
+                # Time this process waited for the child's share (0: the split is balanced or leans on us).
+                waited = time.perf_counter()
                 pages, used = site_data.pages_result()
+                report.timings["pages_wait"] = time.perf_counter() - waited
                 result.pages.extend(pages)
                 result.thumbnails.used |= used
             report.pages = len(result.pages)
@@ -418,7 +424,8 @@ def build_site_from_catalog(
 
 def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
                     thumbnail_url: Callable[[str], str | None] | None = None,
-                    extra_pages: list[str] = (), atomic: bool = True, search_index: bool = True) -> None:
+                    extra_pages: list[str] = (), atomic: bool = True, search_index: bool = True,
+                    catalog_json: str | None = None) -> None:
     """Files next to the pages: exports, the catalog search index, catalog.json.
 
     Written into their own folder, never through MkDocs: it would copy them
@@ -432,7 +439,8 @@ def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
     write_exports(catalog, site, settings, extra_pages=extra_pages, atomic=atomic)
     if search_index:
         write_search_index(catalog, settings, site, thumbnail_url=thumbnail_url)
-    (site / "catalog.json").write_text(catalog.to_json(), encoding="utf-8")
+    text = catalog_json if catalog_json is not None else catalog.to_json()
+    (site / "catalog.json").write_text(text, encoding="utf-8")
 
 
 def write_search_index(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
@@ -486,10 +494,11 @@ def build(
     with progress.stage("catalog", "Gathering the catalog"):
         histories = study_histories(root, studies, settings) if history else {}
         catalog = build_catalog(studies, images, settings, today, history=histories)
-        (root / CACHE_FOLDER / "catalog.json").write_text(catalog.to_json(), encoding="utf-8")
+        catalog_json = catalog.to_json()  # serialised once: the site's catalog.json is the same text
+        (root / CACHE_FOLDER / "catalog.json").write_text(catalog_json, encoding="utf-8")
     build_site_from_catalog(
         catalog, settings, root, site_dir, cache_dir=cache_dir, history=histories, images=images,
-        template_dirs=template_dirs, report=report, progress=progress,
+        template_dirs=template_dirs, report=report, progress=progress, catalog_json=catalog_json,
     )
     return report
 
