@@ -122,8 +122,23 @@ def _document(ref: int, cs: CatalogStudy) -> dict[str, str]:
         "o": " ".join(t.label for t in cs.organisms),
         "m": " ".join(t.label for t in cs.imaging_methods),
         "p": " ".join(split_name(a.name)[1] for a in study.authors),
-        "d": truncate_text(markdown_to_text(study.description), DESCRIPTION_EXCERPT_CHARS),
+        "d": description_excerpt(cs),
     }
+
+
+def description_excerpt(cs: CatalogStudy) -> str:
+    """The first DESCRIPTION_EXCERPT_CHARS characters of the plain-text description.
+
+    Cut from the catalog's summary, itself a cut of the same plain text, when
+    that is longer than the excerpt: both cuts then see the same leading
+    characters, so the result is the same as cutting the whole text, without
+    rendering the description's Markdown once more (a quarter of the index's
+    time at 10,000 studies). A shorter summary may be the whole text or, in
+    odd cases, a cut ending early; those are rendered.
+    """
+    if len(cs.summary) > DESCRIPTION_EXCERPT_CHARS:
+        return truncate_text(cs.summary, DESCRIPTION_EXCERPT_CHARS)
+    return truncate_text(markdown_to_text(cs.study.description), DESCRIPTION_EXCERPT_CHARS)
 
 
 def build_lunr_index(catalog: Catalog) -> Index:

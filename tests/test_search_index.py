@@ -6,6 +6,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from builder.search_index import (
     DECODER_SCRIPT,
@@ -196,3 +199,25 @@ def test_an_empty_catalog_gives_an_index_that_loads(catalog_settings):
     serialized = build_lunr_index(synthetic_catalog(1)).serialize()
     assert json.loads(index_json)["version"] == serialized["version"]
     assert json.loads(index_json)["pipeline"] == serialized["pipeline"]
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from(list("ab .,;:…🦠") + ["word", "Åström"]), max_size=200).map("".join))
+def test_an_excerpt_of_the_summary_is_the_excerpt_of_the_text(text):
+    """description_excerpt() cuts the summary instead of the whole text when the summary is longer."""
+    from builder.catalog import SUMMARY_CHARS, truncate_text
+    from builder.search_index import DESCRIPTION_EXCERPT_CHARS
+
+    text = " ".join(text.split())  # markdown_to_text collapses whitespace
+    summary = truncate_text(text, SUMMARY_CHARS)
+    if len(summary) > DESCRIPTION_EXCERPT_CHARS:
+        assert truncate_text(summary, DESCRIPTION_EXCERPT_CHARS) == truncate_text(text, DESCRIPTION_EXCERPT_CHARS)
+
+
+def test_description_excerpts_match_the_rendered_text(sample_catalog, hostile_catalog):
+    from builder.catalog import markdown_to_text, truncate_text
+    from builder.search_index import DESCRIPTION_EXCERPT_CHARS, description_excerpt
+
+    for cs in [*sample_catalog.studies, *hostile_catalog.studies]:
+        expected = truncate_text(markdown_to_text(cs.study.description), DESCRIPTION_EXCERPT_CHARS)
+        assert description_excerpt(cs) == expected
