@@ -49,13 +49,6 @@ THUMBNAIL_FOLDER = "thumbnails"
 # study's JSON: a study page stays under 60 KB however many images it holds.
 MAX_GALLERY_IMAGES = 8
 MAX_LISTED_IMAGES = 30
-# Facet value listings hold this many times the archive's studies_per_page
-# (96 cards with the default 24; thumbnails load lazily). A facet with few
-# values (licence, data type, scale) lists nearly the whole catalog under each
-# value: at 24 a page, 10,000 studies made 2,700 facet listing pages, more
-# than a quarter of all pages MkDocs renders, each with the whole theme
-# around it. "All studies", the listing in the nav, keeps the setting.
-FACET_PAGE_FACTOR = 4
 
 # URL segment of each facet (catalog facet key -> browse/<segment>/).
 FACET_SEGMENTS: dict[str, str] = {
@@ -535,7 +528,7 @@ class SiteRenderer:
 
     def _listing(self, base: str, studies: list[CatalogStudy], *, title: str, heading: str,
                  intro: str = "", facet: FacetEntry | None = None) -> None:
-        per_page = self.settings.studies_per_page * (FACET_PAGE_FACTOR if facet is not None else 1)
+        per_page = self.settings.facet_studies_per_page if facet is not None else self.settings.studies_per_page
         chunks = paginate(studies, per_page)
         for number, chunk in enumerate(chunks, start=1):
             url_path = page_url(base, number)

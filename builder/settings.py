@@ -59,7 +59,10 @@ class ArchiveSettings(BaseModel):
     s3_anonymous: bool = True
     thumbnail_sizes: dict[str, int] = Field(default_factory=lambda: {"card": 256, "preview": 768})
     thumbnail_format: str = "webp"
-    studies_per_page: int = 24
+    studies_per_page: int = Field(default=24, ge=1, le=500)  # the all-studies listing
+    # Browse listings per facet value: bigger pages, since a facet with few values
+    # (licence, scale) lists nearly the whole catalog under each value.
+    facet_studies_per_page: int = Field(default=96, ge=1, le=500)
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("accession_prefix")

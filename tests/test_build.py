@@ -211,7 +211,7 @@ def test_theme_links_are_right_on_every_generated_page(tmp_path):
     from builder.build import build_site_from_catalog
     from tests.support.catalog import settings_for_tests, synthetic_catalog
 
-    settings = settings_for_tests(studies_per_page=2)
+    settings = settings_for_tests(studies_per_page=2, facet_studies_per_page=3)
     catalog = synthetic_catalog(12)
     site = tmp_path / "site"
     build_site_from_catalog(catalog, settings, Path(__file__).resolve().parent.parent, site, cache_dir=None)

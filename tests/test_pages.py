@@ -261,7 +261,7 @@ def test_earlier_version_has_its_own_url(rendered):
 
 
 def test_browse_listings_and_pagination(sample_catalog, catalog_settings, tmp_path):
-    settings = catalog_settings.model_copy(update={"studies_per_page": 1})
+    settings = catalog_settings.model_copy(update={"studies_per_page": 1, "facet_studies_per_page": 1})
     writer, docs = render(sample_catalog, settings, tmp_path)
     urls = {p.url_path for p in writer.pages}
     assert {"studies/", "studies/page/2/", "browse/", "browse/organism/", "browse/organism/mus-musculus/",
@@ -275,6 +275,14 @@ def test_browse_listings_and_pagination(sample_catalog, catalog_settings, tmp_pa
     assert "nav" not in meta_of(docs, "studies/")
     mouse = body(docs, "browse/organism/mus-musculus/")
     assert "NCBITaxon:10090" in mouse
+
+
+def test_facet_listings_have_their_own_page_size(sample_catalog, catalog_settings, tmp_path):
+    settings = catalog_settings.model_copy(update={"studies_per_page": 1, "facet_studies_per_page": 50})
+    writer, _ = render(sample_catalog, settings, tmp_path)
+    urls = {p.url_path for p in writer.pages}
+    assert "studies/page/2/" in urls  # the all-studies listing pages by studies_per_page
+    assert not [u for u in urls if u.startswith("browse/") and "/page/" in u]  # facets hold 50 a page
 
 
 def test_home_page_summarises_the_archive(rendered):
