@@ -112,6 +112,14 @@ class Progress:
             self.console.print(text)
 
 
+class InvalidRecords(Exception):
+    """Records with errors stopped the build; nothing was written."""
+
+    def __init__(self, report: BuildReport) -> None:
+        self.report = report
+        super().__init__(f"{len(report.studies_skipped)} record(s) have errors: " + ", ".join(report.studies_skipped))
+
+
 # ---------------------------------------------------------------- stage 1: records
 
 def load_studies(root: Path, settings: ArchiveSettings, report: BuildReport) -> list[Study]:
@@ -482,8 +490,15 @@ def build(
     console: Console | None = None,
     history: bool = True,
     template_dirs: list[Path] | None = None,
+    allow_invalid: bool = False,
 ) -> BuildReport:
-    """Build the archive at ``root`` into ``site_dir`` (default root/site)."""
+    """Build the archive at ``root`` into ``site_dir`` (default root/site).
+
+    A record with errors stops the build before anything is written, unless
+    ``allow_invalid``: a published study whose record broke (say, after a
+    settings change) must not silently vanish from the live site. Previews
+    (``bioarchive serve``) build the valid rest.
+    """
     from builder.catalog import build_catalog
 
     root = root.resolve()
@@ -497,6 +512,8 @@ def build(
 
     with progress.stage("records", "Loading study records"):
         studies = load_studies(root, settings, report)
+    if report.studies_skipped and not allow_invalid:
+        raise InvalidRecords(report)
     if report.studies_skipped:
         progress.say(f"[yellow]![/] {len(report.studies_skipped)} record(s) with errors left out "
                      "(run `bioarchive validate` for details)")
@@ -515,20 +532,5 @@ def build(
     return report
 
 
-def report_summary(report: BuildReport) -> dict[str, Any]:
-    return {
-        "site": str(report.site_dir),
-        "studies_loaded": report.studies_loaded,
-        "studies_skipped": report.studies_skipped,
-        "published": report.published,
-        "withdrawn": report.withdrawn,
-        "pages": report.pages,
-        "thumbnails": report.thumbnails,
-        "images_read": report.images_read,
-        "images_failed": report.images_failed,
-        "timings": {k: round(v, 2) for k, v in report.timings.items()},
-    }
-
-
-__all__ = ["BuildFailed", "BuildReport", "SiteBuildError", "build", "build_site_from_catalog", "write_search_index",
+__all__ = ["BuildFailed", "BuildReport", "InvalidRecords", "SiteBuildError", "build", "build_site_from_catalog", "write_search_index",
            "write_site_data"]

@@ -108,7 +108,7 @@ def test_a_failing_build_leaves_the_old_site_intact(built_site, tmp_path):
     (broken / "study.html").write_text("{% for x in %}broken{% endfor %}")
     with pytest.raises(PageError):
         build(built_site.root, site_dir=site, today=built_site.today, console=None, history=False,
-              template_dirs=[tmp_path / "templates"])
+              template_dirs=[tmp_path / "templates"], allow_invalid=True)
     assert _tree_digest(site) == before
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".site.")]
     assert leftovers == [], leftovers
@@ -121,10 +121,26 @@ def test_build_command_reports_and_replaces_the_site(built_site, tmp_path):
     (site / "stale").mkdir(parents=True)
     (site / "stale" / "old.html").write_text("old")
     result = CliRunner().invoke(main, ["build", "--root", str(built_site.root), "--site-dir", str(site),
-                                       "--today", built_site.today.isoformat(), "--no-history"])
+                                       "--today", built_site.today.isoformat(), "--no-history", "--allow-invalid"])
     assert result.exit_code == 0, result.output
     assert "left out because of errors" in result.output and BROKEN_ACCESSION in result.output
     assert (site / "index.html").is_file() and not (site / "stale").exists()
+
+
+def test_a_record_with_errors_stops_the_build_and_keeps_the_live_site(built_site, tmp_path):
+    # Publishing must not silently drop a study whose record broke: the old site stays up.
+    from builder.cli import main
+
+    site = tmp_path / "live"
+    site.mkdir()
+    (site / "index.html").write_text("the live site")
+    result = CliRunner().invoke(main, ["build", "--root", str(built_site.root), "--site-dir", str(site),
+                                       "--today", built_site.today.isoformat(), "--no-history"])
+    assert result.exit_code == 1
+    assert "have errors" in result.output and "--allow-invalid" in result.output
+    assert BROKEN_ACCESSION in result.output and "error" in result.output
+    assert [p.name for p in site.iterdir()] == ["index.html"]
+    assert (site / "index.html").read_text() == "the live site"
 
 
 def test_build_command_rejects_a_bad_date(built_site):
@@ -149,7 +165,8 @@ def test_a_failing_export_stops_the_build(built_site, tmp_path, monkeypatch):
     from builder.build import BuildFailed
 
     with pytest.raises(BuildFailed, match="disk full"):
-        build(built_site.root, site_dir=site, today=built_site.today, console=None, history=False)
+        build(built_site.root, site_dir=site, today=built_site.today, console=None, history=False,
+              allow_invalid=True)
     assert [p.name for p in site.iterdir()] == ["index.html"]
     assert (site / "index.html").read_text() == "the old site"
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
@@ -194,7 +211,7 @@ def test_earlier_versions_from_git_history_get_their_own_pages(built_site, tmp_p
     record.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     _git(root, "commit", "-q", "-am", "v2")
     site = tmp_path / "site"
-    build(root, site_dir=site, today=built_site.today, console=None, history=True)
+    build(root, site_dir=site, today=built_site.today, console=None, history=True, allow_invalid=True)
     current = (site / "studies" / accession / "index.html").read_text()
     assert "Second edition" in current and "Retitled for the second edition" in current
     old = site / "studies" / accession / f"v{data['version'] - 1}" / "index.html"

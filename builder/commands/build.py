@@ -43,10 +43,13 @@ def print_skipped(console: Console, report) -> None:
               help="A Dask scheduler to read the images on (default: local worker processes).")
 @click.option("--history/--no-history", default=True, show_default=True,
               help="Publish earlier versions of studies from the Git history.")
+@click.option("--allow-invalid", is_flag=True,
+              help="Build without the records that have errors (for previews). By default any error stops "
+                   "the build and site/ is left as it was, so no published study silently disappears.")
 def command(root: Path | None, site_dir: Path | None, today: dt.date | None, scheduler: str | None,
-            history: bool) -> None:
+            history: bool, allow_invalid: bool) -> None:
     """Build the public website from studies/ into site/."""
-    from builder.build import build
+    from builder.build import InvalidRecords, build
     from builder.settings import find_root
     from builder.site import SiteBuildError
 
@@ -56,7 +59,13 @@ def command(root: Path | None, site_dir: Path | None, today: dt.date | None, sch
         site_dir = Path.cwd() / site_dir
     try:
         report = build(root, site_dir=site_dir, today=today, scheduler=scheduler, console=console,
-                       history=history)
+                       history=history, allow_invalid=allow_invalid)
+    except InvalidRecords as exc:
+        console.print(f"[red]✗ {len(exc.report.studies_skipped)} record(s) have errors;[/] nothing was built "
+                      "and site/ was left as it was. Fix them (`bioarchive validate`), or preview the rest "
+                      "with --allow-invalid.", highlight=False)
+        print_skipped(console, exc.report)
+        sys.exit(1)
     except SiteBuildError as exc:
         console.print(f"[red]✗ {exc}[/]; site/ was left as it was.")
         console.print(exc.output[-4000:], markup=False, highlight=False)

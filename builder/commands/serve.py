@@ -75,7 +75,7 @@ def command(root: Path | None, site_dir: Path | None, port: int, watch: bool) ->
 
     def rebuild() -> bool:
         try:
-            report = build(root, site_dir=site_dir, console=console)
+            report = build(root, site_dir=site_dir, console=console, allow_invalid=True)  # a preview shows the rest
         except Exception as exc:  # noqa: BLE001 - keep serving the last good site
             console.print(f"[red]✗ build failed:[/] {type(exc).__name__}: {exc}", highlight=False)
             output = getattr(exc, "output", "")

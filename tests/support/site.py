@@ -149,7 +149,7 @@ def built_site(example_archive) -> BuiltSite:
 
     today = dt.date.today()
     site = example_archive / "site"
-    report = build(example_archive, site_dir=site, today=today, console=None, history=False)
+    report = build(example_archive, site_dir=site, today=today, console=None, history=False, allow_invalid=True)
     return BuiltSite(root=example_archive, site=site, report=report, today=today)
 
 
