@@ -219,12 +219,14 @@ class Catalog(BaseModel):
         return next((s for s in self.studies if s.accession == accession), None)
 
     def to_json(self, *, indent: int | None = None) -> str:
-        """The same catalog always gives the same bytes (keys sorted)."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, indent=indent)
+        """The same catalog always gives the same bytes (keys sorted). Contact emails are left out:
+        curators read them in Git; a published bulk list of addresses only feeds spammers."""
+        data = self.model_dump(mode="json", exclude={"studies": {"__all__": {"study": PRIVATE_STUDY_FIELDS}}})
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=indent)
 
-    @classmethod
-    def from_json(cls, text: str) -> Catalog:
-        return cls.model_validate_json(text)
+
+# Fields of a record that are never published: contact emails stay in Git for curators.
+PRIVATE_STUDY_FIELDS: dict = {"authors": {"__all__": {"email"}}}
 
 
 # ---------------------------------------------------------------- pure helpers

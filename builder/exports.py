@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from builder.catalog import Catalog, CatalogStudy
+from builder.catalog import PRIVATE_STUDY_FIELDS, Catalog, CatalogStudy
 from builder.citation import (
     clean,
     one_line,
@@ -134,7 +134,8 @@ def study_summary(cs: CatalogStudy) -> dict[str, Any]:
 def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
     """api/studies/<ACCESSION>.json: the record plus everything derived from it."""
     # A tombstone keeps who, what and why, never where the data was.
-    record = cs.study.model_dump(mode="json", exclude={"datasets"} if cs.withdrawn else None)
+    private = {**PRIVATE_STUDY_FIELDS, "datasets": True} if cs.withdrawn else PRIVATE_STUDY_FIELDS
+    record = cs.study.model_dump(mode="json", exclude=private)
     return {
         "format_version": API_FORMAT_VERSION,
         "accession": cs.accession,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pybtex.database import parse_string
 
 from builder import exports
-from builder.catalog import build_catalog
+from builder.catalog import PRIVATE_STUDY_FIELDS, build_catalog
 from builder.citation import clean, one_line
 from builder.exports import (
     CSV_COLUMNS,
@@ -135,7 +135,10 @@ def test_api_index_describes_every_field(site):
 def test_study_documents(site, full_catalog):
     out, _ = site
     doc = json.loads(read(out / "api/studies/OIA-000001.json"))
-    assert Study.model_validate(doc["record"]) == full_catalog.get("OIA-000001").study
+    study = full_catalog.get("OIA-000001").study
+    # The record as published: everything but the contact emails, which curators read in Git.
+    assert doc["record"] == study.model_dump(mode="json", exclude=PRIVATE_STUDY_FIELDS)
+    assert all("email" not in author for author in doc["record"]["authors"])
     assert doc["images"][0]["facts"]["shape"] == [2, 10, 512, 512]
     assert doc["images"][0]["access"]["https"] == "https://data.example.org/oia/mesc/cell-01.ome.zarr"
     assert doc["derived"]["licence"]["url"] == "https://creativecommons.org/licenses/by/4.0/"
@@ -298,3 +301,11 @@ def _csv_line(cells: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(cells)
     return buffer.getvalue()
+
+
+def test_no_export_publishes_a_contact_email(sample_catalog, catalog_settings, tmp_path):
+    emails = {a.email for cs in sample_catalog.studies for a in cs.study.authors if a.email}
+    assert emails
+    written = write_exports(sample_catalog, tmp_path, catalog_settings)
+    leaks = [(p.name, e) for p in written for e in emails if e in p.read_text(encoding="utf-8", errors="replace")]
+    assert leaks == []
