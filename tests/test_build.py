@@ -246,3 +246,23 @@ def test_theme_links_are_right_on_every_generated_page(tmp_path):
     for page in pages:
         assert targets(page, tab) == tabs, page
         assert targets(page, light_nav) in ([], tabs), page
+
+
+def test_unreadable_images_are_named_with_their_check_and_url(built_site, tmp_path):
+    import shutil
+
+    from builder.cli import main
+
+    root = tmp_path / "archive"
+    shutil.copytree(built_site.root, root, ignore=shutil.ignore_patterns("site", ".site.*", ".cache"))
+    accession = built_site.published[0]
+    record = root / "studies" / accession / "study.yaml"
+    text = record.read_text()
+    url = re.search(r"^\s*url: (\S+)$", text, re.M).group(1)
+    record.write_text(text.replace(f"url: {url}", "url: moved-away/gone.ome.zarr", 1))
+    result = CliRunner().invoke(main, ["build", "--root", str(root), "--site-dir", str(tmp_path / "site"),
+                                       "--today", built_site.today.isoformat(), "--no-history", "--allow-invalid"])
+    assert result.exit_code == 0, result.output
+    assert "1 image(s) could not be read" in result.output
+    assert "moved-away/gone.ome.zarr" in result.output
+    assert re.search(r"error .*(IMG|NET)\d{3}", result.output)

@@ -20,11 +20,11 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"'{value}' is not a date; write it as YYYY-MM-DD") from None
 
 
-def print_skipped(console: Console, report) -> None:
-    """Why records were left out: every error with its place and fix."""
+def print_errors(console: Console, diagnostics, *, areas: tuple[str, ...] = ()) -> None:
+    """Every error (of the check areas given, e.g. ("IMG", "NET", "SAF")) with its place and message."""
     from builder.checks import Severity
 
-    errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
+    errors = [d for d in diagnostics if d.severity is Severity.ERROR and (not areas or d.check.startswith(areas))]
     for d in errors[:50]:
         # Record text is escaped: a message may quote brackets that rich would read as markup.
         console.print(f"  [red]error[/] {escape(d.location)} [bold]{d.check}[/] {escape(d.message)}", highlight=False)
@@ -64,7 +64,7 @@ def command(root: Path | None, site_dir: Path | None, today: dt.date | None, sch
         console.print(f"[red]✗ {len(exc.report.studies_skipped)} record(s) have errors;[/] nothing was built "
                       "and site/ was left as it was. Fix them (`bioarchive validate`), or preview the rest "
                       "with --allow-invalid.", highlight=False)
-        print_skipped(console, exc.report)
+        print_errors(console, exc.report.diagnostics)
         sys.exit(1)
     except SiteBuildError as exc:
         console.print(f"[red]✗ {exc}[/]; site/ was left as it was.")
@@ -77,7 +77,11 @@ def command(root: Path | None, site_dir: Path | None, today: dt.date | None, sch
     if report.studies_skipped:
         console.print(f"[yellow]{len(report.studies_skipped)} record(s) left out because of errors:[/] "
                       + ", ".join(report.studies_skipped), highlight=False)
-        print_skipped(console, report)
+        print_errors(console, report.diagnostics)
+    if report.images_failed:
+        console.print(f"[yellow]{report.images_failed} image(s) could not be read;[/] their studies are published "
+                      "without their facts and thumbnails:", highlight=False)
+        print_errors(console, report.diagnostics, areas=("IMG", "NET", "SAF"))
     console.print(
         f"[bold green]Built[/] {report.site_dir}: {report.published} studies published"
         f"{f', {report.withdrawn} withdrawn' if report.withdrawn else ''}, {report.pages} generated pages, "
