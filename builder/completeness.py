@@ -97,16 +97,16 @@ def assess(study: Study) -> Completeness:
 
     parts["keywords"] = min(len(study.keywords), 3) / 3
     if not study.keywords:
-        hints.append(Hint("CMP003", ("title",), "the study has no `keywords:`", "keywords"))
+        hints.append(Hint("CMP003", ("keywords",), "the study has no `keywords:`", "keywords"))
 
     parts["publication_doi"] = 1.0 if any(p.doi for p in study.publications) else 0.0
     if not parts["publication_doi"]:
-        where: Loc = ("publications",) if study.publications else ("title",)
+        where: Loc = ("publications",)
         hints.append(Hint("CMP004", where, "no publication with a DOI is listed", "publications"))
 
     parts["funding"] = 1.0 if study.funding else 0.0
     if not study.funding:
-        hints.append(Hint("CMP005", ("title",), "no funding is listed", "funding"))
+        hints.append(Hint("CMP005", ("funding",), "no funding is listed", "funding"))
 
     datasets = study.datasets
     with_parameters = 0

@@ -646,3 +646,15 @@ def test_a_quoted_year_or_a_number_as_contact_flag_is_refused(tmp_path):
     result, _ = check(tmp_path, record)
     fields = {d.field for d in result.diagnostics if d.check == "MOD003"}
     assert {"publications[0].year", "authors[0].contact"} <= fields
+
+
+def test_a_completeness_hint_points_at_the_field_when_it_is_written(tmp_path):
+    result, text = check(tmp_path, make_record(keywords=[]))
+    d = the(result, "CMP003")
+    assert d.line == line_of(text, "keywords: []") and d.field == "keywords"
+
+
+def test_a_completeness_hint_for_an_absent_field_points_where_it_can_be_added(tmp_path):
+    result, text = check(tmp_path, make_record(keywords=DROP))
+    d = the(result, "CMP003")
+    assert d.line == line_of(text, "title:")
