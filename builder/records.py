@@ -284,7 +284,8 @@ def load_record(
     if hints:
         for hint in report.hints:
             # On the field when it is written (even empty); else by the title, where it can be added.
-            line, column = doc.positions.get(tuple(hint.path)) or _place(doc, hint.path if len(hint.path) > 1 else ("title",))
+            written = doc.positions.get(tuple(hint.path))
+            line, column = written or _place(doc, hint.path if len(hint.path) > 1 else ("title",))
             result.diagnostics.append(
                 Diagnostic.of(get_check(hint.check), hint.message, file=file, line=line, column=column,
                               field=hint.field or format_path(hint.path) or None)
