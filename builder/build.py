@@ -16,11 +16,12 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import pickle
 import shutil
 import time
-import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,15 +31,16 @@ from rich.console import Console
 
 from builder.catalog import Catalog, PastVersion
 from builder.checks import Diagnostic, Severity
+from builder.frames import Frames
 from builder.model.image import ImageFacts
 from builder.model.study import Study
 from builder.pages import (
     GeneratedPage,
-    PageError,
     ThumbnailStore,
     copy_hand_written_docs,
     doc_pages,
     entry_pages,
+    framed_study_pages,
     make_environment,
     render_site_pages,
     template_search_path,
@@ -204,115 +206,129 @@ def study_histories(root: Path, studies: list[Study], settings: ArchiveSettings)
 
 # Generated from the model and the check registry (builder.pages.write_reference_pages).
 REFERENCE_PAGES = ["reference/metadata/", "reference/checks/"]
+# Study pages are rendered by the worker processes in chunks of about this
+# many per worker, so that the workers finish close together.
+CHUNKS_PER_WORKER = 12
 
 
-# The share of the study pages the child process renders before it writes the
-# exports, while this process renders the rest and the listing pages (listing
-# pages cost about a fifth of the study pages in all). The child finishes its
-# share first and starts on the exports, which then run alongside MkDocs: at
-# 0.58 (pages done at the same time) the exports still ran 5-15 s past MkDocs
-# at 10,000 studies, so this process takes more of the pages.
-CHILD_PAGE_SHARE = 0.45
+@dataclass
+class SiteJob:
+    """What the worker processes of one build share. Workers are forked, so
+    they inherit it (and the catalog) without copying or pickling it."""
+
+    catalog: Catalog
+    settings: ArchiveSettings
+    env: Any
+    docs_dir: Path
+    cache_dir: Path | None
+    history: dict[str, list[PastVersion]] | None
+    images: dict[str, ImageFacts] | None
+    catalog_json: str | None
+    frames: Frames | None = None  # parsed frames, sent once MkDocs has built them
 
 
-class SiteDataJob:
-    """write_site_data() in a forked child process, or in a thread where fork is missing.
+_JOB: SiteJob | None = None
 
-    Forked, the child shares the catalog with this process without copying or
-    pickling it, and runs on another core than the page rendering (Python
-    threads would take turns on one). Given ``render_pages``, the forked
-    child first renders its share of the pages and sends what it wrote back
-    through a pipe (:meth:`pages_result`), then writes the exports while
-    MkDocs runs here. Without fork, this process renders every page.
+
+def _job() -> SiteJob:
+    if _JOB is None:  # pragma: no cover - a worker is always forked from a build that set it
+        raise BuildFailed("a site worker started without its build")
+    return _JOB
+
+
+def _write_exports_task(out: Path, sitemap_pages: list[str]) -> None:
+    from builder.exports import write_exports
+
+    job = _job()
+    # The folder is new and private until merged into the site: no file needs
+    # a temporary name of its own. Study API documents come with the pages.
+    write_exports(job.catalog, out, job.settings, extra_pages=sitemap_pages, atomic=False, studies=False)
+
+
+def _write_search_index_task(out: Path) -> None:
+    job = _job()
+    write_search_index(job.catalog, job.settings, out, thumbnail_url=ThumbnailStore(job.cache_dir).url)
+
+
+def _write_catalog_json_task(out: Path) -> None:
+    job = _job()
+    write_catalog_json(job.catalog, out, job.catalog_json)
+
+
+_FRAMES_LOADED: dict[str, Frames] = {}
+
+
+def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tuple[list[GeneratedPage], int]:
+    """Pages and API documents of catalog.studies[start:stop], written into the site; thumbnails linked."""
+    from builder.exports import study_api_json, study_api_path
+
+    job = _job()
+    frames = _FRAMES_LOADED.get(frames_file)
+    if frames is None:
+        frames = _FRAMES_LOADED[frames_file] = pickle.loads(Path(frames_file).read_bytes())
+    made: set[str] = set()
+
+    def write_api(entry: Any) -> None:
+        target = site / study_api_path(entry)
+        if target.parent.as_posix() not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent.as_posix())
+        with open(target, "w", encoding="utf-8", newline="") as fh:
+            fh.write(study_api_json(entry, job.settings))
+
+    result = render_site_pages(
+        job.catalog, job.settings, docs_dir=job.docs_dir, env=job.env, cache_dir=job.cache_dir,
+        history=job.history, images=job.images, site_pages=False, studies=job.catalog.studies[start:stop],
+        framed=lambda page: frames.write(page, site), on_study=write_api,
+    )
+    linked = result.thumbnails.copy_into(site)
+    return result.pages, linked
+
+
+class SiteWorkers:
+    """Worker processes that write the site's files while this process runs MkDocs.
+
+    Forked (they share the catalog without a copy); where fork is missing,
+    every task runs here, one after the other.
     """
 
-    def __init__(self, process: Any, thread: Any, error_file: Path, pages_conn: Any = None) -> None:
-        self.process = process
-        self.thread = thread
-        self.error_file = error_file
-        self.pages_conn = pages_conn
+    def __init__(self, job: SiteJob, workers: int) -> None:
+        global _JOB
+        _JOB = job
+        self.pool: ProcessPoolExecutor | None = None
+        if "fork" in multiprocessing.get_all_start_methods() and workers > 0:
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        self.workers = max(1, workers)
 
-    @property
-    def renders_pages(self) -> bool:
-        return self.pages_conn is not None
-
-    @classmethod
-    def start(cls, catalog: Catalog, settings: ArchiveSettings, out: Path, *, cache_dir: Path | None,
-              sitemap_pages: list[str], error_file: Path,
-              render_pages: Callable[[], Any] | None = None) -> SiteDataJob:
-        # Imported here, not in the child: a fork copies only this thread, and an
-        # import lock another thread held at that moment would never be released.
-        import builder.exports
-        import builder.search_index  # noqa: F401
-
-        def work() -> None:
-            # The folder is new and private until merged into the site: no
-            # file needs a temporary name of its own.
-            # The search index and catalog.json are written by the parent while MkDocs runs (see below).
-            write_site_data(catalog, settings, out, thumbnail_url=ThumbnailStore(cache_dir).url,
-                            extra_pages=sitemap_pages, atomic=False, search_index=False, catalog_file=False)
-
-        if "fork" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("fork")
-            receiver = sender = None
-            if render_pages is not None:
-                receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_run_in_child, args=(work, error_file, render_pages, sender),
-                name="bioarchive-site-data", daemon=True)
-            process.start()
-            if sender is not None:
-                sender.close()  # the child holds the sending end; EOF here means it stopped
-            return cls(process, None, error_file, receiver)
-        pool = ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(work)
-        pool.shutdown(wait=False)
-        return cls(None, future, error_file)
-
-    def pages_result(self) -> Any:
-        """What the child's ``render_pages`` returned, once it has rendered its share."""
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        future: Future = Future()
         try:
-            kind, payload = self.pages_conn.recv()
-        except EOFError:
-            self.wait()  # raises BuildFailed with the child's traceback
-            raise BuildFailed("the child process stopped before it rendered its pages") from None
-        finally:
-            self.pages_conn.close()
-        if kind == "page-error":
-            raise PageError(payload)
-        return payload
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - raised by result(), like a pool's
+            future.set_exception(exc)
+        return future
 
-    def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.result()
-            return
-        self.process.join()
-        if self.process.exitcode != 0:
-            detail = self.error_file.read_text() if self.error_file.exists() else f"exit code {self.process.exitcode}"
-            raise BuildFailed(f"writing the exports and the search index failed:\n{detail}")
+    @staticmethod
+    def result(future: Future, what: str | None = None) -> Any:
+        """The task's result; its error as it was (``what`` None) or as a BuildFailed saying what failed."""
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            raise BuildFailed(f"a worker process of the build stopped unexpectedly ({exc}); "
+                              "the machine may be out of memory") from None
+        except Exception as exc:
+            if what is None:
+                raise
+            raise BuildFailed(f"{what} failed: {type(exc).__name__}: {exc}") from exc
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout=10)
-
-
-def _run_in_child(work: Callable[[], None], error_file: Path, render_pages: Callable[[], Any] | None = None,
-                  conn: Any = None) -> None:
-    try:
-        if render_pages is not None:
-            try:
-                result = render_pages()
-            except PageError as exc:  # the parent raises it as its own
-                conn.send(("page-error", str(exc)))
-                os._exit(1)
-            conn.send(("pages", result))
-            conn.close()
-        work()
-    except BaseException:  # noqa: BLE001 - reported to the parent, which stops the build
-        error_file.write_text(traceback.format_exc(), encoding="utf-8")
-        os._exit(1)
-    os._exit(0)  # skip the parent's atexit handlers and buffered output: they are not ours
+    def close(self, *, cancel: bool = False) -> None:
+        global _JOB
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=cancel)
+            self.pool = None
+        _JOB = None
 
 
 def build_site_from_catalog(
@@ -329,12 +345,20 @@ def build_site_from_catalog(
     progress: Progress | None = None,
     keep_staging: Path | None = None,
     catalog_json: str | None = None,
+    workers: int | None = None,
 ) -> BuildReport:
     """Render, export, run MkDocs and swap the result into site_dir.
 
     Everything is written to temporary folders; site_dir changes only at the
     very end, and only if every step succeeded. ``catalog_json`` is
-    ``catalog.to_json()`` when the caller has it already.
+    ``catalog.to_json()`` when the caller has it already. ``workers`` is the
+    number of worker processes (default: one per core).
+
+    The order: worker processes start on the exports, the search index and
+    catalog.json; this process renders the pages in the nav and one frame per
+    kind of other page (builder/frames.py) and runs `mkdocs build` on them;
+    then the workers render the study pages into the frames, in chunks, and
+    write them straight into the new site with each study's API document.
     """
     report = report or BuildReport(site_dir=site_dir)
     progress = progress or Progress(None, report)
@@ -345,11 +369,10 @@ def build_site_from_catalog(
         base_config = DEFAULT_TEMPLATES.parent / MKDOCS_CONFIG
     staging = scratch_dir("bioarchive-staging-")
     new_site = new_site_dir(site_dir)
-    # Exports, search index and thumbnails go to a folder of their own, written
-    # by a child process while this one renders the pages and MkDocs runs (the
-    # machine's cores work at once), and are moved into the new site at the end.
+    # Exports, search index and catalog.json go to a folder of their own while
+    # MkDocs writes new_site, and are moved into it at the end.
     extra = new_site_dir(site_dir, "extra")
-    site_data: SiteDataJob | None = None
+    pool: SiteWorkers | None = None
     try:
         docs_dir = staging / "docs"
         overrides_dir = staging / "overrides"
@@ -357,62 +380,54 @@ def build_site_from_catalog(
         # Hand-written pages go in first (generated pages of the same path replace them).
         copy_hand_written_docs(root / "docs", docs_dir)
         env = make_environment(search_path)
-        split = round(len(catalog.studies) * (1 - CHILD_PAGE_SHARE))
-        child_studies = catalog.studies[split:]
-
-        def child_pages() -> tuple[list[GeneratedPage], set[str]]:
-            shared = render_site_pages(catalog, settings, docs_dir=docs_dir, env=env, cache_dir=cache_dir,
-                                       history=history, images=images, site_pages=False, studies=child_studies)
-            return shared.pages, shared.thumbnails.used
-
-        site_data = SiteDataJob.start(
-            catalog, settings, extra, cache_dir=cache_dir,
-            sitemap_pages=doc_pages(root / "docs") + entry_pages(catalog) + REFERENCE_PAGES,
-            error_file=staging / "site-data-error.txt",
-            render_pages=child_pages if child_studies else None,
-        )
-        with progress.stage("pages", f"Rendering pages of {len(catalog.studies):,} studies"):
+        job = SiteJob(catalog, settings, env, docs_dir, cache_dir, history, images, catalog_json)
+        pool = SiteWorkers(job, workers if workers is not None else (os.cpu_count() or 1))
+        side_tasks = [
+            ("writing the exports", pool.submit(_write_exports_task, extra,
+                                                doc_pages(root / "docs") + entry_pages(catalog) + REFERENCE_PAGES)),
+            ("writing the search index", pool.submit(_write_search_index_task, extra)),
+            ("writing catalog.json", pool.submit(_write_catalog_json_task, extra)),
+        ]
+        with progress.stage("pages", "Rendering the site's pages and page frames"):
             stage_overrides(overrides_search_path(root), overrides_dir)
             write_reference_pages(docs_dir, search_path, settings)
-            result = render_site_pages(
-                catalog, settings, docs_dir=docs_dir, env=env,
-                cache_dir=cache_dir, history=history, images=images,
-                studies=catalog.studies[:split] if site_data.renders_pages else None,
-            )
-            if site_data.renders_pages:
-                # Time this process waited for the child's share (0: the split is balanced or leans on us).
-                waited = time.perf_counter()
-                pages, used = site_data.pages_result()
-                report.timings["pages_wait"] = time.perf_counter() - waited
-                result.pages.extend(pages)
-                result.thumbnails.used |= used
-            report.pages = len(result.pages)
+            result = render_site_pages(catalog, settings, docs_dir=docs_dir, env=env, cache_dir=cache_dir,
+                                       history=history, images=images, studies=[])
+            frames = Frames.for_pages(doc_pages(docs_dir))
+            for page in [*result.framed, *framed_study_pages(catalog, history)]:
+                frames.need(frames.kind_of(page)[0])
+            frames.write_docs(docs_dir)
         config = write_mkdocs_config(
             base_config=base_config, docs_dir=docs_dir, site_dir=new_site, custom_dir=overrides_dir,
             settings=settings, target=staging / "mkdocs.yml",
         )
-        with progress.stage("mkdocs", "Running mkdocs build (exports and search index alongside)"):
-            with ThreadPoolExecutor(max_workers=3) as pool:
-                # Linking thumbnails is disk work: it overlaps MkDocs too. So
-                # does the search index: this process only waits for MkDocs,
-                # and the index would otherwise lengthen the child's exports,
-                # which take longer than MkDocs.
-                thumbnails = pool.submit(result.thumbnails.copy_into, extra)
-                # So is catalog.json, when the caller has not serialised it
-                # already: the child's exports are the last to finish.
-                index = pool.submit(write_search_index, catalog, settings, extra,
-                                    thumbnail_url=ThumbnailStore(cache_dir).url)
-                catalog_file = pool.submit(write_catalog_json, catalog, extra, catalog_json)
-                mkdocs_run = run_mkdocs(config)
-                report.thumbnails = thumbnails.result()
-                index.result()
-                catalog_file.result()
+        with progress.stage("mkdocs", "Running mkdocs build"):
+            mkdocs_run = run_mkdocs(config)
             report.timings["mkdocs_build"] = mkdocs_run.seconds
-            waited = time.perf_counter()
-            site_data.wait()
-            # Time spent waiting for the exports after MkDocs was done (0 when they finished first).
-            report.timings["exports_wait"] = time.perf_counter() - waited
             report.mkdocs_warnings = mkdocs_run.warnings
+        with progress.stage("studies", f"Writing the pages of {len(catalog.studies):,} studies"):
+            frames.parse(new_site)
+            frames_file = staging / "frames.pickle"
+            frames_file.write_bytes(pickle.dumps(frames, protocol=pickle.HIGHEST_PROTOCOL))
+            size = max(1, -(-len(catalog.studies) // (pool.workers * CHUNKS_PER_WORKER)))
+            chunks = [pool.submit(_study_pages_task, start, min(start + size, len(catalog.studies)),
+                                  str(frames_file), new_site)
+                      for start in range(0, len(catalog.studies), size)]
+            for page in result.framed:
+                frames.write(page, new_site)
+            report.thumbnails = result.thumbnails.copy_into(new_site)
+            pages = list(result.pages)
+            for chunk in chunks:
+                chunk_pages, linked = pool.result(chunk)
+                pages.extend(chunk_pages)
+                report.thumbnails += linked
+            report.pages = len(pages)
+            waited = time.perf_counter()
+            for what, task in side_tasks:
+                pool.result(task, what)
+            # Time spent waiting for the exports once the pages were written (0 when they finished first).
+            report.timings["exports_wait"] = time.perf_counter() - waited
+            pool.close()
             # The exports' sitemap lists what the archive publishes; MkDocs' own goes.
             if (extra / "sitemap.xml").exists():
                 (new_site / "sitemap.xml.gz").unlink(missing_ok=True)
@@ -423,8 +438,8 @@ def build_site_from_catalog(
             shutil.copytree(staging, keep_staging, dirs_exist_ok=True)
         swap_in(new_site, site_dir, delete_old_in_background=True)
     except BaseException:
-        if site_data is not None:
-            site_data.stop()
+        if pool is not None:
+            pool.close(cancel=True)
         discard(new_site)
         raise
     finally:

@@ -11,12 +11,18 @@
 ``feed.xml``                            Atom feed of the newest releases
 ``robots.txt``                          allows everything, names the sitemap
 ``search/catalog-index.js``             the browser decoder of the compact search index
-``studies/<ACC>/cite/<ACC>.bib``        BibTeX (and ``.ris``, ``.csl.json``, ``CITATION.cff``,
-                                        ``.datacite.json``, ``.datacite.xml``)
 ======================================  ==============================================
 
+Citations of a study in BibTeX, RIS, CSL-JSON, CITATION.cff and DataCite JSON
+and XML (:func:`citation_documents`) are in its API document
+(``citation_formats``), from which the download buttons of its page make the
+files in the browser (``assets/javascripts/archive.js``); they are not files
+of their own: six small files per study were 60,000 files at 10,000 studies,
+and creating a file cost about as much as rendering a page on the machines
+that build the site (and inlining them in the page would add ~14 KB to it).
+
 Only what the catalog holds is exported, so embargoed studies appear nowhere.
-Withdrawn studies stay as tombstones: their summary, citation files and a
+Withdrawn studies stay as tombstones: their summary, citations and a
 record without its datasets (no image locations), flagged ``withdrawn``.
 Each file is written to a temporary name and renamed into place, so a reader
 never sees half a file. Given the same catalog the bytes are the same.
@@ -31,6 +37,7 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +55,7 @@ from builder.citation import (
 from builder.search_index import decoder_script
 from builder.settings import ArchiveSettings
 
-API_FORMAT_VERSION = 1
+API_FORMAT_VERSION = 2  # 2: citation_formats in study documents replace the citation_files links
 FEED_ENTRIES = 50
 SITEMAP_MAX_URLS = 50_000  # the sitemaps.org limit per file
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -63,37 +70,48 @@ CSV_COLUMNS = (
 )
 
 
-# ---------------------------------------------------------------- citation files
+# ---------------------------------------------------------------- citations
 
-def citation_files(accession: str) -> list[tuple[str, str, str]]:
-    """(label, file name, media type) of each citation download of a study.
+@dataclass(frozen=True)
+class CitationFormat:
+    key: str  # the key in an API document's citation_formats
+    label: str  # the download button's text
+    suffix: str  # the downloaded file's name is the accession plus this
+    media_type: str
 
-    The files live in ``studies/<ACCESSION>/cite/``; pages link them from here
-    so the names are written down once.
-    """
-    return [
-        ("BibTeX", f"{accession}.bib", "application/x-bibtex"),
-        ("RIS", f"{accession}.ris", "application/x-research-info-systems"),
-        ("CSL-JSON", f"{accession}.csl.json", "application/vnd.citationstyles.csl+json"),
-        ("Citation File Format", "CITATION.cff", "application/x-yaml"),
-        ("DataCite JSON", f"{accession}.datacite.json", "application/vnd.datacite.datacite+json"),
-        ("DataCite XML", f"{accession}.datacite.xml", "application/vnd.datacite.datacite+xml"),
-    ]
+
+CITATION_FORMATS: tuple[CitationFormat, ...] = (
+    CitationFormat("bibtex", "BibTeX", ".bib", "application/x-bibtex"),
+    CitationFormat("ris", "RIS", ".ris", "application/x-research-info-systems"),
+    CitationFormat("csl_json", "CSL-JSON", ".csl.json", "application/vnd.citationstyles.csl+json"),
+    CitationFormat("cff", "Citation File Format", ".CITATION.cff", "application/x-yaml"),
+    CitationFormat("datacite_json", "DataCite JSON", ".datacite.json", "application/vnd.datacite.datacite+json"),
+    CitationFormat("datacite_xml", "DataCite XML", ".datacite.xml", "application/vnd.datacite.datacite+xml"),
+)
 
 
 def citation_documents(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, str]:
-    """File name -> content of every citation download of one study."""
-    names = [name for _, name, _ in citation_files(cs.accession)]
+    """Format key (see CITATION_FORMATS) -> the text of each citation download of one study."""
     datacite = to_datacite(cs, settings, validate=False)  # tests validate; 6 ms a study adds up
-    contents = [
-        to_bibtex(cs, settings),
-        to_ris(cs, settings),
-        _json([to_csl_json(cs, settings)], indent=2),
-        to_cff(cs, settings),
-        _json(datacite, indent=2),
-        to_datacite_xml(cs, settings, data=datacite),
-    ]
-    return dict(zip(names, contents))
+    return {
+        "bibtex": to_bibtex(cs, settings),
+        "ris": to_ris(cs, settings),
+        "csl_json": _json([to_csl_json(cs, settings)], indent=2),
+        "cff": to_cff(cs, settings),
+        "datacite_json": _json(datacite, indent=2),
+        "datacite_xml": to_datacite_xml(cs, settings, data=datacite),
+    }
+
+
+def citation_links(accession: str) -> list[tuple[CitationFormat, str]]:
+    """(format, download file name) of each citation download of a study page."""
+    return [(f, accession + f.suffix) for f in CITATION_FORMATS]
+
+
+def citation_formats(documents: dict[str, str]) -> dict[str, Any]:
+    """An API document's citation_formats: text formats as strings, JSON formats as JSON."""
+    return {key: json.loads(text) if key in ("csl_json", "datacite_json") else text
+            for key, text in documents.items()}
 
 
 # ---------------------------------------------------------------- JSON API
@@ -131,8 +149,14 @@ def study_summary(cs: CatalogStudy) -> dict[str, Any]:
     }
 
 
-def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
-    """api/studies/<ACCESSION>.json: the record plus everything derived from it."""
+def study_document(cs: CatalogStudy, settings: ArchiveSettings,
+                   citations: dict[str, str] | None = None) -> dict[str, Any]:
+    """api/studies/<ACCESSION>.json: the record plus everything derived from it.
+
+    ``citations`` is :func:`citation_documents` of the study when the caller has it.
+    """
+    if citations is None:
+        citations = citation_documents(cs, settings)
     # A tombstone keeps who, what and why, never where the data was.
     private = {**PRIVATE_STUDY_FIELDS, "datasets": True} if cs.withdrawn else PRIVATE_STUDY_FIELDS
     record = cs.study.model_dump(mode="json", exclude=private)
@@ -144,7 +168,7 @@ def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any
         "withdrawal_reason": cs.withdrawal_reason,
         "url": cs.url,
         "citation": cs.citation,
-        "citation_files": {label: f"{cs.url_path}cite/{name}" for label, name, _ in citation_files(cs.accession)},
+        "citation_formats": citation_formats(citations),
         "derived": {
             "release_date": cs.release_date.isoformat(),
             "year": cs.year,
@@ -174,13 +198,13 @@ def api_description(catalog: Catalog) -> dict[str, Any]:
             "api/studies.json": "Every released study, newest first: {format_version, generated, count, studies}. "
                                 "Withdrawn studies are listed with status 'withdrawn'.",
             "api/studies/<ACCESSION>.json": "One study: the record as deposited (schema/study.schema.json), "
-                                            "derived facts, image facts and access URLs, versions, citation.",
+                                            "derived facts, image facts and access URLs, versions, the "
+                                            "citation as text and in citation_formats: "
+                                            + ", ".join(f"{f.key} ({f.label})" for f in CITATION_FORMATS) + ".",
             "catalog.csv": "One row per study, columns as in csv_columns. Cells that a spreadsheet would run as "
                            "a formula (starting with = + - @ or a tab) are prefixed with an apostrophe.",
             "feed.xml": "Atom feed of the newest releases.",
             "sitemap.xml": "Every page, for search engines.",
-            "studies/<ACCESSION>/cite/": "Citation downloads: " + ", ".join(
-                f"{label} ({name})" for label, name, _ in citation_files("<ACCESSION>")),
         },
         "study_summary_fields": {
             "accession": "stable identifier of the study",
@@ -393,25 +417,27 @@ def _site_documents(catalog: Catalog, settings: ArchiveSettings,
             [f"{_site(settings)}sitemap-{n}.xml" for n in range(1, len(parts) + 1)])
 
 
-def _study_documents(cs: CatalogStudy, settings: ArchiveSettings) -> Iterator[tuple[str, str]]:
-    """(path, content) of the files of one study: its API document and citation downloads."""
+def study_api_path(cs: CatalogStudy) -> str:
+    return f"api/studies/{cs.accession}.json"
+
+
+def study_api_json(cs: CatalogStudy, settings: ArchiveSettings, citations: dict[str, str] | None = None) -> str:
+    """The text of api/studies/<ACCESSION>.json."""
     # Compact: Python's JSON encoder is five times slower when it indents.
-    yield f"api/studies/{cs.accession}.json", _json(study_document(cs, settings))
-    folder = f"{cs.url_path}cite/"
-    for name, content in citation_documents(cs, settings).items():
-        yield folder + name, content
+    return _json(study_document(cs, settings, citations))
 
 
 def iter_export_documents(catalog: Catalog, settings: ArchiveSettings,
-                          extra_pages: Iterable[str] = ()) -> Iterator[tuple[str, str]]:
+                          extra_pages: Iterable[str] = (), *, studies: bool = True) -> Iterator[tuple[str, str]]:
     """(path relative to the site root, content) of every export, one at a time. Pure.
 
     A generator, so a writer holds one study's files at a time, never the
     whole archive's (hundreds of megabytes at 10,000 studies).
     """
     yield from _site_documents(catalog, settings, extra_pages)
-    for cs in catalog.studies:
-        yield from _study_documents(cs, settings)
+    if studies:  # the build writes them with the study pages, which share their citations
+        for cs in catalog.studies:
+            yield study_api_path(cs), study_api_json(cs, settings)
 
 
 def export_documents(catalog: Catalog, settings: ArchiveSettings,
@@ -428,11 +454,12 @@ def _check_relative(relative: str) -> None:
 
 
 def write_exports(catalog: Catalog, out_dir: Path, settings: ArchiveSettings, *,
-                  extra_pages: Iterable[str] = (), atomic: bool = True) -> list[Path]:
+                  extra_pages: Iterable[str] = (), atomic: bool = True, studies: bool = True) -> list[Path]:
     """Write every export below out_dir; returns the paths written, in a stable order.
 
     ``extra_pages`` are site-root paths ("browse/", "guides/deposit/") of the
-    pages besides study pages that belong in the sitemap.
+    pages besides study pages that belong in the sitemap. With ``studies``
+    False the per-study API documents are left to the caller.
 
     Files are written as they are made (streaming: memory stays at one
     study's files). With ``atomic`` each goes through a temporary file and a
@@ -444,12 +471,11 @@ def write_exports(catalog: Catalog, out_dir: Path, settings: ArchiveSettings, *,
     # Every path is checked before anything is written: a bad accession
     # cannot leave half an export behind.
     for cs in catalog.studies:
-        _check_relative(f"api/studies/{cs.accession}.json")
-        _check_relative(f"{cs.url_path}cite/x")
+        _check_relative(study_api_path(cs))
     out_dir.mkdir(parents=True, exist_ok=True)
     made: set[str] = set()
     written = []
-    for relative, content in iter_export_documents(catalog, settings, extra_pages):
+    for relative, content in iter_export_documents(catalog, settings, extra_pages, studies=studies):
         _check_relative(relative)
         target = out_dir / relative
         if atomic:

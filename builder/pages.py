@@ -11,6 +11,11 @@ plain page, which at 10,000 studies would double the build. MkDocs reads
 front matter with libyaml, ~0.2 ms for the same body; including it as a
 template instead would cost a Jinja compile (~2 ms) per page.
 
+Pages outside the nav (study pages, listings after their first page, browse
+listings) are not given to MkDocs one by one: they become
+:class:`~builder.frames.FramedPage` values that are put into frames MkDocs
+renders once per kind of page (builder/frames.py).
+
 Every value from a record is escaped by Jinja's autoescape; Markdown
 descriptions go through :func:`render_markdown`, which sanitises with nh3.
 """
@@ -24,7 +29,7 @@ import os
 import re
 import shutil
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,14 +41,14 @@ import nh3
 from markupsafe import Markup
 
 from builder.catalog import FACETS, Catalog, CatalogStudy, FacetValue, PastVersion, catalog_study
-from builder.exports import citation_files
+from builder.exports import citation_links, study_api_path
+from builder.frames import DEFAULT_HIDE, FramedPage, front_matter, page_meta
 from builder.model.image import ImageFacts
 from builder.settings import ArchiveSettings
 
 # The templates shipped with the builder; an archive's own templates/ folder
 # comes first in the search path, so it can override any of them.
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-PAGE_TEMPLATE = "oia-page.html"
 THUMBNAIL_FOLDER = "thumbnails"
 # Full image entries per study page, then compact rows, then a pointer to the
 # study's JSON: a study page stays under 60 KB however many images it holds.
@@ -240,9 +245,7 @@ def make_environment(search_path: list[Path]) -> jinja2.Environment:
         isodate=lambda d: d.isoformat() if d else "",
         longdate=lambda d: f"{d.day} {d:%B %Y}" if d else "",
     )
-    # Citation downloads are written by builder.exports, which names them once.
-    env.globals.update(facet_titles=FACET_TITLES, citation_files=citation_files,
-                       max_listed_images=MAX_LISTED_IMAGES)
+    env.globals.update(facet_titles=FACET_TITLES, max_listed_images=MAX_LISTED_IMAGES)
     return env
 
 
@@ -252,29 +255,6 @@ def json_for_script(data: Any) -> str:
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return text
-
-
-_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
-
-
-def _yaml_escape(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written in YAML (or UTF-8)
-        code = 0xFFFD
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-
-
-def front_matter(meta: dict[str, Any]) -> str:
-    """Front matter MkDocs reads back exactly, whatever the text holds.
-
-    One line of JSON (JSON is YAML), so no line of it can be the "---" that
-    ends front matter. Outside printable ASCII every character is written as
-    a YAML escape (JSON's own escapes would write characters beyond the BMP
-    as surrogate pairs, which YAML refuses), so no raw control or
-    line-separator character reaches the YAML parser.
-    """
-    text = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
-    return "---\n" + _NOT_PRINTABLE_ASCII.sub(_yaml_escape, text) + "\n---\n"
 
 
 # ---------------------------------------------------------------- thumbnails
@@ -310,6 +290,8 @@ class ThumbnailStore:
             # place (names carry a content hash), so the site cannot change.
             try:
                 os.link(self.cache_dir / name, target / name)
+            except FileExistsError:
+                continue  # another worker of the build linked it (same name, same bytes)
             except OSError:
                 shutil.copyfile(self.cache_dir / name, target / name)
         return len(self.used)
@@ -377,11 +359,15 @@ class GeneratedPage:
 
 
 class PageWriter:
-    """Writes generated pages: Markdown files of front matter carrying the body."""
+    """Writes generated pages: pages in the nav as Markdown files of front
+    matter carrying the body, for MkDocs; the others as framed pages, handed
+    to ``framed`` (a list by default, or a function that writes them)."""
 
-    def __init__(self, docs_dir: Path) -> None:
+    def __init__(self, docs_dir: Path, framed: Any = None) -> None:
         self.docs_dir = docs_dir
         self.pages: list[GeneratedPage] = []
+        self.framed_pages: list[FramedPage] = []
+        self._framed = framed if framed is not None else self.framed_pages.append
 
     def write(
         self,
@@ -390,33 +376,25 @@ class PageWriter:
         *,
         title: str,
         description: str = "",
-        hide: Iterable[str] = ("navigation", "toc"),
+        hide: Iterable[str] = DEFAULT_HIDE,
         scripts: Iterable[str] = (),
         searchable: bool = False,
         in_nav: bool = True,
         image: str | None = None,
     ) -> None:
-        folder = url_path.strip("/")
-        md_file = self.docs_dir / folder / "index.md"
-        md_file.parent.mkdir(parents=True, exist_ok=True)
         # The theme prints title and description without escaping, so they are
         # escaped here (the body is HTML already, escaped as it was rendered).
-        meta: dict[str, Any] = {
-            "template": PAGE_TEMPLATE,
-            "title": html.escape(title),
-            "description": html.escape(description),
-            "hide": list(hide),
-        }
-        if scripts:
-            meta["oia_scripts"] = list(scripts)
-        if not in_nav:
-            meta["oia_light_nav"] = True
-        if not searchable:
-            meta["search"] = {"exclude": True}
-        if image:  # an absolute URL, for link previews (Open Graph)
-            meta["oia_image"] = html.escape(image)
-        meta["oia_html"] = body
-        md_file.write_text(front_matter(meta), encoding="utf-8")
+        escaped_title, escaped_description = html.escape(title), html.escape(description)
+        escaped_image = html.escape(image) if image else None
+        if in_nav:
+            md_file = self.docs_dir / url_path.strip("/") / "index.md"
+            md_file.parent.mkdir(parents=True, exist_ok=True)
+            meta = page_meta(title=escaped_title, description=escaped_description, hide=hide, scripts=scripts,
+                             searchable=searchable, image=escaped_image, body=body)
+            md_file.write_text(front_matter(meta), encoding="utf-8")
+        else:
+            self._framed(FramedPage(url_path, escaped_title, escaped_description, body, escaped_image,
+                                    tuple(hide), tuple(scripts)))
         self.pages.append(GeneratedPage(url_path, title, len(body.encode("utf-8"))))
 
 
@@ -424,6 +402,7 @@ class PageWriter:
 class PagesResult:
     pages: list[GeneratedPage]
     thumbnails: ThumbnailStore
+    framed: list[FramedPage] = field(default_factory=list)  # pages left for the frames (builder.frames)
 
 
 def paginate(items: list, per_page: int) -> list[list]:
@@ -493,10 +472,12 @@ class SiteRenderer:
 
     def render_all(self, history: dict[str, list[PastVersion]] | None = None,
                    images: dict[str, ImageFacts] | None = None, today: dt.date | None = None, *,
-                   site_pages: bool = True, studies: Iterable[CatalogStudy] | None = None) -> None:
+                   site_pages: bool = True, studies: Iterable[CatalogStudy] | None = None,
+                   on_study: Callable[[CatalogStudy], None] | None = None) -> None:
         """Every page; or, for a build that shares the work between processes,
         the site pages (home, search, listings, browse) only if ``site_pages``
-        and the pages of the given ``studies`` only (default: all)."""
+        and the pages of the given ``studies`` only (default: all).
+        ``on_study`` is called with each study once its page is written."""
         if site_pages:
             self.home()
             self.search_page()
@@ -505,6 +486,8 @@ class SiteRenderer:
         for entry in self.catalog.studies if studies is None else studies:
             try:
                 self.study(entry)
+                if on_study is not None:
+                    on_study(entry)
                 for past in (history or {}).get(entry.accession, []):
                     self.past_version(entry, past, images or {}, today or self.catalog.generated)
             except Exception as exc:
@@ -559,6 +542,7 @@ class SiteRenderer:
                               heading=e.value.label, facet=e)
 
     def study(self, entry: CatalogStudy, *, past: PastVersion | None = None, url_path: str | None = None) -> None:
+        """The landing page of a study (or of an earlier version, at ``url_path``)."""
         url_path = url_path or entry.url_path
         template = "pages/tombstone.html" if entry.withdrawn else "pages/study.html"
         gallery = entry.images[:MAX_GALLERY_IMAGES]
@@ -566,7 +550,7 @@ class SiteRenderer:
         body = self._render(
             template, url_path, entry=entry, study=entry.study, gallery=gallery, more_images=more,
             jsonld=self._jsonld(entry), past=past, current_url=entry.url_path,
-            cite_folder=f"{entry.url_path}cite/",
+            citation_links=citation_links(entry.accession), api_path=study_api_path(entry),
         )
         title = f"{entry.study.title} ({entry.accession})"
         if past is not None:
@@ -612,15 +596,34 @@ def render_site_pages(
     images: dict[str, ImageFacts] | None = None,
     site_pages: bool = True,
     studies: Iterable[CatalogStudy] | None = None,
+    framed: Callable[[FramedPage], None] | None = None,
+    on_study: Callable[[CatalogStudy], None] | None = None,
 ) -> PagesResult:
-    """Render the pages into docs_dir; ``site_pages`` and ``studies`` select a
-    share of them (see :meth:`SiteRenderer.render_all`)."""
-    writer = PageWriter(docs_dir)
+    """Render the pages: those in the nav into docs_dir, the others to
+    ``framed`` (default: returned in the result). ``site_pages`` and
+    ``studies`` select a share of them (see :meth:`SiteRenderer.render_all`)."""
+    writer = PageWriter(docs_dir, framed)
     thumbnails = ThumbnailStore(cache_dir)
     renderer = SiteRenderer(catalog, settings, env, writer, thumbnails)
     renderer.render_all(history=history, images=images, today=catalog.generated, site_pages=site_pages,
-                        studies=studies)
-    return PagesResult(pages=writer.pages, thumbnails=thumbnails)
+                        studies=studies, on_study=on_study)
+    return PagesResult(pages=writer.pages, thumbnails=thumbnails, framed=writer.framed_pages)
+
+
+def framed_study_pages(catalog: Catalog, history: dict[str, list[PastVersion]] | None = None) -> list[FramedPage]:
+    """A stand-in for every kind of study page the build will frame (path, with and without an image).
+
+    The frames are made before the study pages are rendered, so their kinds
+    are known from the paths alone (the scripts and hidden parts of study
+    pages are the same for every study).
+    """
+    shapes: dict[tuple[int, str], str] = {}
+    for entry in catalog.studies:
+        shapes.setdefault((1, entry.url_path.split("/", 1)[0]), entry.url_path)
+        for past in (history or {}).get(entry.accession, []):
+            shapes.setdefault((2, entry.url_path.split("/", 1)[0]), f"{entry.url_path}v{past.version}/")
+    return [FramedPage(path, "", description, "", image)
+            for path in shapes.values() for image in (None, "x") for description in ("", "x")]
 
 
 # ---------------------------------------------------------------- generated reference pages
@@ -754,7 +757,8 @@ def copy_hand_written_docs(source: Path, docs_dir: Path) -> None:
 
 __all__ = [
     "FACET_SEGMENTS", "PageWriter", "PagesResult", "SiteRenderer", "ThumbnailStore",
-    "copy_hand_written_docs", "doc_pages", "entry_pages", "facet_entries", "front_matter", "human_bytes", "json_for_script",
+    "copy_hand_written_docs", "doc_pages", "entry_pages", "facet_entries", "framed_study_pages", "front_matter",
+    "human_bytes", "json_for_script",
     "make_environment", "relative_url", "render_markdown", "render_site_pages", "template_search_path",
     "term_url", "write_reference_pages",
 ]

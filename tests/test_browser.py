@@ -78,13 +78,29 @@ def test_landing_page(page, site_url, built_site):
     assert page.is_visible(".oia-access .oia-copy__value")
 
 
-def test_bibtex_download(page, site_url, built_site):
+def test_citation_downloads(page, site_url, built_site):
+    """Each "How to cite" button saves its format as a file named after the accession."""
     accession = _study(built_site)
     page.goto(f"{site_url}studies/{accession}/")
+    expected = {
+        "BibTeX": (f"{accession}.bib", lambda t: t.startswith(f"@misc{{{accession},")),
+        "RIS": (f"{accession}.ris", lambda t: t.startswith("TY  - DATA")),
+        "CSL-JSON": (f"{accession}.csl.json", lambda t: json.loads(t)[0]["id"] == accession),
+        "Citation File Format": (f"{accession}.CITATION.cff", lambda t: "cff-version: 1.2.0" in t),
+        "DataCite JSON": (f"{accession}.datacite.json", lambda t: json.loads(t)["titles"]),
+        "DataCite XML": (f"{accession}.datacite.xml", lambda t: t.startswith("<?xml") and accession in t),
+    }
+    for label, (file_name, looks_right) in expected.items():
+        with page.expect_download() as info:
+            page.click(f"a[data-oia-cite]:text-is('{label}')")
+        assert info.value.suggested_filename == file_name
+        text = Path(info.value.path()).read_text(encoding="utf-8")
+        assert looks_right(text), (label, text[:200])
+    # The BibTeX file is the study's own BibTeX, byte for byte.
     with page.expect_download() as info:
-        page.click("a[download]:text('BibTeX')")
-    text = Path(info.value.path()).read_text(encoding="utf-8")
-    assert text.lstrip().startswith("@") and accession in text
+        page.click("a[data-oia-cite]:text-is('BibTeX')")
+    document = json.loads((built_site.site / "api" / "studies" / f"{accession}.json").read_text())
+    assert Path(info.value.path()).read_text(encoding="utf-8") == document["citation_formats"]["bibtex"]
 
 
 def test_one_letter_prefix_search(page, site_url):

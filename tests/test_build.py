@@ -46,11 +46,13 @@ def test_pages_exist_at_stable_urls(built_site):
         page = built_site.page(f"studies/{accession}/")
         assert "<title>" in page and accession in page
         assert '<script type="application/ld+json">' in page
-        cite = site / "studies" / accession / "cite"
-        linked = re.findall(r'href="cite/([^"]+)"', page)
-        assert linked, "citation downloads are linked"
-        for name in linked:
-            assert (cite / name).is_file(), name
+        # Citation downloads come from the study's API document, which holds every format.
+        linked = set(re.findall(r'href="([^"]+)" type="[^"]+" data-oia-cite="([a-z_]+)"', page))
+        assert {key for _, key in linked} == {"bibtex", "ris", "csl_json", "cff", "datacite_json", "datacite_xml"}
+        assert {href for href, _ in linked} == {f"../../api/studies/{accession}.json"}
+        document = json.loads((site / "api" / "studies" / f"{accession}.json").read_text())
+        assert set(document["citation_formats"]) == {key for _, key in linked}
+        assert not (site / "studies" / accession / "cite").exists()
 
 
 def test_study_pages_are_small_and_out_of_nav_and_material_search(built_site):

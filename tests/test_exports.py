@@ -17,7 +17,7 @@ from builder.citation import clean, one_line
 from builder.exports import (
     CSV_COLUMNS,
     CSV_FORMULA_STARTS,
-    citation_files,
+    CITATION_FORMATS,
     csv_cell,
     study_summary,
     write_atomic,
@@ -65,8 +65,7 @@ def test_writes_every_export(site, full_catalog):
     expected = {"api/index.json", "api/studies.json", "catalog.csv", "sitemap.xml", "feed.xml", "robots.txt",
                 "search/catalog-index.js"}
     for cs in full_catalog.studies:
-        expected.add(f"api/studies/{cs.accession}.json")
-        expected |= {f"studies/{cs.accession}/cite/{name}" for _, name, _ in citation_files(cs.accession)}
+        expected.add(f"api/studies/{cs.accession}.json")  # citations are inside, not files of their own
     assert {p.relative_to(out).as_posix() for p in written} == expected
     assert all(p.is_file() for p in written)
     assert not list(out.rglob("*.tmp"))
@@ -112,7 +111,7 @@ def test_write_atomic_leaves_no_partial_file(tmp_path):
 def test_api_studies_json(site, full_catalog):
     out, _ = site
     doc = json.loads(read(out / "api/studies.json"))
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == exports.API_FORMAT_VERSION == 2
     assert doc["count"] == 4
     assert [s["accession"] for s in doc["studies"]] == [s.accession for s in full_catalog.studies]
     first = next(s for s in doc["studies"] if s["accession"] == "OIA-000002")
@@ -129,7 +128,7 @@ def test_api_index_describes_every_field(site):
     summary = json.loads(read(out / "api/studies.json"))["studies"][0]
     assert set(description["study_summary_fields"]) == set(summary)
     assert description["csv_columns"] == list(CSV_COLUMNS)
-    assert description["format_version"] == 1
+    assert description["format_version"] == exports.API_FORMAT_VERSION
 
 
 def test_study_documents(site, full_catalog):
@@ -142,7 +141,8 @@ def test_study_documents(site, full_catalog):
     assert doc["images"][0]["facts"]["shape"] == [2, 10, 512, 512]
     assert doc["images"][0]["access"]["https"] == "https://data.example.org/oia/mesc/cell-01.ome.zarr"
     assert doc["derived"]["licence"]["url"] == "https://creativecommons.org/licenses/by/4.0/"
-    assert doc["citation_files"]["BibTeX"] == "studies/OIA-000001/cite/OIA-000001.bib"
+    assert doc["format_version"] == 2 and "citation_files" not in doc
+    assert set(doc["citation_formats"]) == {f.key for f in CITATION_FORMATS}
     tomb = json.loads(read(out / "api/studies/OIA-000003.json"))
     assert tomb["status"] == "withdrawn" and tomb["withdrawal_reason"]
     assert "datasets" not in tomb["record"] and tomb["images"] == []
@@ -220,19 +220,26 @@ def test_robots_txt_names_the_sitemap(site):
     assert "Sitemap: https://archive.example.org/sitemap.xml" in read(out / "robots.txt").splitlines()
 
 
-def test_citation_downloads_parse(site, full_catalog):
+def test_citation_formats_parse(site, full_catalog):
+    """Every study document carries its citation in each format, each parsed by its own reader."""
     out, _ = site
     for cs in full_catalog.studies:
-        cite = out / "studies" / cs.accession / "cite"
-        bib = parse_string(read(cite / f"{cs.accession}.bib"), "bibtex")
+        formats = json.loads(read(out / f"api/studies/{cs.accession}.json"))["citation_formats"]
+        bib = parse_string(formats["bibtex"], "bibtex")
         assert list(bib.entries) == [cs.accession]
-        assert (cite / f"{cs.accession}.ris").read_bytes().startswith(b"TY  - DATA\r\n")
-        assert json.loads(read(cite / f"{cs.accession}.csl.json"))[0]["id"] == cs.accession
-        assert yaml.safe_load(read(cite / "CITATION.cff"))["cff-version"] == "1.2.0"
-        schema45.validator.validate(json.loads(read(cite / f"{cs.accession}.datacite.json")))
-        assert ET.fromstring(read(cite / f"{cs.accession}.datacite.xml").encode()).tag.endswith("resource")
+        assert formats["ris"].startswith("TY  - DATA\r\n")
+        assert formats["csl_json"][0]["id"] == cs.accession
+        assert yaml.safe_load(formats["cff"])["cff-version"] == "1.2.0"
+        schema45.validator.validate(formats["datacite_json"])
+        assert ET.fromstring(formats["datacite_xml"].encode()).tag.endswith("resource")
     # Tombstones keep their citation.
-    assert (out / "studies/OIA-000003/cite/OIA-000003.bib").is_file()
+    assert "@misc{OIA-000003," in json.loads(read(out / "api/studies/OIA-000003.json"))["citation_formats"]["bibtex"]
+
+
+def test_without_studies_the_exports_leave_study_documents_to_the_caller(tmp_path, full_catalog, catalog_settings):
+    written = write_exports(full_catalog, tmp_path, catalog_settings, studies=False)
+    assert written and not (tmp_path / "api" / "studies").exists()
+    assert (tmp_path / "api" / "studies.json").is_file()
 
 
 def test_study_summary_of_hostile_study(hostile_catalog):

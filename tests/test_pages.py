@@ -17,6 +17,7 @@ import pytest
 
 from builder.build import build_site_from_catalog  # noqa: F401 - the module must import cleanly
 from builder.catalog import build_catalog
+from builder.frames import FramedPage
 from builder.pages import (
     PageWriter,
     SiteRenderer,
@@ -42,9 +43,17 @@ from tests.support.catalog import (
 
 
 def render(catalog, settings, tmp_path: Path, *, history=None, images=None, search_path=None, cache_dir=None):
+    """Render every page; framed pages (outside the nav) are written as Markdown too, so tests read all alike."""
     docs = tmp_path / "docs"
     env = make_environment(search_path or template_search_path(Path(__file__).parent.parent))
-    writer = PageWriter(docs)
+
+    def as_markdown(page: FramedPage) -> None:
+        target = docs / page.url_path / "index.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(front_matter(page.meta()), encoding="utf-8")
+        writer.framed_pages.append(page)
+
+    writer = PageWriter(docs, as_markdown)
     renderer = SiteRenderer(catalog, settings, env, writer, ThumbnailStore(cache_dir))
     renderer.render_all(history=history, images=images, today=catalog.generated)
     return writer, docs
@@ -180,7 +189,7 @@ def rendered(sample_catalog, catalog_settings, tmp_path):
 
 
 def test_study_landing_page(rendered):
-    catalog, _writer, docs = rendered
+    catalog, writer, docs = rendered
     page = body(docs, "studies/OIA-000001/")
     assert "Three-dimensional nuclear architecture of mouse embryonic stem cells" in page
     assert 'href="https://orcid.org/0000-0002-1825-0097"' in page
@@ -202,14 +211,19 @@ def test_study_landing_page(rendered):
     assert "vizarr" in page and "Neuroglancer" in page and "OME-NGFF validator" in page
     # How to cite, with every download.
     assert catalog.get("OIA-000001").citation.split(" (")[0] in html.unescape(page)
-    for name in ("OIA-000001.bib", "OIA-000001.ris", "OIA-000001.csl.json", "CITATION.cff",
-                 "OIA-000001.datacite.json", "OIA-000001.datacite.xml"):
-        assert f'href="cite/{name}"' in page
+    # Each download names its format and file; the browser makes the file from the study's API document.
+    links = re.findall(r'href="([^"]+)" type="[^"]+" data-oia-cite="([a-z_]+)" data-oia-file="([^"]+)"', page)
+    assert {(href, key, name) for href, key, name in links} == {
+        ("../../api/studies/OIA-000001.json", key, name) for key, name in (
+            ("bibtex", "OIA-000001.bib"), ("ris", "OIA-000001.ris"), ("csl_json", "OIA-000001.csl.json"),
+            ("cff", "OIA-000001.CITATION.cff"), ("datacite_json", "OIA-000001.datacite.json"),
+            ("datacite_xml", "OIA-000001.datacite.xml"))}
     assert '<script type="application/ld+json">' in page
     # Front matter: out of Material's search, no nav and toc sidebars.
     meta = meta_of(docs, "studies/OIA-000001/")
     assert meta["search"] == {"exclude": True} and meta["template"] == "oia-page.html"
-    assert meta["oia_light_nav"] is True  # studies are never in the nav
+    framed = {p.url_path for p in writer.framed_pages}
+    assert "studies/OIA-000001/" in framed  # studies are never in the nav: MkDocs renders a frame for them
 
 
 def test_study_page_is_small(rendered):

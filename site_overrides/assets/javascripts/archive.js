@@ -1,5 +1,6 @@
 /* Small enhancements on every page: copy buttons for data addresses and
-   citations. Without JavaScript the values stay selectable text. */
+   citations, and citation downloads. Without JavaScript the values stay
+   selectable text and a download link opens the study's API document. */
 (function () {
   "use strict";
 
@@ -25,7 +26,34 @@
     themeSearch.setAttribute("aria-label", "Search the guides and help pages");
   }
 
+  // A citation download: the study's API document holds every format
+  // (citation_formats); the chosen one is saved as a file of its own.
+  function download(link) {
+    return fetch(link.href).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    }).then(function (doc) {
+      var value = doc.citation_formats[link.getAttribute("data-oia-cite")];
+      if (value === undefined) throw new Error("no such citation format");
+      var text = typeof value === "string" ? value : JSON.stringify(value, null, 2) + "\n";
+      var url = URL.createObjectURL(new Blob([text], { type: link.type || "text/plain" }));
+      var save = document.createElement("a");
+      save.href = url;
+      save.download = link.getAttribute("data-oia-file");
+      document.body.appendChild(save);
+      save.click();
+      save.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    });
+  }
+
   document.addEventListener("click", function (event) {
+    var cite = event.target.closest("a[data-oia-cite]");
+    if (cite) {
+      event.preventDefault();
+      download(cite).catch(function () { window.location.href = cite.href; });
+      return;
+    }
     var button = event.target.closest("[data-copy-target], [data-copy-text-of]");
     if (!button) return;
     var field = document.getElementById(button.getAttribute("data-copy-target") || button.getAttribute("data-copy-text-of"));
