@@ -14,7 +14,7 @@
 ======================================  ==============================================
 
 Citations of a study in BibTeX, RIS, CSL-JSON, CITATION.cff and DataCite JSON
-and XML (:func:`citation_documents`) are in its API document
+and XML (:func:`citation_formats`) are in its API document
 (``citation_formats``), from which the download buttons of its page make the
 files in the browser (``assets/javascripts/archive.js``); they are not files
 of their own: six small files per study were 60,000 files at 10,000 studies,
@@ -90,15 +90,16 @@ CITATION_FORMATS: tuple[CitationFormat, ...] = (
 )
 
 
-def citation_documents(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, str]:
-    """Format key (see CITATION_FORMATS) -> the text of each citation download of one study."""
+def citation_formats(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
+    """An API document's citation_formats (keys of CITATION_FORMATS): the text
+    formats as strings, CSL-JSON and DataCite JSON as JSON values."""
     datacite = to_datacite(cs, settings, validate=False)  # tests validate; 6 ms a study adds up
     return {
         "bibtex": to_bibtex(cs, settings),
         "ris": to_ris(cs, settings),
-        "csl_json": _json([to_csl_json(cs, settings)], indent=2),
+        "csl_json": [to_csl_json(cs, settings)],
         "cff": to_cff(cs, settings),
-        "datacite_json": _json(datacite, indent=2),
+        "datacite_json": datacite,
         "datacite_xml": to_datacite_xml(cs, settings, data=datacite),
     }
 
@@ -106,12 +107,6 @@ def citation_documents(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str,
 def citation_links(accession: str) -> list[tuple[CitationFormat, str]]:
     """(format, download file name) of each citation download of a study page."""
     return [(f, accession + f.suffix) for f in CITATION_FORMATS]
-
-
-def citation_formats(documents: dict[str, str]) -> dict[str, Any]:
-    """An API document's citation_formats: text formats as strings, JSON formats as JSON."""
-    return {key: json.loads(text) if key in ("csl_json", "datacite_json") else text
-            for key, text in documents.items()}
 
 
 # ---------------------------------------------------------------- JSON API
@@ -149,14 +144,8 @@ def study_summary(cs: CatalogStudy) -> dict[str, Any]:
     }
 
 
-def study_document(cs: CatalogStudy, settings: ArchiveSettings,
-                   citations: dict[str, str] | None = None) -> dict[str, Any]:
-    """api/studies/<ACCESSION>.json: the record plus everything derived from it.
-
-    ``citations`` is :func:`citation_documents` of the study when the caller has it.
-    """
-    if citations is None:
-        citations = citation_documents(cs, settings)
+def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
+    """api/studies/<ACCESSION>.json: the record plus everything derived from it."""
     # A tombstone keeps who, what and why, never where the data was.
     private = {**PRIVATE_STUDY_FIELDS, "datasets": True} if cs.withdrawn else PRIVATE_STUDY_FIELDS
     record = cs.study.model_dump(mode="json", exclude=private)
@@ -168,7 +157,7 @@ def study_document(cs: CatalogStudy, settings: ArchiveSettings,
         "withdrawal_reason": cs.withdrawal_reason,
         "url": cs.url,
         "citation": cs.citation,
-        "citation_formats": citation_formats(citations),
+        "citation_formats": citation_formats(cs, settings),
         "derived": {
             "release_date": cs.release_date.isoformat(),
             "year": cs.year,
@@ -421,10 +410,10 @@ def study_api_path(cs: CatalogStudy) -> str:
     return f"api/studies/{cs.accession}.json"
 
 
-def study_api_json(cs: CatalogStudy, settings: ArchiveSettings, citations: dict[str, str] | None = None) -> str:
+def study_api_json(cs: CatalogStudy, settings: ArchiveSettings) -> str:
     """The text of api/studies/<ACCESSION>.json."""
     # Compact: Python's JSON encoder is five times slower when it indents.
-    return _json(study_document(cs, settings, citations))
+    return _json(study_document(cs, settings))
 
 
 def iter_export_documents(catalog: Catalog, settings: ArchiveSettings,

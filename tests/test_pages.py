@@ -14,6 +14,8 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from builder.build import build_site_from_catalog  # noqa: F401 - the module must import cleanly
 from builder.catalog import build_catalog
@@ -381,3 +383,20 @@ def test_a_page_that_cannot_be_rendered_names_its_study(sample_catalog, catalog_
     search_path = template_search_path(tmp_path / "nowhere", [tmp_path / "tpl"])
     with pytest.raises(PageError, match="OIA-00000[12]"):
         render(sample_catalog, catalog_settings, tmp_path / "out", search_path=search_path)
+
+
+PROSE = st.lists(st.sampled_from(list("ab XY éß東\n.,;:'\"?!()/%$@-09") + ["\n\n", "   ", " \n"]),
+                 min_size=1, max_size=60).map("".join)
+
+
+@given(PROSE)
+@settings(max_examples=400, deadline=None)
+def test_prose_takes_a_short_cut_to_the_same_html(text):
+    """Plain prose skips Markdown (builder.pages._plain_paragraphs); the HTML must be what Markdown gives."""
+    import builder.pages as pages
+
+    full = pages._CLEANER.clean(pages._MARKDOWN.reset().convert(text))
+    if pages._is_plain_prose(text):
+        assert pages._plain_paragraphs(text) == full
+    assert str(render_markdown(text)) == pages._HEADING.sub(
+        lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 2, 6)}>", full)
