@@ -255,3 +255,37 @@ def test_a_version_committed_under_embargo_is_dated_by_its_release(catalog_setti
     catalog = build_catalog([study], {}, catalog_settings, TODAY, history=history)
     assert [(v.version, v.date, v.commit) for v in catalog.studies[0].versions] == [
         (1, dt.date(2025, 3, 14), "d" * 40)]
+
+
+# ---------------------------------------------------------------- fast paths, same bytes
+
+@pytest.mark.parametrize("source", [
+    "Plain prose, with commas; colons: and (brackets)!", "Two\n\nparagraphs\nand  breaks  \nhere.", "Ünïcödé ß 中文 text",
+    "1. a list", "1986. A year", " 2. indented list", "- item", "-5 degrees", "text\n---", "text\n===", "    code",
+    "a *b* c", "a_b_c", "snake_case", "[link](http://x)", "<b>html</b>", "AT&T", "&copy; 2020", "`code`", "# Title",
+    "> quote", "a\\b", "50% of $5 @ lab / day?", "'single' and \"double\"", "", "   ", "\n\n", "٣. Arabic digit",
+    "trailing \n", "x\r\ny", "tab\tx", "a\u00a0b",
+])
+def test_markdown_to_text_fast_path_matches_markdown(source):
+    from builder.catalog import _rendered_text
+
+    assert markdown_to_text(source) == _rendered_text.__wrapped__(source)
+
+
+def test_markdown_fast_path_is_taken_for_prose_only():
+    from builder.catalog import _is_plain_markdown
+
+    assert _is_plain_markdown("We imaged 20 cells (HeLa), at 37 degrees: see text.\n\nMore here.")
+    for source in ("1. x", "- x", "a *b*", "a_b", "&amp;", "<i>", "    code", "x\t"):
+        assert not _is_plain_markdown(source)
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+@pytest.mark.parametrize("indent", [None, 0, 2, 4])
+def test_to_json_is_json_dumps_of_the_whole_catalog(count, indent):
+    from builder.catalog import PRIVATE_STUDY_FIELDS
+
+    catalog = synthetic_catalog(3)
+    catalog = catalog.model_copy(update={"studies": catalog.studies[:count]})
+    data = catalog.model_dump(mode="json", exclude={"studies": {"__all__": {"study": PRIVATE_STUDY_FIELDS}}})
+    assert catalog.to_json(indent=indent) == json.dumps(data, sort_keys=True, ensure_ascii=False, indent=indent)
