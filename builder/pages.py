@@ -457,6 +457,7 @@ class SiteRenderer:
         self.writer = writer
         self.thumbnails = thumbnails
         self.facets = facet_entries(catalog)
+        self._card_cache: dict[tuple[str, str, str], Markup] = {}  # see templates/pages/listing.html
         self._facet_url: dict[tuple[str, str], str] = {
             (key, e.value.value): e.url_path for key, entries in self.facets.items() for e in entries
         }
@@ -545,7 +546,7 @@ class SiteRenderer:
             body = self._render(
                 "pages/listing.html", url_path, studies=chunk, heading=heading, intro=intro,
                 page_number=number, pages=pages, total=len(studies), facet=facet,
-                first_index=(number - 1) * per_page + 1,
+                first_index=(number - 1) * per_page + 1, card_cache=self._card_cache,
             )
             page_title = title if number == 1 else f"{title} (page {number})"
             self.writer.write(url_path, body, title=page_title, description=intro or heading,
