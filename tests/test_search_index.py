@@ -16,10 +16,13 @@ from builder.search_index import (
     STORE_COLUMNS,
     SUMMARY_CHARS,
     accession_terms,
+    build_compact_index,
     build_lunr_index,
     build_search_index,
     compact_index,
     expand_index,
+    fill_builder,
+    index_documents,
     load_index,
 )
 from tests.support.catalog import EMBARGO_MARKER, HOSTILE_TITLE, synthetic_catalog
@@ -221,3 +224,28 @@ def test_description_excerpts_match_the_rendered_text(sample_catalog, hostile_ca
     for cs in [*sample_catalog.studies, *hostile_catalog.studies]:
         expected = truncate_text(markdown_to_text(cs.study.description), DESCRIPTION_EXCERPT_CHARS)
         assert description_excerpt(cs) == expected
+
+
+@pytest.mark.parametrize("seed", [7, 12])
+def test_fast_build_gives_plain_lunr_index(seed, sample_catalog, hostile_catalog):
+    """build_compact_index() (the build's path) == compact_index() of plain lunr.py's index, byte for byte."""
+    for catalog in (synthetic_catalog(250, seed=seed), sample_catalog, hostile_catalog):
+        plain = build_lunr_index(catalog).serialize()
+        fast = build_compact_index(catalog)
+        assert json.dumps(fast) == json.dumps(compact_index(plain))
+        # The filled Builder holds what Builder.add leaves: its index is plain lunr()'s.
+        assert fill_builder(index_documents(catalog)).build().serialize() == plain
+    index_json, _ = build_search_index(synthetic_catalog(250, seed=seed))
+    assert index_json == json.dumps(compact_index(build_lunr_index(synthetic_catalog(250, seed=seed)).serialize()),
+                                    separators=(",", ":"), ensure_ascii=False)
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from([" ", "\t", "\n", "\r", "\f", "\v", "\xa0", "-", "\u2028", "\u2003", "_", ".",
+                                      "'", "İ", "ß", "Åström", "東京", "🦠", "Word", "x"]), max_size=40).map("".join))
+def test_fast_tokens_are_lunr_tokenizer_tokens(text):
+    from lunr.tokenizer import Tokenizer
+
+    from builder.search_index import _LUNR_TOKEN
+
+    assert _LUNR_TOKEN.findall(text.lower()) == [str(t) for t in Tokenizer(text)]
