@@ -1,18 +1,22 @@
 """`bioarchive build`: the whole pipeline from studies/ to site/.
 
 records -> data (image facts and thumbnails, cached in .cache/) -> catalog
-(also written as catalog.json) -> pages (templates/ rendered into a staging
-docs folder, next to a copy of docs/) -> exports and search index -> `mkdocs
-build` into a fresh folder -> swap into site/.
+(also written as catalog.json) -> pages (templates/ rendered: pages in the
+nav into a staging docs folder next to a copy of docs/, one frame per kind
+of other page) -> `mkdocs build` into a fresh folder -> study pages filled
+into their frames, with exports and the search index, by worker processes ->
+swap into site/.
 
-Records with errors are reported and left out; the build goes on. Anything
-else that fails (a template, MkDocs, an export) stops the build before the
-swap, so site/ always holds the last complete site.
+A record with errors stops the build unless ``allow_invalid`` (previews),
+which leaves such records out. Anything else that fails (a template, MkDocs,
+an export, a worker) stops the build before the swap, so site/ always holds
+the last complete site.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import multiprocessing
 import os
@@ -289,7 +293,10 @@ class SiteWorkers:
     """Worker processes that write the site's files while this process runs MkDocs.
 
     Forked (they share the catalog without a copy); where fork is missing,
-    every task runs here, one after the other.
+    every task runs here, one after the other. A worker first moves what it
+    inherited out of the garbage collector's sight (gc.freeze): the catalog's
+    millions of objects are never garbage, and scanning them in every full
+    collection cost seconds and copied their memory pages.
     """
 
     def __init__(self, job: SiteJob, workers: int) -> None:
@@ -297,7 +304,8 @@ class SiteWorkers:
         _JOB = job
         self.pool: ProcessPoolExecutor | None = None
         if "fork" in multiprocessing.get_all_start_methods() and workers > 0:
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=gc.freeze)
         self.workers = max(1, workers)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
