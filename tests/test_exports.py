@@ -15,9 +15,9 @@ from builder import exports
 from builder.catalog import PRIVATE_STUDY_FIELDS, build_catalog
 from builder.citation import clean, one_line
 from builder.exports import (
+    CITATION_FORMATS,
     CSV_COLUMNS,
     CSV_FORMULA_STARTS,
-    CITATION_FORMATS,
     csv_cell,
     study_summary,
     write_atomic,

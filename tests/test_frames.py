@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.frames import FrameError, FrameKind, FramedPage, Frames, folder_prefixes, front_matter
+from builder.frames import FramedPage, FrameError, FrameKind, Frames, folder_prefixes, front_matter
 from builder.pages import (
     copy_hand_written_docs,
     doc_pages,
@@ -46,7 +46,7 @@ def test_a_frame_fills_values_by_position_never_by_search():
     kind = FrameKind("", 1)
     frames.need(kind)
     number = frames.kinds[kind]
-    marker = frames._marker  # noqa: SLF001 - the test writes the page MkDocs would write
+    marker = frames._marker
     text = (f"<title>{marker(number, 'title')} - Site</title><meta content='{marker(number, 'description')}'>"
             f"<link href='https://x/{frames._rest(kind, number)}'><main>{marker(number, 'body')}</main>")
     page = FramedPage("OIA-1/", "A title", "A description", "<p>body with oiaframe markers-like text: "
