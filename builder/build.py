@@ -228,7 +228,6 @@ class SiteJob:
     history: dict[str, list[PastVersion]] | None
     images: dict[str, ImageFacts] | None
     catalog_json: str | None
-    frames: Frames | None = None  # parsed frames, sent once MkDocs has built them
 
 
 _JOB: SiteJob | None = None
