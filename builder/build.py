@@ -400,7 +400,7 @@ def build_site_from_catalog(
         pool = SiteWorkers(job, workers if workers is not None else (os.cpu_count() or 1))
         side_tasks = [
             ("writing the exports", pool.submit(_write_exports_task, extra,
-                                                doc_pages(root / "docs") + entry_pages(catalog) + REFERENCE_PAGES)),
+                                                doc_pages(root / "docs") + entry_pages(catalog, settings) + REFERENCE_PAGES)),
             ("writing the search index", pool.submit(_write_search_index_task, extra)),
             ("writing catalog.json", pool.submit(_write_catalog_json_task, extra)),
         ]

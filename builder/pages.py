@@ -767,12 +767,16 @@ def doc_pages(docs_folder: Path) -> list[str]:
     return pages
 
 
-def entry_pages(catalog: Catalog) -> list[str]:
-    """Site paths of the generated pages search engines should know (not later listing pages)."""
-    pages = ["", "search/", "studies/", "browse/"]
+def entry_pages(catalog: Catalog, settings: ArchiveSettings) -> list[str]:
+    """Site paths of the generated pages besides study pages, for the sitemap: every page of every listing."""
+    pages = ["", "search/", "browse/"]
+    pages.extend(page_url("studies/", n) for n in range(1, len(paginate(catalog.listed_studies,
+                                                                         settings.studies_per_page)) + 1))
     for key, entries in facet_entries(catalog).items():
         pages.append(f"browse/{FACET_SEGMENTS[key]}/")
-        pages.extend(e.url_path for e in entries)
+        for e in entries:
+            count = len(paginate(e.studies, settings.facet_studies_per_page))
+            pages.extend(page_url(e.url_path, n) for n in range(1, count + 1))
     return pages
 
 

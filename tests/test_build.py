@@ -268,3 +268,21 @@ def test_unreadable_images_are_named_with_their_check_and_url(built_site, tmp_pa
     assert "1 image(s) could not be read" in result.output
     assert "moved-away/gone.ome.zarr" in result.output
     assert re.search(r"error .*(IMG|NET)\d{3}", result.output)
+
+
+def test_the_sitemap_lists_exactly_the_pages_that_exist(built_site):
+    """Every address in sitemap.xml is a page of the site, and every generated page is in it."""
+    import xml.etree.ElementTree as ET
+
+    from builder.settings import load_settings
+
+    site_url = load_settings(built_site.root).site_url.rstrip("/") + "/"
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    listed = {loc.text.removeprefix(site_url) for loc in
+              ET.fromstring((built_site.site / "sitemap.xml").read_text()).findall("s:url/s:loc", ns)}
+    for path in listed:
+        assert (built_site.site / path / "index.html").is_file(), path
+    pages = {p.parent.relative_to(built_site.site).as_posix() + "/" for p in built_site.site.rglob("index.html")}
+    pages = {"" if p == "./" else p for p in pages}
+    generated = {p for p in pages if p.startswith(("studies/", "browse/")) or p in ("", "search/")}
+    assert generated <= listed, sorted(generated - listed)

@@ -400,3 +400,19 @@ def test_prose_takes_a_short_cut_to_the_same_html(text):
         assert pages._plain_paragraphs(text) == full
     assert str(render_markdown(text)) == pages._HEADING.sub(
         lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 2, 6)}>", full)
+
+
+def test_entry_pages_name_every_page_of_every_listing(sample_catalog, catalog_settings):
+    from builder.pages import entry_pages, facet_entries
+
+    settings = catalog_settings.model_copy(update={"studies_per_page": 1, "facet_studies_per_page": 1})
+    pages = entry_pages(sample_catalog, settings)
+    listed = len(sample_catalog.listed_studies)
+    assert listed >= 2
+    assert [p for p in pages if p.startswith("studies/")] == ["studies/"] + [
+        f"studies/page/{n}/" for n in range(2, listed + 1)]
+    for entries in facet_entries(sample_catalog).values():
+        for e in entries:
+            assert e.url_path in pages
+            assert all(f"{e.url_path}page/{n}/" in pages for n in range(2, len(e.studies) + 1))
+    assert len(pages) == len(set(pages))
