@@ -21,10 +21,10 @@ stops the build instead of leaking into pages.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import secrets
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,7 +235,7 @@ class Frames:
             self.parsed[kind] = Frame(pieces, slots)
         if remove:
             for kind, number in self.kinds.items():
-                _remove_frame_folder(site_dir / kind.prefix / self._folder(number))
+                shutil.rmtree(site_dir / kind.prefix / self._folder(number), ignore_errors=True)
 
     def fill(self, page: FramedPage) -> str:
         kind, rest = self.kind_of(page)
@@ -254,16 +254,5 @@ class Frames:
         return len(data)
 
 
-def _remove_frame_folder(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def escape(text: str) -> str:
-    """Titles and descriptions: the theme prints them as they are, so they arrive escaped."""
-    return html.escape(text)
-
-
 __all__ = ["DEFAULT_HIDE", "PAGE_TEMPLATE", "Frame", "FrameError", "FrameKind", "FramedPage", "Frames",
-           "escape", "folder_prefixes", "front_matter", "page_meta"]
+           "folder_prefixes", "front_matter", "page_meta"]
