@@ -294,6 +294,13 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
     return result.pages, linked
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (a container or CI runner may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 class SiteWorkers:
     """Worker processes that write the site's files while this process runs MkDocs.
 
@@ -397,7 +404,7 @@ def build_site_from_catalog(
         copy_hand_written_docs(root / "docs", docs_dir)
         env = make_environment(search_path)
         job = SiteJob(catalog, settings, env, docs_dir, cache_dir, history, images, catalog_json)
-        pool = SiteWorkers(job, workers if workers is not None else (os.cpu_count() or 1))
+        pool = SiteWorkers(job, workers if workers is not None else usable_cores())
         side_tasks = [
             ("writing the exports", pool.submit(_write_exports_task, extra,
                                                 doc_pages(root / "docs") + entry_pages(catalog, settings) + REFERENCE_PAGES)),
@@ -532,6 +539,7 @@ def build(
     history: bool = True,
     template_dirs: list[Path] | None = None,
     allow_invalid: bool = False,
+    workers: int | None = None,
 ) -> BuildReport:
     """Build the archive at ``root`` into ``site_dir`` (default root/site).
 
@@ -569,6 +577,7 @@ def build(
     build_site_from_catalog(
         catalog, settings, root, site_dir, cache_dir=cache_dir, history=histories, images=images,
         template_dirs=template_dirs, report=report, progress=progress, catalog_json=catalog_json,
+        workers=workers,
     )
     return report
 

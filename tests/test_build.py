@@ -123,7 +123,8 @@ def test_build_command_reports_and_replaces_the_site(built_site, tmp_path):
     (site / "stale").mkdir(parents=True)
     (site / "stale" / "old.html").write_text("old")
     result = CliRunner().invoke(main, ["build", "--root", str(built_site.root), "--site-dir", str(site),
-                                       "--today", built_site.today.isoformat(), "--no-history", "--allow-invalid"])
+                                       "--today", built_site.today.isoformat(), "--no-history", "--allow-invalid",
+                                       "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "left out because of errors" in result.output and BROKEN_ACCESSION in result.output
     assert (site / "index.html").is_file() and not (site / "stale").exists()
@@ -143,6 +144,13 @@ def test_a_record_with_errors_stops_the_build_and_keeps_the_live_site(built_site
     assert BROKEN_ACCESSION in result.output and "error" in result.output
     assert [p.name for p in site.iterdir()] == ["index.html"]
     assert (site / "index.html").read_text() == "the live site"
+
+
+def test_build_command_rejects_a_negative_worker_count(built_site):
+    from builder.cli import main
+
+    result = CliRunner().invoke(main, ["build", "--root", str(built_site.root), "--workers", "-1"])
+    assert result.exit_code == 2 and "--workers" in result.output
 
 
 def test_build_command_rejects_a_bad_date(built_site):
@@ -286,3 +294,19 @@ def test_the_sitemap_lists_exactly_the_pages_that_exist(built_site):
     pages = {"" if p == "./" else p for p in pages}
     generated = {p for p in pages if p.startswith(("studies/", "browse/")) or p in ("", "search/")}
     assert generated <= listed, sorted(generated - listed)
+
+
+def test_a_build_without_worker_processes_writes_the_same_site(built_site, tmp_path):
+    """--workers 0 (and machines without fork) write every file in one process, with the same bytes."""
+    report = build(built_site.root, site_dir=tmp_path / "site", today=built_site.today, console=None,
+                   history=False, allow_invalid=True, workers=0)
+    assert report.pages == built_site.report.pages
+
+    def files(site: Path) -> dict[str, bytes]:
+        # MkDocs' own search index and sitemap.xml.gz hold build times; the rest must match.
+        return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*")
+                if p.is_file() and p.name not in ("search_index.json", "sitemap.xml.gz")}
+
+    ours, theirs = files(tmp_path / "site"), files(built_site.site)
+    assert sorted(ours) == sorted(theirs)
+    assert [name for name in ours if ours[name] != theirs[name]] == []

@@ -46,8 +46,11 @@ def print_errors(console: Console, diagnostics, *, areas: tuple[str, ...] = ()) 
 @click.option("--allow-invalid", is_flag=True,
               help="Build without the records that have errors (for previews). By default any error stops "
                    "the build and site/ is left as it was, so no published study silently disappears.")
+@click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Processes that write the site's pages and exports (default: one per usable core; "
+                   "0 writes everything in this process).")
 def command(root: Path | None, site_dir: Path | None, today: dt.date | None, scheduler: str | None,
-            history: bool, allow_invalid: bool) -> None:
+            history: bool, allow_invalid: bool, workers: int | None) -> None:
     """Build the public website from studies/ into site/."""
     from builder.build import InvalidRecords, build
     from builder.settings import find_root
@@ -59,7 +62,7 @@ def command(root: Path | None, site_dir: Path | None, today: dt.date | None, sch
         site_dir = Path.cwd() / site_dir
     try:
         report = build(root, site_dir=site_dir, today=today, scheduler=scheduler, console=console,
-                       history=history, allow_invalid=allow_invalid)
+                       history=history, allow_invalid=allow_invalid, workers=workers)
     except InvalidRecords as exc:
         console.print(f"[red]✗ {len(exc.report.studies_skipped)} record(s) have errors;[/] nothing was built "
                       "and site/ was left as it was. Fix them (`bioarchive validate`), or preview the rest "
