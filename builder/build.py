@@ -267,8 +267,10 @@ def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
 _FRAMES_LOADED: dict[str, Frames] = {}
 
 
-def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tuple[list[GeneratedPage], int]:
-    """Pages and API documents of catalog.studies[start:stop], written into the site; thumbnails linked."""
+def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tuple[list[GeneratedPage], set[str]]:
+    """Pages and API documents of catalog.studies[start:stop], written into the site; thumbnails linked.
+
+    Returns the pages and the names of the thumbnails they use."""
     from builder.exports import study_api_json, study_api_path
 
     job = _job()
@@ -290,19 +292,25 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
         history=job.history, images=job.images, site_pages=False, studies=job.catalog.studies[start:stop],
         framed=lambda page: frames.write(page, site), on_study=write_api,
     )
-    linked = result.thumbnails.copy_into(site)
-    return result.pages, linked
+    result.thumbnails.copy_into(site)
+    return result.pages, result.thumbnails.used
 
 
-def usable_cores() -> int:
-    """Cores this process may run on (a container or CI runner may allow fewer than the machine has)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+# Each worker ends up with a private copy of the memory pages of the catalog
+# objects it reads (reference counts are writes), so the default stays small.
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on (a container or CI runner may
+    allow fewer than the machine has), at most MAX_DEFAULT_WORKERS."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_DEFAULT_WORKERS))
 
 
 class SiteWorkers:
-    """Worker processes that write the site's files while this process runs MkDocs.
+    """Worker processes that write the site's files: the exports, search index
+    and catalog.json while this process runs MkDocs, then the study pages.
 
     Forked (they share the catalog without a copy); where fork is missing,
     every task runs here, one after the other. The build has frozen the
@@ -321,7 +329,11 @@ class SiteWorkers:
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run fn(*args) in a worker; the future's result is (result, CPU seconds)."""
         if self.pool is not None:
-            return self.pool.submit(_timed, fn, *args)
+            try:
+                return self.pool.submit(_timed, fn, *args)
+            except BrokenProcessPool as exc:  # a worker died (say, killed for memory) before this task
+                raise BuildFailed(f"a worker process of the build stopped unexpectedly ({exc}); "
+                                  "the machine may be out of memory") from None
         future: Future = Future()
         try:
             future.set_result(_timed(fn, *args))
@@ -348,6 +360,7 @@ class SiteWorkers:
             self.pool.shutdown(wait=True, cancel_futures=cancel)
             self.pool = None
         _JOB = None
+        _FRAMES_LOADED.clear()  # tasks run here when there are no workers; `serve` builds again and again
 
 
 def build_site_from_catalog(
@@ -404,7 +417,7 @@ def build_site_from_catalog(
         copy_hand_written_docs(root / "docs", docs_dir)
         env = make_environment(search_path)
         job = SiteJob(catalog, settings, env, docs_dir, cache_dir, history, images, catalog_json)
-        pool = SiteWorkers(job, workers if workers is not None else usable_cores())
+        pool = SiteWorkers(job, workers if workers is not None else default_workers())
         side_tasks = [
             ("writing the exports", pool.submit(_write_exports_task, extra,
                                                 doc_pages(root / "docs") + entry_pages(catalog, settings) + REFERENCE_PAGES)),
@@ -438,14 +451,16 @@ def build_site_from_catalog(
                       for start in range(0, len(catalog.studies), size)]
             for page in result.framed:
                 frames.write(page, new_site)
-            report.thumbnails = result.thumbnails.copy_into(new_site)
+            result.thumbnails.copy_into(new_site)
+            thumbnails = set(result.thumbnails.used)
             pages = list(result.pages)
             cpu = 0.0
             for chunk in chunks:
-                (chunk_pages, linked), seconds = pool.result(chunk)
+                (chunk_pages, used), seconds = pool.result(chunk)
                 pages.extend(chunk_pages)
-                report.thumbnails += linked
+                thumbnails |= used
                 cpu += seconds
+            report.thumbnails = len(thumbnails)
             report.timings["studies_cpu"] = cpu
             report.pages = len(pages)
             waited = time.perf_counter()

@@ -76,17 +76,20 @@ CSV_COLUMNS = (
 class CitationFormat:
     key: str  # the key in an API document's citation_formats
     label: str  # the download button's text
-    suffix: str  # the downloaded file's name is the accession plus this
+    file_name: str  # of the download; {accession} is the study's
     media_type: str
 
 
 CITATION_FORMATS: tuple[CitationFormat, ...] = (
-    CitationFormat("bibtex", "BibTeX", ".bib", "application/x-bibtex"),
-    CitationFormat("ris", "RIS", ".ris", "application/x-research-info-systems"),
-    CitationFormat("csl_json", "CSL-JSON", ".csl.json", "application/vnd.citationstyles.csl+json"),
-    CitationFormat("cff", "Citation File Format", ".CITATION.cff", "application/x-yaml"),
-    CitationFormat("datacite_json", "DataCite JSON", ".datacite.json", "application/vnd.datacite.datacite+json"),
-    CitationFormat("datacite_xml", "DataCite XML", ".datacite.xml", "application/vnd.datacite.datacite+xml"),
+    CitationFormat("bibtex", "BibTeX", "{accession}.bib", "application/x-bibtex"),
+    CitationFormat("ris", "RIS", "{accession}.ris", "application/x-research-info-systems"),
+    CitationFormat("csl_json", "CSL-JSON", "{accession}.csl.json", "application/vnd.citationstyles.csl+json"),
+    # Tools (cffconvert, GitHub) look for this exact name.
+    CitationFormat("cff", "Citation File Format", "CITATION.cff", "application/x-yaml"),
+    CitationFormat("datacite_json", "DataCite JSON", "{accession}.datacite.json",
+                   "application/vnd.datacite.datacite+json"),
+    CitationFormat("datacite_xml", "DataCite XML", "{accession}.datacite.xml",
+                   "application/vnd.datacite.datacite+xml"),
 )
 
 
@@ -106,7 +109,7 @@ def citation_formats(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, A
 
 def citation_links(accession: str) -> list[tuple[CitationFormat, str]]:
     """(format, download file name) of each citation download of a study page."""
-    return [(f, accession + f.suffix) for f in CITATION_FORMATS]
+    return [(f, f.file_name.format(accession=accession)) for f in CITATION_FORMATS]
 
 
 # ---------------------------------------------------------------- JSON API

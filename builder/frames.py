@@ -15,8 +15,9 @@ MkDocs would have written for them.
 Markers are random per build (a nonce), so no record and no hand-written
 page can contain one; values are put in by position, never by searching a
 page's text. Every frame is checked after parsing: a marker the theme
-printed in a form the filler does not know (say, transformed by a filter)
-stops the build instead of leaking into pages.
+printed through a filter that escapes or transforms it (HTML or JSON
+escaping, case, tags, URL encoding) is left over and stops the build, so an
+HTML-escaped value is never filled into another context.
 """
 
 from __future__ import annotations
@@ -178,7 +179,12 @@ class Frames:
         self.kinds.setdefault(kind, len(self.kinds))
 
     def _marker(self, number: int, slot: str) -> str:
-        return f"oiaframe{self.nonce}n{number}{slot}"
+        # The tail holds what every escaping or transforming filter changes
+        # (HTML and JSON escapes, case, tags, spaces, URL encoding), so a
+        # marker the theme printed through any filter is left over, and stops
+        # the build, instead of being filled with a value escaped for another
+        # context (say, HTML-escaped text inside a <script>).
+        return f"oiaframe{self.nonce}n{number}{slot}<&\"' X\\>"
 
     def _folder(self, number: int) -> str:
         return f"oia-frame-{self.nonce}-{number}"
@@ -224,7 +230,8 @@ class Frames:
             slots = [tokens[m] for m in pattern.findall(text)]
             # Every value the page has must be filled somewhere, and no piece
             # of a marker may be left (say, one the theme upper-cased or cut).
-            needed = {"title", "body", "path"} | ({"description"} if kind.has_description else set()) | (
+            # (The path shows only in the canonical address, which a site without site_url has not.)
+            needed = {"title", "body"} | ({"description"} if kind.has_description else set()) | (
                 {"image"} if kind.has_image else set())
             leftover = [p for p in pieces if self.nonce in p.lower() or "oiaframe" in p.lower()
                         or self._folder(number) in p.lower()]

@@ -86,7 +86,7 @@ def test_citation_downloads(page, site_url, built_site):
         "BibTeX": (f"{accession}.bib", lambda t: t.startswith(f"@misc{{{accession},")),
         "RIS": (f"{accession}.ris", lambda t: t.startswith("TY  - DATA")),
         "CSL-JSON": (f"{accession}.csl.json", lambda t: json.loads(t)[0]["id"] == accession),
-        "Citation File Format": (f"{accession}.CITATION.cff", lambda t: "cff-version: 1.2.0" in t),
+        "Citation File Format": ("CITATION.cff", lambda t: "cff-version: 1.2.0" in t),
         "DataCite JSON": (f"{accession}.datacite.json", lambda t: json.loads(t)["titles"]),
         "DataCite XML": (f"{accession}.datacite.xml", lambda t: t.startswith("<?xml") and accession in t),
     }

@@ -310,3 +310,26 @@ def test_a_build_without_worker_processes_writes_the_same_site(built_site, tmp_p
     ours, theirs = files(tmp_path / "site"), files(built_site.site)
     assert sorted(ours) == sorted(theirs)
     assert [name for name in ours if ours[name] != theirs[name]] == []
+
+
+def test_the_report_counts_each_thumbnail_once(built_site):
+    assert built_site.report.thumbnails == len(list((built_site.site / "thumbnails").iterdir()))
+
+
+def test_a_worker_killed_mid_build_stops_the_build_and_keeps_the_site(built_site, tmp_path, monkeypatch):
+    """Say the machine ran out of memory and a worker was killed: a clear error, the old site stays."""
+    import os
+    import signal
+
+    import builder.exports
+    from builder.build import BuildFailed
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("the old site")
+    monkeypatch.setattr(builder.exports, "write_exports", lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
+    with pytest.raises(BuildFailed, match="stopped unexpectedly"):
+        build(built_site.root, site_dir=site, today=built_site.today, console=None, history=False,
+              allow_invalid=True, workers=2)
+    assert [p.name for p in site.iterdir()] == ["index.html"]
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]

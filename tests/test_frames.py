@@ -125,3 +125,36 @@ def test_the_built_site_holds_no_frame_or_marker(built_site):
         assert "oia-frame" not in path.name
         if path.is_file() and path.suffix in {".html", ".json", ".xml", ".txt", ".csv"}:
             assert "oiaframe" not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+@pytest.mark.parametrize("jinja_filter", ["lower", "upper", "e", "forceescape", "tojson", "striptags", "urlencode",
+                                          "replace(' ', '_')"])
+def test_a_marker_printed_through_any_filter_stops_the_build(tmp_path, jinja_filter):
+    """Markers hold characters every filter changes: a value the theme escapes for
+    another context (say `| tojson` inside a script) is never filled as HTML."""
+    import jinja2
+
+    frames = Frames.for_pages([""])
+    kind = FrameKind("", 1)
+    frames.need(kind)
+    number = frames.kinds[kind]
+    env = jinja2.Environment(autoescape=False)
+    title = env.from_string("{{ t | " + jinja_filter + " }}").render(t=frames._marker(number, "title"))
+    text = (f"<title>{frames._marker(number, 'title')}</title><script>var t = {title};</script>"
+            f"{frames._marker(number, 'description')}{frames._marker(number, 'body')}")
+    target = tmp_path / frames.frame_path(kind) / "index.html"
+    target.parent.mkdir(parents=True)
+    target.write_text(text)
+    with pytest.raises(FrameError, match="oia-page.html"):
+        frames.parse(tmp_path)
+
+
+def test_a_site_without_site_url_has_no_canonical_address_to_fill(tmp_path):
+    frames = Frames.for_pages([""])
+    kind = FrameKind("", 1)
+    frames.need(kind)
+    number = frames.kinds[kind]
+    text = (f"<title>{frames._marker(number, 'title')}</title>{frames._marker(number, 'description')}"
+            f"<main>{frames._marker(number, 'body')}</main>")
+    frames.parsed[kind] = _parse(frames, kind, text)
+    assert frames.fill(FramedPage("OIA-1/", "T", "D", "B")) == "<title>T</title>D<main>B</main>"

@@ -218,7 +218,7 @@ def test_study_landing_page(rendered):
     assert {(href, key, name) for href, key, name in links} == {
         ("../../api/studies/OIA-000001.json", key, name) for key, name in (
             ("bibtex", "OIA-000001.bib"), ("ris", "OIA-000001.ris"), ("csl_json", "OIA-000001.csl.json"),
-            ("cff", "OIA-000001.CITATION.cff"), ("datacite_json", "OIA-000001.datacite.json"),
+            ("cff", "CITATION.cff"), ("datacite_json", "OIA-000001.datacite.json"),
             ("datacite_xml", "OIA-000001.datacite.xml"))}
     assert '<script type="application/ld+json">' in page
     # Front matter: out of Material's search, no nav and toc sidebars.

@@ -47,8 +47,8 @@ def print_errors(console: Console, diagnostics, *, areas: tuple[str, ...] = ()) 
               help="Build without the records that have errors (for previews). By default any error stops "
                    "the build and site/ is left as it was, so no published study silently disappears.")
 @click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Processes that write the site's pages and exports (default: one per usable core; "
-                   "0 writes everything in this process).")
+              help="Processes that write the site's pages and exports (default: one per usable core, "
+                   "at most 4; 0 writes everything in this process).")
 def command(root: Path | None, site_dir: Path | None, today: dt.date | None, scheduler: str | None,
             history: bool, allow_invalid: bool, workers: int | None) -> None:
     """Build the public website from studies/ into site/."""

@@ -49,11 +49,13 @@
 
   document.addEventListener("click", function (event) {
     var cite = event.target.closest("a[data-oia-cite]");
-    if (cite) {
+    // Ctrl-, Cmd-, Shift- and middle-clicks keep their meaning (open the document in a new tab or window).
+    if (cite && !(event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || event.button !== 0)) {
       event.preventDefault();
       download(cite).catch(function () { window.location.href = cite.href; });
       return;
     }
+    if (cite) return;
     var button = event.target.closest("[data-copy-target], [data-copy-text-of]");
     if (!button) return;
     var field = document.getElementById(button.getAttribute("data-copy-target") || button.getAttribute("data-copy-text-of"));
