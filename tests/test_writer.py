@@ -377,3 +377,20 @@ def test_labels_can_be_added_to_a_plate_field(tmp_path, version):
     assert MODELS[version]["label"].from_zarr(group) is not None
     assert MODELS[version]["image"].from_zarr(open_group(field, version)) is not None
     np.testing.assert_array_equal(group["0"][...], labels)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_gzip_chunks_carry_no_time_of_writing(tmp_path, version, monkeypatch):
+    """Writes a second apart give the same bytes: gzip headers hold no timestamp."""
+    import time
+
+    data = volume(seed=3, shape=(2, 4, 30, 30))
+    first = write_image(tmp_path / "a" / "x.ome.zarr", data, version=version, compressor="gzip")
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
+    second = write_image(tmp_path / "b" / "x.ome.zarr", data, version=version, compressor="gzip")
+    monkeypatch.undo()
+    chunks = {k: v for k, v in all_bytes(first).items() if v[:2] == b"\x1f\x8b"}
+    assert chunks and all(v[4:8] == b"\0\0\0\0" for v in chunks.values())
+    assert all_bytes(first) == all_bytes(second)
+    np.testing.assert_array_equal(open_group(first, version)["0"][...], data)

@@ -20,6 +20,8 @@ regenerated example data does not churn in Git.
 
 from __future__ import annotations
 
+import functools
+import gzip
 import math
 import shutil
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Any, Literal
 
 import numcodecs
 import numpy as np
+from numcodecs.compat import ensure_contiguous_ndarray
 import zarr
 import zarr.codecs
 import zarr.storage
@@ -471,6 +474,26 @@ def _create_array(
         )[...] = data
 
 
+class _ReproducibleGZip(numcodecs.GZip):
+    """numcodecs' GZip, without the time of writing in each chunk's gzip header.
+
+    The stock codec stamps the current second into every chunk, so two writes
+    of the same image straddling a second differ; the data and the codec's
+    configuration ("gzip", level) are the same, so any reader decodes it.
+    """
+
+    def encode(self, buf: Any) -> bytes:
+        return gzip.compress(memoryview(ensure_contiguous_ndarray(buf)).cast("B"), compresslevel=self.level, mtime=0)
+
+
+class _ReproducibleGzipCodec(zarr.codecs.GzipCodec):
+    """zarr's gzip codec (Zarr v3) writing through _ReproducibleGZip."""
+
+    @functools.cached_property
+    def _gzip_codec(self) -> numcodecs.GZip:
+        return _ReproducibleGZip(self.level)
+
+
 def _v2_compressor(compressor: Compressor) -> Any:
     match compressor:
         case None:
@@ -480,7 +503,7 @@ def _v2_compressor(compressor: Compressor) -> Any:
         case "blosc":
             return numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
         case "gzip":
-            return numcodecs.GZip(level=6)
+            return _ReproducibleGZip(level=6)
     raise ValueError(f"unknown compressor {compressor!r}; use 'zstd', 'blosc', 'gzip' or None")
 
 
@@ -493,7 +516,7 @@ def _v3_compressor(compressor: Compressor) -> Any:
         case "blosc":
             return zarr.codecs.BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
         case "gzip":
-            return zarr.codecs.GzipCodec(level=6)
+            return _ReproducibleGzipCodec(level=6)
     raise ValueError(f"unknown compressor {compressor!r}; use 'zstd', 'blosc', 'gzip' or None")
 
 
