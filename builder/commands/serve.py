@@ -73,9 +73,10 @@ def command(root: Path | None, site_dir: Path | None, port: int, watch: bool) ->
     root = find_root(root)
     site_dir = (site_dir or root / "site").resolve()
 
-    def rebuild() -> bool:
+    def rebuild(workers: int | None = None) -> bool:
         try:
-            report = build(root, site_dir=site_dir, console=console, allow_invalid=True)  # a preview shows the rest
+            report = build(root, site_dir=site_dir, console=console, allow_invalid=True,  # a preview shows the rest
+                           workers=workers)
         except Exception as exc:  # noqa: BLE001 - keep serving the last good site
             console.print(f"[red]✗ build failed:[/] {type(exc).__name__}: {exc}", highlight=False)
             output = getattr(exc, "output", "")
@@ -97,7 +98,9 @@ def command(root: Path | None, site_dir: Path | None, port: int, watch: bool) ->
             for changes in watch_changes(*watched_paths(root), watch_filter=rebuild_filter(root, site_dir)):
                 names = sorted({Path(p).name for _, p in changes})
                 console.print(f"[dim]changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}; rebuilding[/]")
-                rebuild()
+                # The server's thread is running now: forking build workers from a process with
+                # threads risks a child inheriting a lock some thread held. Rebuilds run in-process.
+                rebuild(workers=0)
         else:
             thread.join()
     except KeyboardInterrupt:
