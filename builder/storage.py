@@ -16,6 +16,7 @@ strangers' pull requests must cost bounded work. Problems raise
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import socket
@@ -279,18 +280,127 @@ class LocalStore(Store):
 
 # ------------------------------------------------------------------ HTTP(S)
 
+def _is_public_address(text: str) -> bool:
+    """Whether an address may be read from an untrusted URL: globally routable unicast only.
+
+    This also refuses carrier-grade NAT (100.64.0.0/10), benchmarking, documentation and
+    multicast ranges. An IPv6 scope id ("fe80::1%eth0") is dropped; IPv4-mapped IPv6 is judged
+    as the IPv4 address it carries, so every Python version gives the same answer.
+    """
+    address = ipaddress.ip_address(text.split("%")[0])
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+class PrivatePeerError(Exception):
+    """An untrusted https connection reached a non-public address (DNS rebinding): SAF002.
+
+    Deliberately not an OSError: urllib3 would then treat it as a broken connection (retry
+    budget, MaxRetryError) and requests would turn it into a generic ConnectionError (NET001);
+    as a plain Exception it passes both unchanged (urllib3 still closes the connection).
+    """
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"host {host} connected to the non-public address {address}")
+        self.host = host
+        self.address = address
+
+
+@functools.cache
+def _guarded_https_classes() -> tuple[type, type, type]:
+    """requests/urllib3 classes whose https connections refuse a non-public peer once connected.
+
+    ``_refuse_private_host`` resolves the name once, before any request; urllib3 resolves it
+    again when connecting, so a rebinding DNS server could answer a public address first and
+    127.0.0.1 or 169.254.169.254 second. Checking ``getpeername()`` of the socket actually
+    connected, before TLS or any byte of the request, closes that window.
+
+    Not covered: requests through a proxy (HTTPS_PROXY). The proxy resolves the name and
+    connects, so our socket's peer is the proxy; those go through requests' own
+    ProxyManager with stock connections, and the proxy must enforce egress rules itself.
+
+    Returns (adapter, connection pool, connection) classes; built on first use because
+    requests is imported only when an HTTP store is opened.
+    """
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPSConnection
+    from urllib3.connectionpool import HTTPSConnectionPool
+    from urllib3.exceptions import NewConnectionError
+
+    class PublicPeerHTTPSConnection(HTTPSConnection):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            try:
+                peer = sock.getpeername()[0]
+            except OSError as exc:  # reset already: nothing verified, so nothing is read
+                sock.close()
+                raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc
+            if not _is_public_address(peer):
+                sock.close()
+                raise PrivatePeerError(self.host, peer.split("%")[0])
+            return sock
+
+    class PublicPeerHTTPSConnectionPool(HTTPSConnectionPool):
+        ConnectionCls = PublicPeerHTTPSConnection
+
+    class PublicPeerAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            # A copy: the module-level mapping is shared by every PoolManager.
+            self.poolmanager.pool_classes_by_scheme = {
+                **self.poolmanager.pool_classes_by_scheme, "https": PublicPeerHTTPSConnectionPool,
+            }
+
+    return PublicPeerAdapter, PublicPeerHTTPSConnectionPool, PublicPeerHTTPSConnection
+
+
+def _private_peer(exc: BaseException | None) -> PrivatePeerError | None:
+    """The PrivatePeerError behind an exception, should requests or urllib3 ever wrap it."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PrivatePeerError):
+            return current
+        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return None
+
+
 class HttpStore(Store):
-    """An http(s) prefix. Redirects are followed only on the same host; CORS is recorded."""
+    """An http(s) prefix. Redirects are followed only on the same host; CORS is recorded.
+
+    ``untrusted`` https stores (URLs from records) check the address each connection
+    actually reached and refuse non-public ones (SAF002), see :func:`_guarded_https_classes`.
+    """
 
     kind = "http"
 
-    def __init__(self, url: str, budget: Budget, *, session=None) -> None:
+    def __init__(self, url: str, budget: Budget, *, session=None, untrusted: bool = True) -> None:
         super().__init__(url, budget)
         import requests  # deferred: only HTTP stores need it
 
         self._requests = requests
         self.session = session or requests.Session()
         self.host = urlsplit(self.url).netloc
+        self.untrusted = untrusted
+        if untrusted:
+            # Also on a session passed in: an untrusted store never reads without the guard.
+            # Redirects stay on the same host and scheme, so they use this adapter too.
+            adapter_cls = _guarded_https_classes()[0]
+            self.session.mount("https://", adapter_cls())
+
+    def _private_peer_error(self, peer: PrivatePeerError, url: str, key: str) -> StorageError:
+        return StorageError(
+            "SAF002",
+            f"{url}: host {peer.host} connected to the non-public address {peer.address}; "
+            "only public hosts are read",
+            url=self.url, key=key,
+        )
 
     def _fetch(self, key, start, end, suffix, cap):
         requests = self._requests
@@ -304,12 +414,17 @@ class HttpStore(Store):
         for _hop in range(4):
             try:
                 resp = self.session.get(url, headers=headers, stream=True, allow_redirects=False, timeout=timeout)
+            except PrivatePeerError as exc:
+                raise self._private_peer_error(exc, url, key) from None
             except requests.exceptions.Timeout:
                 raise StorageError(
                     "NET004", f"{url} did not answer within {timeout:g} s (limits.request_timeout_s)",
                     url=self.url, key=key,
                 ) from None
             except requests.exceptions.ConnectionError as exc:
+                peer = _private_peer(exc)
+                if peer is not None:
+                    raise self._private_peer_error(peer, url, key) from None
                 raise StorageError(
                     "NET001", f"cannot connect to {urlsplit(url).netloc} for {url}: {_reason(exc)}",
                     url=self.url, key=key,
@@ -558,10 +673,11 @@ def _refuse_private_host(url: str) -> None:
     except OSError:
         return  # unresolvable: the request itself reports NET001 with the URL
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        # Only globally routable unicast addresses: this also refuses carrier-grade NAT
-        # (100.64.0.0/10), benchmarking, documentation and multicast ranges.
-        if not address.is_global or address.is_multicast:
+        # The clearest message, before any request. A rebinding DNS server can answer
+        # differently when urllib3 connects: HttpStore checks the connected address as well.
+        text = str(info[4][0])
+        if not _is_public_address(text):
+            address = text.split("%")[0]
             raise StorageError(
                 "SAF002",
                 f"{url}: host {host} resolves to the non-public address {address}; only public hosts are read",
@@ -608,7 +724,7 @@ def open_store(
             raise StorageError("SAF002", f"{url}: plain http:// is only read from 127.0.0.1; use https://", url=url)
         if untrusted and lower.startswith("https://"):
             _refuse_private_host(url)
-        return HttpStore(url, budget)
+        return HttpStore(url, budget, untrusted=untrusted)
     if "://" in url:
         raise StorageError("SAF002", f"{url}: unsupported URL scheme; use s3://, https:// or a relative path",
                            url=url)

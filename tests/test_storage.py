@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 
 from builder.settings import ArchiveSettings, Limits
-from builder.storage import Budget, HttpStore, LocalStore, S3Store, StorageError, open_store
+from builder.storage import (
+    Budget,
+    HttpStore,
+    LocalStore,
+    PrivatePeerError,
+    S3Store,
+    StorageError,
+    _guarded_https_classes,
+    _is_public_address,
+    open_store,
+)
 
 
 def settings_for(tmp_path: Path, **limits) -> ArchiveSettings:
@@ -130,6 +142,139 @@ def test_untrusted_urls_are_refused(tmp_path):
             open_store(url, settings, tmp_path, untrusted=True)
         assert err.value.check == check, url
         assert url in err.value.message
+
+
+class TcpListener:
+    """A plain TCP listener on 127.0.0.1 (no TLS): records what each client sent before closing."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(10)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5)
+            try:
+                self.received.append(conn.recv(5))  # b"" when the client closed without a byte
+            except OSError:
+                self.received.append(b"")
+        self.done.set()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def tcp_listener(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)  # these tests talk to the listener, not a proxy
+    listener = TcpListener()
+    yield listener
+    listener.close()
+
+
+@pytest.mark.parametrize("text, public", [
+    ("93.184.216.34", True), ("2606:2800:220:1::1", True), ("::ffff:93.184.216.34", True),
+    ("127.0.0.1", False), ("169.254.169.254", False), ("10.1.2.3", False), ("100.64.0.1", False),
+    ("::1", False), ("fe80::1%eth0", False), ("::ffff:127.0.0.1", False), ("224.0.0.1", False),
+])
+def test_public_address_rule(text, public):
+    assert _is_public_address(text) is public
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_guarded_connection_refuses_a_loopback_peer(tcp_listener, host):
+    # The name resolves (again) when connecting: the socket's actual peer is what counts.
+    _adapter, pool_cls, conn_cls = _guarded_https_classes()
+    assert pool_cls.ConnectionCls is conn_cls
+    pool = pool_cls(host, tcp_listener.port, timeout=5, retries=False)
+    with pytest.raises(PrivatePeerError) as err:
+        pool.urlopen("GET", "/zarr.json", retries=False)
+    assert err.value.address == "127.0.0.1" and err.value.host == host
+    # Refused at connect: the listener saw the socket close before a single TLS byte.
+    assert tcp_listener.done.wait(5) and tcp_listener.received == [b""]
+
+
+def test_untrusted_https_store_refuses_a_rebound_name(tcp_listener, tmp_path):
+    # open_store's early check would refuse "localhost"; building the store directly stands for the
+    # rebinding window (public when checked, loopback when urllib3 connects).
+    url = f"https://localhost:{tcp_listener.port}/img.zarr"
+    store = HttpStore(url, Budget.from_limits(Limits(request_timeout_s=5)), untrusted=True)
+    with pytest.raises(StorageError) as err:
+        store.get("zarr.json")
+    assert err.value.check == "SAF002", err.value.message
+    assert err.value.message == (
+        f"{url}/zarr.json: host localhost connected to the non-public address 127.0.0.1; only public hosts are read"
+    )
+    assert err.value.key == "zarr.json"
+    assert tcp_listener.done.wait(5) and tcp_listener.received == [b""]
+
+
+def test_open_store_with_rebinding_dns_is_refused_at_connect(tcp_listener, tmp_path, monkeypatch):
+    # A rebinding DNS server: the first answer (open_store's check) is public, the next (urllib3's) loopback.
+    real_getaddrinfo = socket.getaddrinfo
+    answers = []
+
+    def rebinding_getaddrinfo(host, port, *args, **kwargs):
+        if host == "rebind.example" and not answers:
+            answers.append("public")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 0))]
+        if host == "rebind.example":
+            answers.append("loopback")
+            return real_getaddrinfo("127.0.0.1", port, *args, **kwargs)
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
+    url = f"https://rebind.example:{tcp_listener.port}/img.zarr"
+    store = open_store(url, settings_for(tmp_path, request_timeout_s=5), tmp_path, untrusted=True)
+    with pytest.raises(StorageError) as err:
+        store.get("zarr.json")
+    assert answers == ["public", "loopback"]
+    assert err.value.check == "SAF002" and "connected to the non-public address 127.0.0.1" in err.value.message
+    assert tcp_listener.done.wait(5) and tcp_listener.received == [b""]
+
+
+def test_a_wrapped_private_peer_error_is_still_found():
+    # Today it reaches HttpStore unwrapped; should requests/urllib3 start wrapping it, SAF002 must survive.
+    import requests
+    from urllib3.exceptions import MaxRetryError
+
+    from builder.storage import _private_peer
+
+    peer = PrivatePeerError("rebind.example", "169.254.169.254")
+    wrapped = requests.exceptions.ConnectionError(MaxRetryError(None, "/zarr.json", reason=peer))
+    assert _private_peer(wrapped) is peer
+    try:
+        try:
+            raise peer
+        except PrivatePeerError:
+            raise OSError("connection aborted")  # an implicit __context__, as a library might leave
+    except OSError as exc:
+        assert _private_peer(exc) is peer
+    assert _private_peer(requests.exceptions.ConnectionError("refused")) is None
+
+
+def test_trusted_https_store_uses_stock_connections(tcp_listener, tmp_path):
+    import requests
+
+    url = f"https://localhost:{tcp_listener.port}/img.zarr"
+    store = open_store(url, settings_for(tmp_path, request_timeout_s=5), tmp_path, untrusted=False)
+    adapter = store.session.get_adapter(url)
+    assert type(adapter) is requests.adapters.HTTPAdapter
+    # It reaches the loopback listener and fails only at TLS (the listener is no TLS server).
+    with pytest.raises(StorageError) as err:
+        store.get("zarr.json")
+    assert err.value.check == "NET001"
+    assert tcp_listener.done.wait(5) and tcp_listener.received[0][:1] == b"\x16"  # a TLS handshake record
 
 
 def test_local_store_is_confined_to_the_root(tmp_path):
