@@ -41,11 +41,16 @@ def test_a_page_is_framed_below_the_deepest_folder_that_holds_a_built_page():
         frames.kind_of(FramedPage("guides/", "t", "d", "b"))
 
 
-def test_a_frame_fills_values_by_position_never_by_search():
+def _one_frame() -> tuple[Frames, FrameKind, int]:
+    """Frames of a site with a home page only, planned for one kind of page one folder down."""
     frames = Frames.for_pages([""])
     kind = FrameKind("", 1)
     frames.need(kind)
-    number = frames.kinds[kind]
+    return frames, kind, frames.kinds[kind]
+
+
+def test_a_frame_fills_values_by_position_never_by_search():
+    frames, kind, number = _one_frame()
     marker = frames._marker
     text = (f"<title>{marker(number, 'title')} - Site</title><meta content='{marker(number, 'description')}'>"
             f"<link href='https://x/{frames._rest(kind, number)}'><main>{marker(number, 'body')}</main>")
@@ -71,10 +76,7 @@ def _parse(frames: Frames, kind: FrameKind, text: str):
 
 
 def test_a_marker_the_theme_changed_stops_the_build(tmp_path):
-    frames = Frames.for_pages([""])
-    kind = FrameKind("", 1)
-    frames.need(kind)
-    number = frames.kinds[kind]
+    frames, kind, number = _one_frame()
     # Say an override printed the title through `| upper`: the filler cannot find it.
     text = (f"<title>{frames._marker(number, 'title').upper()}</title>{frames._marker(number, 'description')}"
             f"{frames._rest(kind, number)}{frames._marker(number, 'body')}")
@@ -134,10 +136,7 @@ def test_a_marker_printed_through_any_filter_stops_the_build(tmp_path, jinja_fil
     another context (say `| tojson` inside a script) is never filled as HTML."""
     import jinja2
 
-    frames = Frames.for_pages([""])
-    kind = FrameKind("", 1)
-    frames.need(kind)
-    number = frames.kinds[kind]
+    frames, kind, number = _one_frame()
     env = jinja2.Environment(autoescape=False)
     title = env.from_string("{{ t | " + jinja_filter + " }}").render(t=frames._marker(number, "title"))
     text = (f"<title>{frames._marker(number, 'title')}</title><script>var t = {title};</script>"
@@ -150,10 +149,7 @@ def test_a_marker_printed_through_any_filter_stops_the_build(tmp_path, jinja_fil
 
 
 def test_a_site_without_site_url_has_no_canonical_address_to_fill(tmp_path):
-    frames = Frames.for_pages([""])
-    kind = FrameKind("", 1)
-    frames.need(kind)
-    number = frames.kinds[kind]
+    frames, kind, number = _one_frame()
     text = (f"<title>{frames._marker(number, 'title')}</title>{frames._marker(number, 'description')}"
             f"<main>{frames._marker(number, 'body')}</main>")
     frames.parsed[kind] = _parse(frames, kind, text)
