@@ -6,7 +6,7 @@ For each size N (default 1,000 and 10,000) this script
    with its thumbnails already in a cache folder, as after the data stage (no
    image is read: the data stage is measured elsewhere);
 2. times our build from that catalog: pages, `mkdocs build`, exports, search
-   index, thumbnails, swap (``builder.build.build_site_from_catalog``);
+   index, thumbnails, swap (``builder.site.build.build_site_from_catalog``);
 3. times a plain `mkdocs build` (Material theme, its search plugin, a nav of
    listing pages only) of N bare pages holding the same titles and
    descriptions;
@@ -129,7 +129,7 @@ def measure_main(command: list[str]) -> None:
 
 def ours_main(folder: Path) -> None:
     """The measured body of our build (in its own process)."""
-    from builder.build import build_site_from_catalog
+    from builder.site.build import build_site_from_catalog
     from tests.support.catalog import settings_for_tests
 
     # Not part of a build (the pipeline hands over the catalog it made): the

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from builder.catalog import build_catalog
-from builder.search_index import build_search_index
+from builder.catalog.assembly import build_catalog
+from builder.site.search_index import build_search_index
 from tests.support.catalog import (
     TODAY,
     settings_for_tests,

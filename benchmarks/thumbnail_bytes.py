@@ -26,11 +26,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from builder.data import ImageTarget, inspect_image, inspect_images
-from builder.ngff import read as ngff
-from builder.ngff.writer import write_image
-from builder.render import encode_image, render_thumbnail
-from builder.settings import ArchiveSettings
+from builder.data.inspection import ImageTarget, inspect_image, inspect_images
+from builder.data.ngff import read as ngff
+from builder.testing.ngff_writer import write_image
+from builder.data.render import encode_image, render_thumbnail
+from builder.core.settings import ArchiveSettings
 
 
 class HttpLog:

@@ -35,8 +35,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from builder.records import load_records
-from builder.settings import load_settings
+from builder.records.load import load_records
+from builder.core.settings import load_settings
 
 TAXA = [("NCBITaxon:9606", "Homo sapiens"), ("NCBITaxon:10090", "Mus musculus"), ("NCBITaxon:7955", "Danio rerio"),
         ("NCBITaxon:7227", "Drosophila melanogaster"), ("NCBITaxon:3702", "Arabidopsis thaliana")]

@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.ngff.writer import write_image, write_labels, write_plate
+from builder.testing.ngff_writer import write_image, write_labels, write_plate
 
 # ---------------------------------------------------------------- numerical helpers
 

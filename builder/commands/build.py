@@ -22,7 +22,7 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 def print_errors(console: Console, diagnostics, *, areas: tuple[str, ...] = ()) -> None:
     """Every error (of the check areas given, e.g. ("IMG", "NET", "SAF")) with its place and message."""
-    from builder.checks import Severity
+    from builder.core.checks import Severity
 
     errors = [d for d in diagnostics if d.severity is Severity.ERROR and (not areas or d.check.startswith(areas))]
     for d in errors[:50]:
@@ -52,9 +52,9 @@ def print_errors(console: Console, diagnostics, *, areas: tuple[str, ...] = ()) 
 def command(root: Path | None, site_dir: Path | None, today: dt.date | None, scheduler: str | None,
             history: bool, allow_invalid: bool, workers: int | None) -> None:
     """Build the public website from studies/ into site/."""
-    from builder.build import InvalidRecords, build
-    from builder.settings import find_root
-    from builder.site import SiteBuildError
+    from builder.site.build import InvalidRecords, build
+    from builder.core.settings import find_root
+    from builder.site.mkdocs_site import SiteBuildError
 
     console = Console(stderr=True)
     root = find_root(root)

@@ -24,7 +24,7 @@ def checks_markdown(checks: list) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
 def command(fmt: str) -> None:
     """List every check with its id, severity and fix."""
-    from builder.checks import all_checks
+    from builder.core.checks import all_checks
 
     checks = all_checks()
     if fmt == "json":

@@ -23,8 +23,8 @@ import click
               help="Also write the report as Markdown to this file (e.g. for an issue).")
 def command(root: Path | None, fmt: str, report_file: Path | None) -> None:
     """Re-check published studies' data against their pinned fingerprints."""
-    from builder.fixity import render_markdown, render_text, run_fixity
-    from builder.settings import find_root, load_settings
+    from builder.curation.fixity import render_markdown, render_text, run_fixity
+    from builder.core.settings import find_root, load_settings
 
     root = find_root(root)
     settings = load_settings(root)

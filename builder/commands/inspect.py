@@ -16,7 +16,7 @@ import click
 
 def target_for(url: str):
     """A trusted ImageTarget for a command-line URL (local paths made absolute)."""
-    from builder.data import ImageTarget
+    from builder.data.inspection import ImageTarget
 
     if "://" not in url:
         url = str(Path(url).expanduser().resolve())
@@ -70,9 +70,9 @@ def format_human(outcome) -> str:
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
 def command(url: str, fmt: str) -> None:
     """Show what the builder finds in one OME-Zarr image (kind, levels, channels, fingerprint, problems)."""
-    from builder.checks import has_errors
-    from builder.data import inspect_images
-    from builder.settings import find_root, load_settings
+    from builder.core.checks import has_errors
+    from builder.data.inspection import inspect_images
+    from builder.core.settings import find_root, load_settings
 
     root = find_root()
     settings = load_settings(root)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from builder.checks import Diagnostic, has_errors, sort_diagnostics
+from builder.core.checks import Diagnostic, has_errors, sort_diagnostics
 
 
 def _print(diagnostics: list[Diagnostic]) -> None:
@@ -31,10 +31,10 @@ def command(study: Path) -> None:
     Commit the images.lock it writes. Run it again whenever you change the
     images on purpose (for a published study, that is a new version).
     """
-    from builder.data import inspect_images
-    from builder.lock import LOCK_NAME, image_targets, lock_from_outcomes, lock_path
-    from builder.records import RECORD_NAME, load_record
-    from builder.settings import find_root, load_settings
+    from builder.data.inspection import inspect_images
+    from builder.curation.lock import LOCK_NAME, image_targets, lock_from_outcomes, lock_path
+    from builder.records.load import RECORD_NAME, load_record
+    from builder.core.settings import find_root, load_settings
 
     folder = (study if study.is_absolute() else Path.cwd() / study).resolve()
     record = folder / RECORD_NAME

@@ -1,7 +1,7 @@
 """`bioarchive migrate [PATHS...] [--check]`: upgrade records to the current schema version.
 
 Rewrites each record written for an older version in place, keeping comments
-and layout where it can (see builder.migrations). ``--check`` writes nothing
+and layout where it can (see builder.records.migrations). ``--check`` writes nothing
 and exits 1 when any record needs migrating (for CI).
 """
 
@@ -20,9 +20,9 @@ import click
               help="Archive root (default: the folder holding archive.toml above the current one).")
 def command(paths: tuple[Path, ...], check: bool, root: Path | None) -> None:
     """Upgrade records written for an older schema version."""
-    from builder.migrations import MigrationError, rewrite_text
-    from builder.records import RECORD_NAME, display_path, record_paths
-    from builder.settings import find_root
+    from builder.records.migrations import MigrationError, rewrite_text
+    from builder.records.load import RECORD_NAME, display_path, record_paths
+    from builder.core.settings import find_root
 
     root = find_root(root)
     files: list[Path] = []

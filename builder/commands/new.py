@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from builder.records import RECORD_NAME, SCAFFOLD_TEXTS, STUDIES_DIR
+from builder.records.load import RECORD_NAME, SCAFFOLD_TEXTS, STUDIES_DIR
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/study.schema.json"
 
@@ -147,8 +147,8 @@ datasets:
 def command(title, author, email, organism, imaging_method, licence, assume_yes, root) -> None:
     """Scaffold a new study record under the next free accession."""
     from builder.model.identifiers import EMAIL_RE, split_curie
-    from builder.settings import find_root, load_settings
-    from builder.terms import load_term_index
+    from builder.core.settings import find_root, load_settings
+    from builder.records.terms import load_term_index
 
     root = find_root(root)
     try:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import click
 
-from builder import gitops
-from builder.lock import LockError, lock_path, parse_lock
-from builder.settings import ArchiveSettings, find_root, load_settings
-from builder.submission import RECORD_NAME, STUDIES_DIR
+from builder.core import git as gitops
+from builder.curation.lock import LockError, lock_path, parse_lock
+from builder.core.settings import ArchiveSettings, find_root, load_settings
+from builder.curation.submission import RECORD_NAME, STUDIES_DIR
 
 
 class RenumberError(click.ClickException):

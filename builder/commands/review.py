@@ -29,9 +29,9 @@ MAX_SUMMARY_BYTES = 900 * 1024
               help="Archive root (default: the folder holding archive.toml above the current one).")
 def command(changed_since: str, out_dir: Path, no_data: bool, root: Path | None) -> None:
     """Write the review report for studies changed since a Git ref."""
-    from builder.gitops import GitError
-    from builder.review import build_review, render_markdown, write_report
-    from builder.settings import find_root, load_settings
+    from builder.core.git import GitError
+    from builder.curation.review import build_review, render_markdown, write_report
+    from builder.core.settings import find_root, load_settings
 
     root = find_root(root)
     settings = load_settings(root)

@@ -57,7 +57,7 @@ def render_schema(settings: Any) -> str:
               help="Archive root (default: the folder holding archive.toml above the current one).")
 def command(check: bool, root: Path | None) -> None:
     """Write the JSON Schema that editors use to check records."""
-    from builder.settings import find_root, load_settings
+    from builder.core.settings import find_root, load_settings
 
     root = find_root(root)
     try:

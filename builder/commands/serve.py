@@ -66,8 +66,8 @@ def command(root: Path | None, site_dir: Path | None, port: int, watch: bool) ->
     """Preview the website locally, rebuilding when records change."""
     from watchfiles import watch as watch_changes
 
-    from builder.build import build
-    from builder.settings import find_root
+    from builder.site.build import build
+    from builder.core.settings import find_root
 
     console = Console(stderr=True)
     root = find_root(root)

@@ -3,8 +3,8 @@
 PATHS are record files or folders (a study folder, or a folder of study
 folders); the default is every record under studies/. ``--changed-since REF``
 checks only the records changed since REF (and the pull-request rules of
-builder.submission). Unless ``--no-data``, each valid record's images are
-inspected through builder.data.
+builder.curation.submission). Unless ``--no-data``, each valid record's images are
+inspected through builder.data.inspection.
 
 Exit status: 0 when no error was found (warnings and hints allowed), 1 when
 an error was found, 2 when the command itself could not run (bad arguments,
@@ -42,7 +42,7 @@ from typing import Any
 
 import click
 
-from builder.checks import Diagnostic, Severity, sort_diagnostics
+from builder.core.checks import Diagnostic, Severity, sort_diagnostics
 
 
 @click.command("validate")
@@ -61,8 +61,8 @@ def command(paths: tuple[Path, ...], changed_since: str | None, no_data: bool, f
     studies/). Exit status 1 when an error is found; warnings and hints
     alone exit 0.
     """
-    from builder.records import load_records
-    from builder.settings import find_root, load_settings
+    from builder.records.load import load_records
+    from builder.core.settings import find_root, load_settings
 
     root = find_root(root)
     if not (root / "archive.toml").is_file() and not (root / "studies").is_dir():
@@ -80,7 +80,7 @@ def command(paths: tuple[Path, ...], changed_since: str | None, no_data: bool, f
     targets, missing = _record_targets(root, list(paths))
     extra.extend(missing)
     if changed_since is not None:
-        from builder import gitops
+        from builder.core import git as gitops
 
         try:
             changed = gitops.changed_paths(root, changed_since)
@@ -92,7 +92,7 @@ def command(paths: tuple[Path, ...], changed_since: str | None, no_data: bool, f
         else:
             wanted = {p.resolve() for p in changed_records}
             targets = [p for p in targets if p.resolve() in wanted]
-        from builder.submission import check_changes
+        from builder.curation.submission import check_changes
 
         try:
             extra.extend(check_changes(root, changed_since, settings))
@@ -122,8 +122,8 @@ def command(paths: tuple[Path, ...], changed_since: str | None, no_data: bool, f
 
 def _record_targets(root: Path, paths: list[Path]) -> tuple[list[Path] | None, list[Diagnostic]]:
     """Record files named by PATHS (None: all records), and problems with PATHS."""
-    from builder.checks import get_check
-    from builder.records import RECORD_NAME, record_paths
+    from builder.core.checks import get_check
+    from builder.records.load import RECORD_NAME, record_paths
 
     if not paths:
         return None, []
@@ -152,7 +152,7 @@ def _record_targets(root: Path, paths: list[Path]) -> tuple[list[Path] | None, l
 
 def _changed_records(root: Path, changed: list[Path]) -> list[Path]:
     """Records of studies with any changed file (a changed images.lock re-checks its record)."""
-    from builder.records import RECORD_NAME, STUDIES_DIR
+    from builder.records.load import RECORD_NAME, STUDIES_DIR
 
     folders: set[str] = set()
     for rel in changed:
@@ -166,10 +166,10 @@ def _changed_records(root: Path, changed: list[Path]) -> list[Path]:
 
 def _check_images(records: Any, settings: Any, root: Path) -> None:
     """Inspect every image of every valid record; place findings on its `url:` line."""
-    from builder.checks import get_check
-    from builder.completeness import channel_hints
-    from builder.data import ImageTarget, inspect_images  # imported here: zarr is slow to import
-    from builder.yaml_source import format_path
+    from builder.core.checks import get_check
+    from builder.model.completeness import channel_hints
+    from builder.data.inspection import ImageTarget, inspect_images  # imported here: zarr is slow to import
+    from builder.records.yaml_source import format_path
 
     targets = []
     where: dict[str, tuple[Any, tuple[Any, ...]]] = {}
@@ -212,7 +212,7 @@ def _check_images(records: Any, settings: Any, root: Path) -> None:
                 diagnostic.extra = {**diagnostic.extra, "image_field": diagnostic.field}
             diagnostic.field = format_path(loc)
             record.diagnostics.append(diagnostic)
-    from builder.lock import check_lock  # what was reviewed is what gets published
+    from builder.curation.lock import check_lock  # what was reviewed is what gets published
 
     for record in records.records:
         if record.study is not None and record.study.status.value != "withdrawn":

@@ -1,6 +1,6 @@
 """What the builder learns about one OME-Zarr image. Pure: no I/O.
 
-Produced by the data stage (builder.data), cached as JSON, consumed by the
+Produced by the data stage (builder.data.inspection), cached as JSON, consumed by the
 catalog, the pages, the review report and the lock/fixity checks.
 """
 

@@ -6,7 +6,7 @@ licence allow-list) arrive through the validation context::
     Study.model_validate(data, context={"accession_pattern": re, "licences": [...]})
 
 Custom errors use the check id as the pydantic error type, so the records stage
-maps every failure to a documented check (see builder.checks.record).
+maps every failure to a documented check (see builder.records.checks).
 """
 
 from __future__ import annotations

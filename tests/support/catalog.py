@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
-from builder.catalog import Catalog, PastVersion, build_catalog
+from builder.catalog.assembly import Catalog, PastVersion, build_catalog
 from builder.model.image import AxisFacts, ChannelFacts, ImageFacts, LevelFacts, PlateFacts
 from builder.model.study import Study
-from builder.settings import ArchiveSettings
+from builder.core.settings import ArchiveSettings
 
 TODAY = dt.date(2026, 6, 1)
 EMBARGO_MARKER = "Zebrafishembargoword"

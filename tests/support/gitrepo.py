@@ -90,7 +90,7 @@ GIT_IDENTITY = {
 def lock_text(accession: str, images: dict[str, str]) -> str:
     """An images.lock for ``images`` (name -> url) with made-up fingerprints, for
     tests that check the lock's entries without reading data."""
-    from builder.lock import ImageLock, LockEntry
+    from builder.curation.lock import ImageLock, LockEntry
 
     return ImageLock(
         accession=accession,
@@ -169,7 +169,7 @@ class ArchiveRepo:
         """Write a small OME-Zarr image where the record's relative ``url`` points (example-data/)."""
         import numpy as np
 
-        from builder.ngff.writer import write_image
+        from builder.testing.ngff_writer import write_image
 
         data = np.random.default_rng(size * 10 + channels).integers(0, 4000, (channels, 1, size, size), dtype="uint16")
         return write_image(

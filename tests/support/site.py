@@ -36,14 +36,14 @@ SITE_EMBARGO_MARKER = "Quokkaembargoword"
 EMBARGO_ACCESSION = "OIA-999998"
 BROKEN_ACCESSION = "OIA-999999"
 BROKEN_MARKER = "Brokenrecordword"
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
 class BuiltSite:
     root: Path
     site: Path
-    report: object  # builder.build.BuildReport
+    report: object  # builder.site.build.BuildReport
     today: dt.date
 
     def page(self, url_path: str) -> str:
@@ -90,7 +90,7 @@ def _write_yaml(path: Path, data: dict) -> None:
 
 def _own_examples(root: Path) -> None:
     """Two small studies with real OME-Zarr images, for an archive without examples."""
-    from builder.ngff.writer import write_image
+    from builder.testing.ngff_writer import write_image
     from tests.support.catalog import study_record
 
     rng = np.random.default_rng(1)
@@ -145,7 +145,7 @@ def example_archive(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_site(example_archive) -> BuiltSite:
-    from builder.build import build
+    from builder.site.build import build
 
     today = dt.date.today()
     site = example_archive / "site"

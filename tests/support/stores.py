@@ -315,7 +315,7 @@ def s3_server():
 def ngff_samples(http_server: HttpServer) -> dict[str, Path]:
     import numpy as np
 
-    from builder.ngff.writer import write_image, write_labels, write_plate
+    from builder.testing.ngff_writer import write_image, write_labels, write_plate
 
     base = http_server.root / "samples"
     rng = np.random.default_rng(7)

@@ -1,0 +1,614 @@
+"""The catalog: every published study with the facts the site and exports need.
+
+Pure: studies + image facts + today's date in, one :class:`Catalog` out. No
+files, no network. This is the one place that decides what is published:
+
+- a study whose ``release_date`` lies after ``today`` is left out entirely, so
+  no page, citation, export, feed entry or search entry can ever mention it;
+- a withdrawn study stays as a tombstone (accession, metadata, citation and
+  withdrawal reason) but loses its image access links, thumbnail and facet
+  counts, so nothing invites reuse of data that was taken down.
+
+Every later stage (pages, exports, citations, the search index) reads the
+catalog and never the raw records, so the embargo rule cannot be bypassed by a
+side path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import json
+import re
+import threading
+from collections import Counter, defaultdict
+from html.parser import HTMLParser
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+import markdown
+from pydantic import BaseModel, ConfigDict, Field
+
+from builder.model.image import ImageFacts
+from builder.model.study import ImageRef, OntologyTerm, Status, Study
+from builder.core.settings import ArchiveSettings
+
+CATALOG_FORMAT_VERSION = 1
+
+# Viewers that open an OME-Zarr straight from an HTTPS URL in the browser.
+VIZARR_URL = "https://hms-dbmi.github.io/vizarr/"
+NEUROGLANCER_URL = "https://neuroglancer-demo.appspot.com/"
+NGFF_VALIDATOR_URL = "https://ome.github.io/ome-ngff-validator/"
+
+SUMMARY_CHARS = 240
+
+
+# ---------------------------------------------------------------- licences
+
+class Licence(BaseModel):
+    """A licence as people read it: SPDX id, full name and the canonical URL."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    url: str
+
+
+# Licences an archive may put on its allow-list. Unknown SPDX ids still get a
+# working link (the SPDX licence page), so a new allow-list entry never breaks
+# the build.
+KNOWN_LICENCES: dict[str, Licence] = {
+    lic.id: lic
+    for lic in (
+        Licence(id="CC0-1.0", name="Creative Commons Zero v1.0 Universal",
+                url="https://creativecommons.org/publicdomain/zero/1.0/"),
+        Licence(id="CC-BY-4.0", name="Creative Commons Attribution 4.0 International",
+                url="https://creativecommons.org/licenses/by/4.0/"),
+        Licence(id="CC-BY-SA-4.0", name="Creative Commons Attribution Share Alike 4.0 International",
+                url="https://creativecommons.org/licenses/by-sa/4.0/"),
+        Licence(id="CC-BY-NC-4.0", name="Creative Commons Attribution Non Commercial 4.0 International",
+                url="https://creativecommons.org/licenses/by-nc/4.0/"),
+        Licence(id="ODbL-1.0", name="Open Data Commons Open Database License v1.0",
+                url="https://opendatacommons.org/licenses/odbl/1-0/"),
+        Licence(id="PDDL-1.0", name="Open Data Commons Public Domain Dedication & License 1.0",
+                url="https://opendatacommons.org/licenses/pddl/1-0/"),
+    )
+}
+
+
+def licence_info(spdx_id: str) -> Licence:
+    known = KNOWN_LICENCES.get(spdx_id)
+    if known is not None:
+        return known
+    return Licence(id=spdx_id, name=spdx_id, url=f"https://spdx.org/licenses/{quote(spdx_id, safe='')}.html")
+
+
+# ---------------------------------------------------------------- history
+
+class PastVersion(BaseModel):
+    """One earlier published version of a study, as recovered from Git history.
+
+    ``study`` is None when the old record no longer validates against today's
+    model (the version is still listed, just without its content).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=False)
+
+    version: int
+    date: dt.date
+    commit: str
+    study: Study | None = None
+
+
+class VersionEntry(BaseModel):
+    """A line of a study's version list."""
+
+    version: int
+    date: dt.date | None = None
+    commit: str | None = None
+    title: str | None = None
+    changes: str | None = None  # the changelog text for this version, if any
+    current: bool = False
+
+
+# ---------------------------------------------------------------- images
+
+class ImageAccess(BaseModel):
+    """Where one OME-Zarr can be read from. Each is None when not available."""
+
+    s3: str | None = None
+    https: str | None = None
+    relative: str | None = None  # path below the archive's storage root
+
+
+class ViewerLink(BaseModel):
+    name: str
+    url: str
+
+
+class CatalogImage(BaseModel):
+    dataset: str
+    dataset_title: str
+    name: str
+    title: str | None = None
+    kind: str
+    ref: str  # "<ACCESSION>/<dataset>/<image>", the key of the image facts
+    facts: ImageFacts | None = None
+    access: ImageAccess
+    viewers: list[ViewerLink] = Field(default_factory=list)
+    python_snippet: str
+
+
+# ---------------------------------------------------------------- catalog
+
+class CatalogStudy(BaseModel):
+    accession: str
+    version: int
+    url_path: str  # "studies/<ACCESSION>/", relative to the site root
+    url: str  # absolute landing page URL
+    study: Study
+    images: list[CatalogImage] = Field(default_factory=list)
+    organisms: list[OntologyTerm] = Field(default_factory=list)
+    imaging_methods: list[OntologyTerm] = Field(default_factory=list)
+    scales: list[str] = Field(default_factory=list)
+    data_type: str
+    licence: Licence
+    release_date: dt.date
+    year: int
+    image_count: int
+    total_bytes: int
+    card_thumbnail: str | None = None  # file name in the thumbnail cache
+    card_thumbnail_alt: str | None = None
+    summary: str  # plain text, at most SUMMARY_CHARS characters
+    citation: str = ""
+    withdrawn: bool = False
+    withdrawal_reason: str | None = None
+    versions: list[VersionEntry] = Field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.study.title
+
+
+class ArchiveInfo(BaseModel):
+    name: str
+    short_name: str
+    publisher: str
+    site_url: str
+    repo_url: str = ""
+
+
+class CatalogStats(BaseModel):
+    """Counts over the listed (released, not withdrawn) studies."""
+
+    studies: int
+    withdrawn: int
+    images: int
+    organisms: int
+    imaging_methods: int
+    total_bytes: int
+
+
+class FacetValue(NamedTuple):
+    """One value of a facet: (value, label, number of studies); a tuple in JSON."""
+
+    value: str
+    label: str
+    # Shadows tuple.count(), which nothing here uses; "count" is the published name.
+    count: int  # type: ignore[assignment]
+
+
+FACETS = ("organism", "imaging_method", "biological_scale", "data_type", "licence", "release_year")
+
+
+class Catalog(BaseModel):
+    format_version: int = CATALOG_FORMAT_VERSION
+    generated: dt.date
+    archive: ArchiveInfo
+    studies: list[CatalogStudy]  # released only, newest first; withdrawn ones flagged
+    stats: CatalogStats
+    facets: dict[str, list[FacetValue]]
+
+    @property
+    def listed_studies(self) -> list[CatalogStudy]:
+        """Studies to list, count and search: released and not withdrawn."""
+        return [s for s in self.studies if not s.withdrawn]
+
+    def get(self, accession: str) -> CatalogStudy | None:
+        return next((s for s in self.studies if s.accession == accession), None)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The same catalog always gives the same bytes (keys sorted). Contact emails are left out:
+        curators read them in Git; a published bulk list of addresses only feeds spammers."""
+        # Study by study, each dumped and encoded before the next: dumping the whole catalog at
+        # once made millions of live dicts that the cyclic GC rescanned (6 s at 10,000 studies,
+        # now 1.6 s). The pieces are joined exactly as json.dumps lays out one document.
+        head = self.model_dump(mode="json", exclude={"studies"})
+        head["studies"] = []
+        text = _dumps(head, indent)
+        # Keys are sorted, so "studies" (the last field) ends the document.
+        empty = '"studies": []' + ("}" if indent is None else "\n}")
+        if not text.endswith(empty):  # pragma: no cover - only if a later-sorting field is added
+            data = self.model_dump(mode="json", exclude={"studies": {"__all__": {"study": PRIVATE_STUDY_FIELDS}}})
+            return _dumps(data, indent)
+        private = {"study": PRIVATE_STUDY_FIELDS}
+        parts = [_dumps(s.model_dump(mode="json", exclude=private), indent) for s in self.studies]
+        if not parts:
+            studies = "[]"
+        elif indent is None:
+            studies = "[" + ", ".join(parts) + "]"
+        else:
+            # Each study sits two levels deep; a raw line break in JSON text is always layout
+            # (strings escape theirs), so indenting every line is exact.
+            unit = " " * indent if isinstance(indent, int) else indent
+            inner = "\n" + unit * 2
+            studies = "[" + inner + ("," + inner).join(p.replace("\n", inner) for p in parts) + "\n" + unit + "]"
+        return text[: -len(empty)] + '"studies": ' + studies + empty[len('"studies": []'):]
+
+
+def _dumps(data: Any, indent: int | None) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=indent)
+
+
+# Fields of a record that are never published: contact emails stay in Git for curators.
+PRIVATE_STUDY_FIELDS: dict = {"authors": {"__all__": {"email"}}}
+
+
+# ---------------------------------------------------------------- pure helpers
+
+_SKIPPED_TAGS = frozenset({"script", "style"})
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the text of an HTML fragment, skipping script and style bodies."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skipping += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS and self._skipping:
+            self._skipping -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+_MARKDOWN = threading.local()
+
+
+# Text that Markdown renders as plain paragraphs, word for word: letters, digits and
+# punctuation with no meaning to Markdown (none for emphasis, code, links, HTML,
+# entities or escapes), spaces and line feeds...
+_NOT_PLAIN_MARKDOWN = re.compile(r"[^\w \n.,;:'\"?!()/%$@-]|_")
+# ...and no line that Markdown could read as a block: list item, rule, setext heading,
+# numbered list or indented code. Such lines (and everything else) go to Markdown.
+_BLOCK_START = re.compile(r"^ *[-\d]|^    ", re.MULTILINE)
+_SPACES = re.compile(r"\s+")
+
+
+def markdown_to_text(source: str) -> str:
+    """Plain text of a Markdown description, whitespace collapsed.
+
+    Rendering first (rather than stripping `*` and `#` by hand) gives the words
+    a reader sees, link texts included and URLs left out.
+    """
+    # Most descriptions are prose without any Markdown; rendering them cost 0.4 ms each,
+    # and the text is just the source with its white space collapsed.
+    if _is_plain_markdown(source):
+        return _SPACES.sub(" ", source).strip()
+    return _rendered_text(source)
+
+
+def _is_plain_markdown(source: str) -> bool:
+    return _NOT_PLAIN_MARKDOWN.search(source) is None and _BLOCK_START.search(source) is None
+
+
+@functools.lru_cache(maxsize=32768)  # above the 10,000 studies of the largest archives
+def _rendered_text(source: str) -> str:
+    # Cached: the catalog renders each description for its summary, and the page's
+    # JSON-LD needs the same text again (in the forked page workers too).
+    converter = getattr(_MARKDOWN, "converter", None)
+    if converter is None:
+        # One converter per thread: building one compiles its whole grammar,
+        # which cost more than the conversion itself at 10,000 studies.
+        converter = _MARKDOWN.converter = markdown.Markdown(output_format="html")
+    rendered = converter.reset().convert(source)
+    parser = _TextExtractor()
+    parser.feed(rendered)
+    parser.close()
+    return _SPACES.sub(" ", html.unescape("".join(parser.parts))).strip()
+
+
+def truncate_text(text: str, limit: int) -> str:
+    """Cut at a word boundary and mark the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def _s3_to_https(s3_url: str, settings: ArchiveSettings) -> str | None:
+    """Public HTTPS address of an s3:// object, when one can be known."""
+    bucket, _, key = s3_url[len("s3://"):].partition("/")
+    if not bucket:
+        return None
+    if settings.s3_endpoint_url:
+        endpoint = settings.s3_endpoint_url.rstrip("/")
+        # Viewers run in the browser and need HTTPS; a plain-HTTP endpoint (a
+        # local test server) has no public address to offer.
+        if not endpoint.lower().startswith("https://"):
+            return None
+        return f"{endpoint}/{bucket}/{key}" if key else f"{endpoint}/{bucket}"
+    if "." in bucket:
+        # Dotted bucket names break the TLS certificate of virtual-hosted URLs.
+        return f"https://s3.amazonaws.com/{bucket}/{key}"
+    return f"https://{bucket}.s3.amazonaws.com/{key}"
+
+
+def image_access(url: str, settings: ArchiveSettings) -> ImageAccess:
+    """All the addresses one image can be read from, given its record URL."""
+    lower = url.lower()
+    if lower.startswith("s3://"):
+        return ImageAccess(s3=url, https=_s3_to_https(url, settings))
+    if lower.startswith("https://"):
+        return ImageAccess(https=url)
+    relative = url.strip("/")
+    root = settings.storage_root.rstrip("/")
+    public = settings.storage_public_url.rstrip("/")
+    s3 = f"{root}/{relative}" if root.lower().startswith("s3://") else None
+    https: str | None = None
+    if public.lower().startswith("https://"):
+        https = f"{public}/{relative}"
+    elif root.lower().startswith("https://"):
+        https = f"{root}/{relative}"
+    elif s3 is not None:
+        https = _s3_to_https(s3, settings)
+    return ImageAccess(s3=s3, https=https, relative=relative)
+
+
+def viewer_links(https_url: str | None, facts: ImageFacts | None, name: str) -> list[ViewerLink]:
+    """Links that open the image in browser viewers; none without HTTPS."""
+    if not https_url:
+        return []
+    source = quote(https_url, safe=":/")
+    links = [ViewerLink(name="OME-NGFF validator", url=f"{NGFF_VALIDATOR_URL}?source={source}")]
+    if facts is None or facts.kind != "plate":
+        links.insert(0, ViewerLink(name="vizarr", url=f"{VIZARR_URL}?source={source}"))
+        # NGFF 0.5 is stored as Zarr v3, which Neuroglancer reads as "zarr3://".
+        scheme = "zarr3" if facts is not None and facts.ngff_version.startswith("0.5") else "zarr"
+        state = {"layers": [{"type": "image", "source": f"{scheme}://{https_url}", "name": name}]}
+        fragment = quote(json.dumps(state, separators=(",", ":")), safe="")
+        links.insert(1, ViewerLink(name="Neuroglancer", url=f"{NEUROGLANCER_URL}#!{fragment}"))
+    return links
+
+
+def python_snippet(access: ImageAccess, facts: ImageFacts | None, settings: ArchiveSettings) -> str:
+    """A runnable Python snippet that opens the image with zarr.
+
+    Every value is written with repr(), which always yields a valid Python
+    string literal, so a hostile URL cannot break out of the string.
+    """
+    lines = ['# pip install "zarr>=3.1" fsspec aiohttp s3fs', "import zarr", ""]
+    if access.https:
+        lines.append(f'group = zarr.open_group({access.https!r}, mode="r")')
+    elif access.s3:
+        options: dict[str, Any] = {"anon": True}
+        if settings.s3_endpoint_url:
+            options["endpoint_url"] = settings.s3_endpoint_url
+        lines.append(f'group = zarr.open_group({access.s3!r}, mode="r", storage_options={options!r})')
+    else:
+        # Local storage root: the path is relative to a clone of the archive.
+        path = f"{settings.storage_root.rstrip('/')}/{access.relative}"
+        lines.append("# the path is inside a clone of the archive's repository")
+        lines.append(f'group = zarr.open_group({path!r}, mode="r")')
+    lines.append("print(group.attrs.asdict())  # the OME-NGFF metadata")
+    if facts is not None and facts.kind == "plate":
+        lines.append("# a plate: wells are groups named <row>/<column>, fields below them")
+    else:
+        level = facts.levels[0].path if facts is not None and facts.levels else "0"
+        axes = ", ".join(a.name for a in facts.axes) if facts is not None and facts.axes else None
+        comment = f"  # full resolution, axes ({axes})" if axes else "  # full resolution"
+        lines.append(f"image = group[{level!r}]{comment}")
+        lines.append("print(image.shape, image.dtype)")
+    return "\n".join(lines) + "\n"
+
+
+def _catalog_image(accession: str, dataset_name: str, dataset_title: str, ref: ImageRef,
+                   images: dict[str, ImageFacts], settings: ArchiveSettings) -> CatalogImage:
+    key = f"{accession}/{dataset_name}/{ref.name}"
+    facts = images.get(key)
+    access = image_access(ref.url, settings)
+    if facts is not None and "://" not in facts.url:
+        # A local storage root resolves to a path on the build machine; the
+        # catalog is published, so it keeps the path below the storage root.
+        facts = facts.model_copy(update={"url": access.relative or ref.url})
+    return CatalogImage(
+        dataset=dataset_name,
+        dataset_title=dataset_title,
+        name=ref.name,
+        title=ref.title,
+        kind=ref.kind.value,
+        ref=key,
+        facts=facts,
+        access=access,
+        viewers=viewer_links(access.https, facts, ref.title or ref.name),
+        python_snippet=python_snippet(access, facts, settings),
+    )
+
+
+def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[VersionEntry]:
+    changes = {c.version: c.description for c in study.changelog}
+    dates = {c.version: c.date for c in study.changelog}
+    entries: dict[int, VersionEntry] = {}
+    for past in sorted(history, key=lambda p: (p.version, p.date, p.commit)):
+        if past.version >= study.version:
+            continue
+        # An old version that was itself under embargo was never published.
+        if past.study is not None and past.study.release_date > today:
+            continue
+        entries[past.version] = VersionEntry(
+            version=past.version,
+            # A version committed under embargo became public on its release date.
+            date=max(past.date, past.study.release_date) if past.study is not None else past.date,
+            commit=past.commit,
+            title=past.study.title if past.study is not None else None,
+            changes=changes.get(past.version),
+        )
+    latest_commit = None
+    current_date = dates.get(study.version)
+    matching = [p for p in history if p.version == study.version]
+    if matching:
+        latest = max(matching, key=lambda p: (p.date, p.commit))
+        latest_commit = latest.commit
+        current_date = current_date or latest.date
+    entries[study.version] = VersionEntry(
+        version=study.version,
+        date=max(current_date, study.release_date) if current_date else study.release_date,
+        commit=latest_commit,
+        title=study.title,
+        changes=changes.get(study.version),
+        current=True,
+    )
+    return sorted(entries.values(), key=lambda e: e.version, reverse=True)
+
+
+def catalog_study(study: Study, images: dict[str, ImageFacts], settings: ArchiveSettings, today: dt.date,
+                  history: list[PastVersion] | None = None, *, url_path: str | None = None) -> CatalogStudy:
+    """The catalog entry of one released study (the caller checks the release).
+
+    ``url_path`` places the entry elsewhere than "studies/<ACCESSION>/", e.g.
+    an earlier version's own page "studies/<ACCESSION>/v1/", so that its
+    citation and JSON-LD point at that version.
+    """
+    from builder.catalog.citation import (
+        citation_text,  # citation reads CatalogStudy; import here avoids a cycle
+    )
+
+    withdrawn = study.status is Status.WITHDRAWN
+    all_images = [
+        _catalog_image(study.accession, d.name, d.title, ref, images, settings) for d, ref in study.images()
+    ]
+    facts = [img.facts for img in all_images if img.facts is not None]
+    thumb = next((f for f in facts if f.thumbnails.get("card")), None)
+    site = settings.site_url if settings.site_url.endswith("/") else settings.site_url + "/"
+    url_path = url_path or f"studies/{study.accession}/"
+    entry = CatalogStudy(
+        accession=study.accession,
+        version=study.version,
+        url_path=url_path,
+        url=site + url_path,
+        study=study,
+        images=[] if withdrawn else all_images,
+        organisms=study.organisms,
+        imaging_methods=study.imaging_methods,
+        scales=sorted({s.value for s in study.biological_scale}),
+        data_type=study.data_type.value,
+        licence=licence_info(study.licence),
+        release_date=study.release_date,
+        year=study.release_date.year,
+        image_count=len(all_images),
+        total_bytes=sum(f.size_bytes or 0 for f in facts),
+        card_thumbnail=None if withdrawn or thumb is None else thumb.thumbnails["card"],
+        card_thumbnail_alt=None if withdrawn or thumb is None else (thumb.thumbnail_alt or study.title),
+        summary=truncate_text(markdown_to_text(study.description), SUMMARY_CHARS),
+        withdrawn=withdrawn,
+        withdrawal_reason=study.withdrawal_reason if withdrawn else None,
+        versions=_versions(study, history or [], today),
+    )
+    entry.citation = citation_text(entry, settings)
+    return entry
+
+
+def _term_facet(terms: list[OntologyTerm]) -> list[FacetValue]:
+    """Count studies per term id; the label shown is the most used one."""
+    counts: Counter[str] = Counter(t.id for t in terms)
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    for t in terms:
+        labels[t.id][t.label] += 1
+    values = []
+    for term_id, count in counts.items():
+        label = min(labels[term_id].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        values.append(FacetValue(term_id, label, count))
+    return sorted(values, key=lambda v: (-v.count, v.label.casefold(), v.value))
+
+
+def _plain_facet(values: list[tuple[str, str]]) -> list[FacetValue]:
+    counts = Counter(values)
+    return sorted((FacetValue(v, label, n) for (v, label), n in counts.items()),
+                  key=lambda f: (-f.count, f.label.casefold(), f.value))
+
+
+def compute_facets(studies: list[CatalogStudy]) -> dict[str, list[FacetValue]]:
+    """Facet values with the number of studies carrying each (one per study)."""
+    years = Counter(str(s.year) for s in studies)
+    return {
+        "organism": _term_facet([t for s in studies for t in s.organisms]),
+        "imaging_method": _term_facet([t for s in studies for t in s.imaging_methods]),
+        "biological_scale": _plain_facet([(v, v) for s in studies for v in s.scales]),
+        "data_type": _plain_facet([(s.data_type, s.data_type) for s in studies]),
+        "licence": _plain_facet([(s.licence.id, s.licence.name) for s in studies]),
+        # Years read best in time order, newest first.
+        "release_year": [FacetValue(y, y, n) for y, n in sorted(years.items(), reverse=True)],
+    }
+
+
+def compute_stats(studies: list[CatalogStudy], withdrawn: int) -> CatalogStats:
+    return CatalogStats(
+        studies=len(studies),
+        withdrawn=withdrawn,
+        images=sum(s.image_count for s in studies),
+        organisms=len({t.id for s in studies for t in s.organisms}),
+        imaging_methods=len({t.id for s in studies for t in s.imaging_methods}),
+        total_bytes=sum(s.total_bytes for s in studies),
+    )
+
+
+def build_catalog(
+    studies: list[Study],
+    images: dict[str, ImageFacts],
+    settings: ArchiveSettings,
+    today: dt.date,
+    *,
+    history: dict[str, list[PastVersion]] | None = None,
+) -> Catalog:
+    """The published catalog as of ``today``.
+
+    ``images`` maps "<ACCESSION>/<dataset>/<image>" to what the data stage
+    learned; images it could not read are simply absent. ``history`` maps an
+    accession to its earlier versions.
+    """
+    seen: set[str] = set()
+    for study in studies:
+        if study.accession in seen:
+            raise ValueError(f"accession {study.accession} appears in more than one record")
+        seen.add(study.accession)
+
+    released = [s for s in studies if s.is_released(today)]
+    entries = [catalog_study(s, images, settings, today, (history or {}).get(s.accession)) for s in released]
+    entries.sort(key=lambda e: (e.release_date, e.accession), reverse=True)
+    listed = [e for e in entries if not e.withdrawn]
+    return Catalog(
+        generated=today,
+        archive=ArchiveInfo(
+            name=settings.name,
+            short_name=settings.short_name,
+            publisher=settings.publisher,
+            site_url=settings.site_url,
+            repo_url=settings.repo_url,
+        ),
+        studies=entries,
+        stats=compute_stats(listed, withdrawn=len(entries) - len(listed)),
+        facets=compute_facets(listed),
+    )

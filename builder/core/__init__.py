@@ -1,0 +1,4 @@
+"""Shared foundations every stage uses: settings, the archive's layout, errors, checks, git.
+
+Core imports no stage.
+"""

@@ -1,0 +1,177 @@
+"""Checks on a pull request as a whole: accessions, versions, deletions, embargo, lock files.
+
+They compare the records a pull request changes with the base branch (see
+builder.curation.submission and builder.curation.lock); records validation itself lives in
+builder.records.checks.
+"""
+
+from __future__ import annotations
+
+from builder.core.checks import Severity, register
+
+AREA = "submission"
+
+ACCESSION_TAKEN = register(
+    "SUB001",
+    Severity.ERROR,
+    "New study uses an accession that is already taken on the base branch",
+    "Move your study to the next free accession: run `bioarchive renumber studies/<ACCESSION>` "
+    "and commit the result.",
+    area=AREA,
+)
+VERSION_NOT_RAISED = register(
+    "SUB002",
+    Severity.ERROR,
+    "Published study changed without raising `version` by one",
+    "Set `version` to the published version plus one (published studies are immutable; "
+    "every change makes a new version).",
+    area=AREA,
+)
+CHANGELOG_MISSING = register(
+    "SUB003",
+    Severity.ERROR,
+    "New version of a published study has no changelog entry saying what changed and why",
+    "Add to `changelog` an entry `{version: <new version>, date: <today>, description: <what changed and why>}`.",
+    area=AREA,
+)
+STUDY_DELETED = register(
+    "SUB004",
+    Severity.ERROR,
+    "Study deleted",
+    "Restore the study folder and withdraw the study instead: set `status: withdrawn`, write a "
+    "`withdrawal_reason`, raise `version` and add a changelog entry. Its page stays as a tombstone.",
+    area=AREA,
+)
+ACCESSION_CHANGED = register(
+    "SUB005",
+    Severity.ERROR,
+    "The accession of an existing study was changed",
+    "Put the original accession back: accessions never change once assigned.",
+    area=AREA,
+)
+EMBARGOED = register(
+    "SUB006",
+    Severity.INFO,
+    "Study is embargoed until its release date",
+    "Nothing to fix: the study is reviewed now and published by the daily build on its release date.",
+    area=AREA,
+)
+WITHDRAWN = register(
+    "SUB007",
+    Severity.INFO,
+    "Study is withdrawn",
+    "Nothing to fix: the study's page stays as a tombstone showing the withdrawal reason.",
+    area=AREA,
+)
+RE_EMBARGOED = register(
+    "SUB008",
+    Severity.ERROR,
+    "A published study was given a future release date",
+    "Put the published `release_date` back: a released study cannot be embargoed again "
+    "(withdraw it instead if it must go).",
+    area=AREA,
+)
+CHANGELOG_REWRITTEN = register(
+    "SUB009",
+    Severity.ERROR,
+    "Changelog entries of earlier versions were changed or removed",
+    "Restore the earlier changelog entries exactly as published; add a new entry for the new version instead.",
+    area=AREA,
+)
+NEW_STUDY_VERSION = register(
+    "SUB010",
+    Severity.WARNING,
+    "A new study should start at version 1 with an empty changelog",
+    "Set `version: 1` and remove `changelog` entries: versions count changes after publication.",
+    area=AREA,
+)
+RECORD_UNREADABLE_AT_BASE = register(
+    "SUB011",
+    Severity.WARNING,
+    "The base branch's copy of this record could not be read, so version rules were not checked",
+    "Ask a curator to repair the record on the base branch.",
+    area=AREA,
+)
+STRAY_FILE = register(
+    "SUB012",
+    Severity.WARNING,
+    "A study folder holds files other than study.yaml and images.lock",
+    "Remove the file: images belong in object storage (referenced by URL), and everything else "
+    "about the study belongs in study.yaml.",
+    area=AREA,
+)
+CHANGELOG_DATE = register(
+    "SUB013",
+    Severity.WARNING,
+    "The new changelog entry's date is in the future or before the previous entry",
+    "Date the entry with the day the change is made (YYYY-MM-DD), no earlier than the previous entry.",
+    area=AREA,
+)
+LICENCE_CHANGED = register(
+    "SUB014",
+    Severity.WARNING,
+    "The licence of a published study was changed",
+    "Make sure every rights holder agrees and say why in the changelog entry; versions already "
+    "published stay available under their licence, which cannot be revoked.",
+    area=AREA,
+)
+SYMLINK = register(
+    "SUB015",
+    Severity.ERROR,
+    "A study folder holds a symbolic link",
+    "Commit the file itself, not a link: a link could make the checks read files outside the archive.",
+    area=AREA,
+)
+MIXED_WITH_ARCHIVE_FILES = register(
+    "SUB016",
+    Severity.ERROR,
+    "A study submission also changes files that decide how studies are checked or published",
+    "Take those changes out of this pull request (git checkout origin/main -- <path>) and propose them "
+    "in a pull request of their own: settings, term lists, the builder and the workflows are reviewed "
+    "by maintainers on their own, so no submission can loosen the checks that judge it.",
+    area=AREA,
+)
+LOCK_IMAGE_MISSING = register(
+    "SUB020",
+    Severity.ERROR,
+    "An image of the study is not pinned in images.lock",
+    "Run `bioarchive lock studies/<ACCESSION>` and commit images.lock.",
+    area=AREA,
+)
+LOCK_FINGERPRINT_CHANGED = register(
+    "SUB021",
+    Severity.ERROR,
+    "An image's metadata no longer matches the fingerprint pinned in images.lock",
+    "If the change to the data is intended, run `bioarchive lock studies/<ACCESSION>` and commit "
+    "images.lock (for a published study also raise `version` and add a changelog entry); "
+    "otherwise restore the data.",
+    area=AREA,
+)
+LOCK_STALE_ENTRY = register(
+    "SUB022",
+    Severity.WARNING,
+    "images.lock pins an image the record no longer lists, or with another URL",
+    "Run `bioarchive lock studies/<ACCESSION>` and commit images.lock.",
+    area=AREA,
+)
+LOCK_UNREADABLE = register(
+    "SUB023",
+    Severity.ERROR,
+    "images.lock is not a lock file this builder wrote",
+    "Do not edit images.lock by hand: delete it, run `bioarchive lock studies/<ACCESSION>` and commit it.",
+    area=AREA,
+)
+LOCK_MISSING = register(
+    "SUB024",
+    Severity.ERROR,
+    "The study has no images.lock",
+    "Run `bioarchive lock studies/<ACCESSION>` and commit studies/<ACCESSION>/images.lock.",
+    area=AREA,
+)
+IMAGE_UNREACHABLE = register(
+    "SUB030",
+    Severity.ERROR,
+    "A published image could not be read during the fixity check",
+    "Check that the data is still at its URL and publicly readable; restore it, or withdraw the study.",
+    area=AREA,
+)

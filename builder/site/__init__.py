@@ -1,0 +1,2 @@
+"""Stage 4, site: catalog -> pages, exports and search index -> `mkdocs build` -> site/.
+"""

@@ -1,0 +1,601 @@
+"""`bioarchive build`: the whole pipeline from studies/ to site/.
+
+records -> data (image facts and thumbnails, cached in .cache/) -> catalog
+(also written as catalog.json) -> pages (templates/ rendered: pages in the
+nav into a staging docs folder next to a copy of docs/, one frame per kind
+of other page) -> `mkdocs build` into a fresh folder -> study pages filled
+into their frames, with exports and the search index, by worker processes ->
+swap into site/.
+
+A record with errors stops the build unless ``allow_invalid`` (previews),
+which leaves such records out. Anything else that fails (a template, MkDocs,
+an export, a worker) stops the build before the swap, so site/ always holds
+the last complete site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+import multiprocessing
+import os
+import pickle
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from builder.catalog.assembly import Catalog, PastVersion
+from builder.core.checks import Diagnostic, Severity
+from builder.site.frames import Frames
+from builder.model.image import ImageFacts
+from builder.model.study import Study
+from builder.site.pages import (
+    GeneratedPage,
+    ThumbnailStore,
+    copy_hand_written_docs,
+    doc_pages,
+    entry_pages,
+    framed_study_pages,
+    make_environment,
+    render_site_pages,
+    template_search_path,
+    write_reference_pages,
+)
+from builder.core.settings import ArchiveSettings, load_settings
+from builder.site.mkdocs_site import (
+    MKDOCS_CONFIG,
+    SiteBuildError,
+    discard,
+    merge_into,
+    new_site_dir,
+    overrides_search_path,
+    run_mkdocs,
+    scratch_dir,
+    stage_overrides,
+    swap_in,
+    write_mkdocs_config,
+)
+
+CACHE_FOLDER = ".cache"
+SEARCH_INDEX_FILE = "search/catalog-index.json"
+SEARCH_STORE_FILE = "search/catalog-store.json"
+
+
+class BuildFailed(RuntimeError):
+    """The build stopped; site/ was left as it was."""
+
+
+@dataclass
+class BuildReport:
+    site_dir: Path
+    studies_loaded: int = 0
+    studies_skipped: list[str] = field(default_factory=list)  # record files left out
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    images_read: int = 0
+    images_failed: int = 0
+    published: int = 0
+    withdrawn: int = 0
+    pages: int = 0
+    thumbnails: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    mkdocs_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+
+class Progress:
+    """Stage timings and one line per stage on a rich console."""
+
+    def __init__(self, console: Console | None, report: BuildReport) -> None:
+        self.console = console
+        self.report = report
+
+    @contextmanager
+    def stage(self, name: str, message: str) -> Iterator[None]:
+        started = time.perf_counter()
+        if self.console is not None:
+            with self.console.status(f"[bold]{message}…"):
+                yield
+        else:
+            yield
+        seconds = time.perf_counter() - started
+        self.report.timings[name] = seconds
+        self.say(f"[green]✓[/] {message} [dim]({seconds:.1f} s)[/]")
+
+    def say(self, text: str) -> None:
+        if self.console is not None:
+            self.console.print(text)
+
+
+class InvalidRecords(Exception):
+    """Records with errors stopped the build; nothing was written."""
+
+    def __init__(self, report: BuildReport) -> None:
+        self.report = report
+        super().__init__(f"{len(report.studies_skipped)} record(s) have errors: " + ", ".join(report.studies_skipped))
+
+
+# ---------------------------------------------------------------- stage 1: records
+
+def load_studies(root: Path, settings: ArchiveSettings, report: BuildReport) -> list[Study]:
+    """Valid records; the others are reported and skipped."""
+    from builder.records.load import load_records
+
+    records = load_records(root, settings)
+    studies: list[Study] = []
+    for result in records.records:
+        if result.ok and result.study is not None:
+            studies.append(result.study)
+        else:
+            report.studies_skipped.append(result.file)
+    report.diagnostics.extend(records.diagnostics)
+    report.studies_loaded = len(studies)
+    return studies
+
+
+# ---------------------------------------------------------------- stage 2: data
+
+def inspect_study_images(
+    studies: list[Study],
+    settings: ArchiveSettings,
+    root: Path,
+    today: dt.date,
+    cache_dir: Path,
+    report: BuildReport,
+    *,
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> dict[str, ImageFacts]:
+    """Facts and thumbnails of the images of released studies only.
+
+    Embargoed studies' images are not even read: nothing about them can leak,
+    and their storage may not be public yet. Withdrawn studies need no data.
+    """
+    from builder.data.inspection import ImageTarget, inspect_images
+
+    targets = [
+        ImageTarget(key=f"{s.accession}/{d.name}/{img.name}", url=img.url, kind=img.kind.value)
+        for s in studies
+        if s.is_released(today) and s.status.value != "withdrawn"
+        for d, img in s.images()
+    ]
+    if not targets:
+        return {}
+    outcomes = inspect_images(
+        targets, settings, root, thumbnails=True, cache_dir=cache_dir, scheduler=scheduler, progress=progress
+    )
+    facts: dict[str, ImageFacts] = {}
+    for key, outcome in outcomes.items():
+        report.diagnostics.extend(getattr(outcome, "diagnostics", []) or [])
+        if outcome.facts is not None:
+            facts[key] = outcome.facts
+        else:
+            report.images_failed += 1
+    report.images_read = len(facts)
+    return facts
+
+
+def study_histories(root: Path, studies: list[Study], settings: ArchiveSettings) -> dict[str, list[PastVersion]]:
+    """Earlier versions from Git, when the archive is a Git repository."""
+    from builder.core.git import GitError
+    from builder.catalog.history import version_history
+
+    if not (root / ".git").exists():
+        return {}
+    histories: dict[str, list[PastVersion]] = {}
+    for study in studies:
+        if study.version <= 1:
+            continue  # nothing earlier to show
+        try:
+            histories[study.accession] = version_history(
+                root, Path("studies") / study.accession / "study.yaml", settings=settings
+            )
+        except GitError:
+            continue
+    return histories
+
+
+# ---------------------------------------------------------------- stages 4-6: pages, exports, site
+
+# Generated from the model and the check registry (builder.site.pages.write_reference_pages).
+REFERENCE_PAGES = ["reference/metadata/", "reference/checks/"]
+# Study pages are rendered by the worker processes in chunks of about this
+# many per worker, so that the workers finish close together.
+CHUNKS_PER_WORKER = 12
+
+
+@dataclass
+class SiteJob:
+    """What the worker processes of one build share. Workers are forked, so
+    they inherit it (and the catalog) without copying or pickling it."""
+
+    catalog: Catalog
+    settings: ArchiveSettings
+    env: Any
+    docs_dir: Path
+    cache_dir: Path | None
+    history: dict[str, list[PastVersion]] | None
+    images: dict[str, ImageFacts] | None
+    catalog_json: str | None
+
+
+_JOB: SiteJob | None = None
+
+
+def _job() -> SiteJob:
+    if _JOB is None:  # pragma: no cover - a worker is always forked from a build that set it
+        raise BuildFailed("a site worker started without its build")
+    return _JOB
+
+
+def _write_exports_task(out: Path, sitemap_pages: list[str]) -> None:
+    from builder.site.exports import write_exports
+
+    job = _job()
+    # The folder is new and private until merged into the site: no file needs
+    # a temporary name of its own. Study API documents come with the pages.
+    write_exports(job.catalog, out, job.settings, extra_pages=sitemap_pages, atomic=False, studies=False)
+
+
+def _write_search_index_task(out: Path) -> None:
+    job = _job()
+    write_search_index(job.catalog, job.settings, out, thumbnail_url=ThumbnailStore(job.cache_dir).url)
+
+
+def _write_catalog_json_task(out: Path) -> None:
+    job = _job()
+    write_catalog_json(job.catalog, out, job.catalog_json)
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """fn(*args) and the CPU seconds it took in this process (the build reports them per stage)."""
+    started = time.process_time()
+    return fn(*args), time.process_time() - started
+
+
+_FRAMES_LOADED: dict[str, Frames] = {}
+
+
+def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tuple[list[GeneratedPage], set[str]]:
+    """Pages and API documents of catalog.studies[start:stop], written into the site; thumbnails linked.
+
+    Returns the pages and the names of the thumbnails they use."""
+    from builder.site.exports import study_api_json, study_api_path
+
+    job = _job()
+    frames = _FRAMES_LOADED.get(frames_file)
+    if frames is None:
+        frames = _FRAMES_LOADED[frames_file] = pickle.loads(Path(frames_file).read_bytes())
+    made: set[str] = set()
+
+    def write_api(entry: Any) -> None:
+        target = site / study_api_path(entry)
+        if target.parent.as_posix() not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent.as_posix())
+        with open(target, "w", encoding="utf-8", newline="") as fh:
+            fh.write(study_api_json(entry, job.settings))
+
+    result = render_site_pages(
+        job.catalog, job.settings, docs_dir=job.docs_dir, env=job.env, cache_dir=job.cache_dir,
+        history=job.history, images=job.images, site_pages=False, studies=job.catalog.studies[start:stop],
+        framed=lambda page: frames.write(page, site), on_study=write_api,
+    )
+    result.thumbnails.copy_into(site)
+    return result.pages, result.thumbnails.used
+
+
+# Each worker ends up with a private copy of the memory pages of the catalog
+# objects it reads (reference counts are writes), so the default stays small.
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on (a container or CI runner may
+    allow fewer than the machine has), at most MAX_DEFAULT_WORKERS."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_DEFAULT_WORKERS))
+
+
+class SiteWorkers:
+    """Worker processes that write the site's files: the exports, search index
+    and catalog.json while this process runs MkDocs, then the study pages.
+
+    Forked (they share the catalog without a copy); where fork is missing,
+    every task runs here, one after the other. The build has frozen the
+    catalog's objects out of the garbage collector's sight (gc.freeze) before
+    the workers fork, so their collections do not scan (and copy) them.
+    """
+
+    def __init__(self, job: SiteJob, workers: int) -> None:
+        global _JOB
+        _JOB = job
+        self.pool: ProcessPoolExecutor | None = None
+        if "fork" in multiprocessing.get_all_start_methods() and workers > 0:
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        self.workers = max(1, workers)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run fn(*args) in a worker; the future's result is (result, CPU seconds)."""
+        if self.pool is not None:
+            try:
+                return self.pool.submit(_timed, fn, *args)
+            except BrokenProcessPool as exc:  # a worker died (say, killed for memory) before this task
+                raise BuildFailed(f"a worker process of the build stopped unexpectedly ({exc}); "
+                                  "the machine may be out of memory") from None
+        future: Future = Future()
+        try:
+            future.set_result(_timed(fn, *args))
+        except BaseException as exc:  # noqa: BLE001 - raised by result(), like a pool's
+            future.set_exception(exc)
+        return future
+
+    @staticmethod
+    def result(future: Future, what: str | None = None) -> Any:
+        """The task's result; its error as it was (``what`` None) or as a BuildFailed saying what failed."""
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            raise BuildFailed(f"a worker process of the build stopped unexpectedly ({exc}); "
+                              "the machine may be out of memory") from None
+        except Exception as exc:
+            if what is None:
+                raise
+            raise BuildFailed(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+
+    def close(self, *, cancel: bool = False) -> None:
+        global _JOB
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=cancel)
+            self.pool = None
+        _JOB = None
+        _FRAMES_LOADED.clear()  # tasks run here when there are no workers; `serve` builds again and again
+
+
+def build_site_from_catalog(
+    catalog: Catalog,
+    settings: ArchiveSettings,
+    root: Path,
+    site_dir: Path,
+    *,
+    cache_dir: Path | None,
+    history: dict[str, list[PastVersion]] | None = None,
+    images: dict[str, ImageFacts] | None = None,
+    template_dirs: list[Path] | None = None,
+    report: BuildReport | None = None,
+    progress: Progress | None = None,
+    keep_staging: Path | None = None,
+    catalog_json: str | None = None,
+    workers: int | None = None,
+) -> BuildReport:
+    """Render, export, run MkDocs and swap the result into site_dir.
+
+    Everything is written to temporary folders; site_dir changes only at the
+    very end, and only if every step succeeded. ``catalog_json`` is
+    ``catalog.to_json()`` when the caller has it already. ``workers`` is the
+    number of worker processes (default: one per core).
+
+    The order: worker processes start on the exports, the search index and
+    catalog.json; this process renders the pages in the nav and one frame per
+    kind of other page (builder/frames.py) and runs `mkdocs build` on them;
+    then the workers render the study pages into the frames, in chunks, and
+    write them straight into the new site with each study's API document.
+    """
+    report = report or BuildReport(site_dir=site_dir)
+    progress = progress or Progress(None, report)
+    base_config = root / MKDOCS_CONFIG
+    if not base_config.is_file():
+        from builder.site.pages import DEFAULT_TEMPLATES
+
+        base_config = DEFAULT_TEMPLATES.parent / MKDOCS_CONFIG
+    staging = scratch_dir("bioarchive-staging-")
+    new_site = new_site_dir(site_dir)
+    # Exports, search index and catalog.json go to a folder of their own while
+    # MkDocs writes new_site, and are moved into it at the end.
+    extra = new_site_dir(site_dir, "extra")
+    pool: SiteWorkers | None = None
+    # The catalog's millions of objects live until the build ends: keep them
+    # out of the garbage collector's full scans (a third of the page rendering
+    # time at 10,000 studies). Forked workers inherit them frozen.
+    gc.freeze()
+    try:
+        docs_dir = staging / "docs"
+        overrides_dir = staging / "overrides"
+        search_path = template_search_path(root, template_dirs or [])
+        # Hand-written pages go in first (generated pages of the same path replace them).
+        copy_hand_written_docs(root / "docs", docs_dir)
+        env = make_environment(search_path)
+        job = SiteJob(catalog, settings, env, docs_dir, cache_dir, history, images, catalog_json)
+        pool = SiteWorkers(job, workers if workers is not None else default_workers())
+        side_tasks = [
+            ("writing the exports", pool.submit(_write_exports_task, extra,
+                                                doc_pages(root / "docs") + entry_pages(catalog, settings) + REFERENCE_PAGES)),
+            ("writing the search index", pool.submit(_write_search_index_task, extra)),
+            ("writing catalog.json", pool.submit(_write_catalog_json_task, extra)),
+        ]
+        with progress.stage("pages", "Rendering the site's pages and page frames"):
+            stage_overrides(overrides_search_path(root), overrides_dir)
+            write_reference_pages(docs_dir, search_path, settings)
+            result = render_site_pages(catalog, settings, docs_dir=docs_dir, env=env, cache_dir=cache_dir,
+                                       history=history, images=images, studies=[])
+            frames = Frames.for_pages(doc_pages(docs_dir))
+            for page in [*result.framed, *framed_study_pages(catalog, history)]:
+                frames.need(frames.kind_of(page)[0])
+            frames.write_docs(docs_dir)
+        config = write_mkdocs_config(
+            base_config=base_config, docs_dir=docs_dir, site_dir=new_site, custom_dir=overrides_dir,
+            settings=settings, target=staging / "mkdocs.yml",
+        )
+        with progress.stage("mkdocs", "Running mkdocs build"):
+            mkdocs_run = run_mkdocs(config)
+            report.timings["mkdocs_build"] = mkdocs_run.seconds
+            report.mkdocs_warnings = mkdocs_run.warnings
+        with progress.stage("studies", f"Writing the pages of {len(catalog.studies):,} studies"):
+            frames.parse(new_site)
+            frames_file = staging / "frames.pickle"
+            frames_file.write_bytes(pickle.dumps(frames, protocol=pickle.HIGHEST_PROTOCOL))
+            size = max(1, -(-len(catalog.studies) // (pool.workers * CHUNKS_PER_WORKER)))
+            chunks = [pool.submit(_study_pages_task, start, min(start + size, len(catalog.studies)),
+                                  str(frames_file), new_site)
+                      for start in range(0, len(catalog.studies), size)]
+            for page in result.framed:
+                frames.write(page, new_site)
+            result.thumbnails.copy_into(new_site)
+            thumbnails = set(result.thumbnails.used)
+            pages = list(result.pages)
+            cpu = 0.0
+            for chunk in chunks:
+                (chunk_pages, used), seconds = pool.result(chunk)
+                pages.extend(chunk_pages)
+                thumbnails |= used
+                cpu += seconds
+            report.thumbnails = len(thumbnails)
+            report.timings["studies_cpu"] = cpu
+            report.pages = len(pages)
+            waited = time.perf_counter()
+            for what, task in side_tasks:
+                _, seconds = pool.result(task, what)
+                report.timings[what.removeprefix("writing ").replace(" ", "_") + "_cpu"] = seconds
+            # Time spent waiting for the exports once the pages were written (0 when they finished first).
+            report.timings["exports_wait"] = time.perf_counter() - waited
+            pool.close()
+            # The exports' sitemap lists what the archive publishes; MkDocs' own goes.
+            if (extra / "sitemap.xml").exists():
+                (new_site / "sitemap.xml.gz").unlink(missing_ok=True)
+            merge_into(extra, new_site)
+        for warning in report.mkdocs_warnings:
+            progress.say(f"[yellow]![/] mkdocs: {warning.removeprefix('WARNING').strip(' -')}")
+        if keep_staging is not None:
+            shutil.copytree(staging, keep_staging, dirs_exist_ok=True)
+        swap_in(new_site, site_dir, delete_old_in_background=True)
+    except BaseException:
+        if pool is not None:
+            pool.close(cancel=True)
+        discard(new_site)
+        raise
+    finally:
+        # Rendering leaves garbage in reference cycles (Jinja's contexts) that
+        # still points at the catalog; collected now, while the catalog is
+        # frozen, it costs little, and the caller frees the catalog by
+        # reference counting instead of a full collection (~4 s at 10,000).
+        gc.collect()
+        gc.unfreeze()
+        discard(staging)
+        discard(extra)
+    report.published = len(catalog.listed_studies)
+    report.withdrawn = catalog.stats.withdrawn
+    return report
+
+
+def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
+                    thumbnail_url: Callable[[str], str | None] | None = None,
+                    extra_pages: list[str] = (), atomic: bool = True, search_index: bool = True,
+                    catalog_file: bool = True, catalog_json: str | None = None) -> None:
+    """Files next to the pages: exports, the catalog search index, catalog.json.
+
+    Written into their own folder, never through MkDocs: it would copy them
+    once more, and its sitemap.xml would replace the exports' one. The build
+    passes ``atomic=False`` (its folder is private until moved in whole),
+    ``search_index=False`` and ``catalog_file=False`` (it calls
+    :func:`write_search_index` and :func:`write_catalog_json` in another
+    process).
+    """
+    from builder.site.exports import write_exports
+
+    write_exports(catalog, site, settings, extra_pages=extra_pages, atomic=atomic)
+    if search_index:
+        write_search_index(catalog, settings, site, thumbnail_url=thumbnail_url)
+    if catalog_file:
+        write_catalog_json(catalog, site, catalog_json)
+
+
+def write_catalog_json(catalog: Catalog, site: Path, catalog_json: str | None = None) -> None:
+    """catalog.json (``catalog_json`` is ``catalog.to_json()`` when the caller has it)."""
+    text = catalog_json if catalog_json is not None else catalog.to_json()
+    (site / "catalog.json").write_text(text, encoding="utf-8")
+
+
+def write_search_index(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
+                       thumbnail_url: Callable[[str], str | None] | None = None) -> None:
+    """The catalog search page's prebuilt index and store (builder.site.search_index)."""
+    from builder.site.search_index import build_search_index
+
+    if thumbnail_url is None:
+        index_json, store_json = build_search_index(catalog, settings)
+    else:
+        index_json, store_json = build_search_index(catalog, settings, thumbnail_url=thumbnail_url)
+    for name, text in ((SEARCH_INDEX_FILE, index_json), (SEARCH_STORE_FILE, store_json)):
+        path = site / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if isinstance(text, str) else json.dumps(text, separators=(",", ":")),
+                        encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the whole pipeline
+
+def build(
+    root: Path,
+    *,
+    site_dir: Path | None = None,
+    today: dt.date | None = None,
+    scheduler: str | None = None,
+    console: Console | None = None,
+    history: bool = True,
+    template_dirs: list[Path] | None = None,
+    allow_invalid: bool = False,
+    workers: int | None = None,
+) -> BuildReport:
+    """Build the archive at ``root`` into ``site_dir`` (default root/site).
+
+    A record with errors stops the build before anything is written, unless
+    ``allow_invalid``: a published study whose record broke (say, after a
+    settings change) must not silently vanish from the live site. Previews
+    (``bioarchive serve``) build the valid rest.
+    """
+    from builder.catalog.assembly import build_catalog
+
+    root = root.resolve()
+    settings = load_settings(root)
+    site_dir = (site_dir or root / "site").resolve()
+    today = today or dt.date.today()
+    cache_dir = root / CACHE_FOLDER / "thumbnails"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    report = BuildReport(site_dir=site_dir)
+    progress = Progress(console, report)
+
+    with progress.stage("records", "Loading study records"):
+        studies = load_studies(root, settings, report)
+    if report.studies_skipped and not allow_invalid:
+        raise InvalidRecords(report)
+    if report.studies_skipped:
+        progress.say(f"[yellow]![/] {len(report.studies_skipped)} record(s) with errors left out "
+                     "(run `bioarchive validate` for details)")
+    with progress.stage("data", "Reading image metadata and rendering thumbnails"):
+        images = inspect_study_images(studies, settings, root, today, cache_dir, report,
+                                      scheduler=scheduler, progress=console is not None)
+    with progress.stage("catalog", "Gathering the catalog"):
+        histories = study_histories(root, studies, settings) if history else {}
+        catalog = build_catalog(studies, images, settings, today, history=histories)
+        catalog_json = catalog.to_json()  # serialised once: the site's catalog.json is the same text
+        (root / CACHE_FOLDER / "catalog.json").write_text(catalog_json, encoding="utf-8")
+    build_site_from_catalog(
+        catalog, settings, root, site_dir, cache_dir=cache_dir, history=histories, images=images,
+        template_dirs=template_dirs, report=report, progress=progress, catalog_json=catalog_json,
+        workers=workers,
+    )
+    return report
+
+
+__all__ = ["BuildFailed", "BuildReport", "InvalidRecords", "SiteBuildError", "build", "build_site_from_catalog", "write_search_index",
+           "write_site_data"]

@@ -1,0 +1,2 @@
+"""Writers and fixtures used by tests, benchmarks and scripts (never by the stages).
+"""
