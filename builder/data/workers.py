@@ -109,7 +109,7 @@ def _serve(conn, memory_bytes: int) -> None:
         # interpreter teardown: threads of zarr and s3fs may still hold locks.
         from multiprocessing import util
 
-        util._run_finalizers()
+        util._run_finalizers()  # type: ignore[attr-defined]  # private, but the only way before os._exit
         os._exit(0)
 
 
@@ -122,15 +122,16 @@ class IsolatedWorker:
 
     def __init__(self, memory_bytes: int) -> None:
         self.memory_bytes = memory_bytes
-        self.process = None
-        self.conn = None
+        self.process: Any = None  # a multiprocessing Process of the context in use
+        self.conn: Any = None  # its end of the pipe
 
     def _start(self) -> None:
         ctx = _mp_context()
-        self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_serve, args=(child_conn, self.memory_bytes), daemon=True)
-        self.process.start()
+        conn, child_conn = ctx.Pipe(duplex=True)
+        process = ctx.Process(target=_serve, args=(child_conn, self.memory_bytes), daemon=True)
+        process.start()
         child_conn.close()
+        self.process, self.conn = process, conn
 
     def _stop(self) -> None:
         if self.conn is not None:

@@ -152,10 +152,10 @@ def _apply_edits(text: str, doc: YamlDocument, edits: list[Edit]) -> str | None:
     changes: list[tuple[int, int, str]] = []  # (start, end, replacement)
     for edit in edits:
         if edit.op == "rename":
-            span = doc.key_spans.get(edit.path)
-            if span is None:
+            key_span = doc.key_spans.get(edit.path)
+            if key_span is None:
                 return None
-            changes.append((span[0], span[1], str(edit.value)))
+            changes.append((key_span[0], key_span[1], str(edit.value)))
         elif edit.op == "set":
             span = doc.value_spans.get(edit.path)
             if span is None or span[2] != "scalar":
