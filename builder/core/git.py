@@ -13,12 +13,14 @@ import os
 import subprocess
 from pathlib import Path, PurePosixPath
 
+from builder.core.errors import ToolError
+
 # Git prints paths with odd characters quoted unless told otherwise; -z output
 # avoids quoting entirely, this keeps porcelain messages stable and English.
 _GIT_ENV = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
 
 
-class GitError(RuntimeError):
+class GitError(ToolError):
     """A Git question could not be answered; the message says how to fix it."""
 
 

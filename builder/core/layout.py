@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from builder.core.errors import InvalidInputError
+
 STUDIES_DIR = "studies"
 RECORD_NAME = "study.yaml"
 LOCK_NAME = "images.lock"
@@ -36,7 +38,7 @@ MANIFEST_NAME = "manifest.json"
 DERIVED_PREFIX = "derived"
 
 
-class LayoutError(ValueError):
+class LayoutError(InvalidInputError):
     """A key was asked for from a value that may not appear in one."""
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from builder.core.errors import InvalidInputError
 from builder.core.checks import Diagnostic
 from builder.curation import checks as sub
 from builder.curation.submission import LOCK_NAME, RECORD_NAME, STUDIES_DIR
@@ -35,7 +36,7 @@ LOCK_VERSION = 1
 _ENTRY_KEYS = {"url", "fingerprint", "ngff_version", "kind"}
 
 
-class LockError(ValueError):
+class LockError(InvalidInputError):
     """images.lock is missing fields or is not JSON; the message says which."""
 
 

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
+from builder.core.errors import InvalidInputError
 from builder.model.study import SCHEMA_VERSION
 from builder.records.yaml_source import YamlDocument, load_yaml
 
@@ -117,7 +118,7 @@ def needs_migration(raw: Any) -> bool:
     return version is not None and version < SCHEMA_VERSION
 
 
-class MigrationError(ValueError):
+class MigrationError(InvalidInputError):
     """The record cannot be migrated (unknown or newer version)."""
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from rich.console import Console
 
+from builder.core.errors import StageError
 from builder.catalog.assembly import Catalog, PastVersion
 from builder.core.checks import Diagnostic, Severity
 from builder.site.frames import Frames
@@ -70,7 +71,7 @@ SEARCH_INDEX_FILE = "search/catalog-index.json"
 SEARCH_STORE_FILE = "search/catalog-store.json"
 
 
-class BuildFailed(RuntimeError):
+class BuildFailed(StageError):
     """The build stopped; site/ was left as it was."""
 
 
@@ -118,7 +119,7 @@ class Progress:
             self.console.print(text)
 
 
-class InvalidRecords(Exception):
+class InvalidRecords(StageError):
     """Records with errors stopped the build; nothing was written."""
 
     def __init__(self, report: BuildReport) -> None:

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from builder.core.errors import StageError
+
 # The theme template of every generated page (site_overrides/oia-page.html).
 PAGE_TEMPLATE = "oia-page.html"
 DEFAULT_HIDE = ("navigation", "toc")
@@ -38,7 +40,7 @@ DEFAULT_HIDE = ("navigation", "toc")
 SLOTS = ("title", "description", "image", "body")
 
 
-class FrameError(RuntimeError):
+class FrameError(StageError):
     """A frame could not be made or filled (the build stops; site/ is kept)."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from builder.core.errors import StageError
 from builder.core.settings import ArchiveSettings
 
 MKDOCS_CONFIG = "mkdocs.yml"
@@ -30,7 +31,7 @@ MKDOCS_CONFIG = "mkdocs.yml"
 DEFAULT_OVERRIDES = Path(__file__).resolve().parents[2] / "site_overrides"
 
 
-class SiteBuildError(RuntimeError):
+class SiteBuildError(StageError):
     """`mkdocs build` failed; ``output`` holds what it printed."""
 
     def __init__(self, message: str, output: str = "") -> None:

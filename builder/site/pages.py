@@ -40,6 +40,7 @@ import markdown as markdown_lib
 import nh3
 from markupsafe import Markup
 
+from builder.core.errors import StageError
 from builder.catalog.assembly import FACETS, Catalog, CatalogStudy, FacetValue, PastVersion, catalog_study
 from builder.catalog.assembly import _is_plain_markdown as is_plain_markdown
 from builder.site.exports import citation_links, study_api_path
@@ -373,7 +374,7 @@ def facet_entries(catalog: Catalog) -> dict[str, list[FacetEntry]]:
 
 # ---------------------------------------------------------------- writing pages
 
-class PageError(RuntimeError):
+class PageError(StageError):
     """A generated page could not be rendered (the build stops; site/ is kept)."""
 
 

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from builder.core.errors import InvalidInputError
 from builder.model.image import AxisFacts, ChannelFacts, ImageFacts, LevelFacts, PlateFacts
 
 SUPPORTED_VERSIONS = ("0.4", "0.5")
@@ -34,7 +35,7 @@ ARRAY_DOC = {2: ".zarray", 3: "zarr.json"}
 Kind = Literal["image", "plate", "labels", "labels-group", "well"]
 
 
-class NgffError(ValueError):
+class NgffError(InvalidInputError):
     """Metadata that cannot be parsed; ``key`` is the offending key path, ``doc`` the document."""
 
     def __init__(self, message: str, *, key: str, doc: str = "") -> None:
