@@ -71,6 +71,7 @@ class S3Store(Store):
         self.bucket = parts.netloc
         self.prefix = parts.path.strip("/")
         self.endpoint_url = endpoint_url
+        self.anonymous = anonymous
         self.fs = _s3_filesystem(endpoint_url, anonymous, budget.request_timeout_s)
 
     def _object(self, key: str) -> str:
@@ -213,6 +214,8 @@ class S3Store(Store):
             body.close()
 
     def _stat(self, key):
+        if self.anonymous:
+            return self._stat_by_range(key)
         async def head_object():
             return await self.fs._call_s3(
                 "head_object", Bucket=self.bucket, Key=self._object(key), ChecksumMode="ENABLED"
@@ -222,6 +225,26 @@ class S3Store(Store):
         if resp is None:
             return None
         return ObjectInfo(key, int(resp["ContentLength"]), resp.get("ETag"), _full_object_sha256(resp))
+
+
+    def _stat_by_range(self, key):
+        """Size from a one-byte GET: public buckets grant GetObject, and a HEAD may be refused without it."""
+        async def first_byte():
+            resp = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._object(key), Range="bytes=0-0")
+            resp["Body"].close()
+            return resp
+
+        try:
+            resp = self._run(first_byte, key)
+        except StorageError as exc:
+            if "InvalidRange" in exc.message or "416" in exc.message:
+                return ObjectInfo(key, 0)  # an empty object has no first byte
+            raise
+        if resp is None:
+            return None
+        total = (resp.get("ContentRange") or "").rpartition("/")[2]
+        size = int(total) if total.isdigit() else int(resp.get("ContentLength", 0))
+        return ObjectInfo(key, size, resp.get("ETag"))
 
 
 def _full_object_sha256(resp: dict) -> str | None:
@@ -255,6 +278,7 @@ class S3ArchiveStore(S3Store, WritableStore):
         self.bucket = parts.netloc
         self.prefix = parts.path.strip("/")
         self.endpoint_url = endpoint_url
+        self.anonymous = False
         self.part_size = part_size
         self.fs = _s3_filesystem(endpoint_url, False, budget.request_timeout_s, pool=max_connections)
 
@@ -313,7 +337,7 @@ class S3ArchiveStore(S3Store, WritableStore):
 
     def _put_whole(self, key, object_key, data, sha256_hex, overwrite):
         kwargs = {
-            "Bucket": self.bucket, "Key": object_key, "Body": data,
+            "Bucket": self.bucket, "Key": object_key, "Body": data, "ChecksumAlgorithm": "SHA256",
             "ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256_hex)).decode(),
         }
         if not overwrite:
@@ -328,7 +352,7 @@ class S3ArchiveStore(S3Store, WritableStore):
     def _upload_part(self, key, object_key, upload_id, number, data):
         checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
         resp = self._call(key, "upload_part", Bucket=self.bucket, Key=object_key, UploadId=upload_id,
-                          PartNumber=number, Body=data, ChecksumSHA256=checksum)
+                          PartNumber=number, Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
         return {"PartNumber": number, "ETag": resp["ETag"], "ChecksumSHA256": checksum}
 
     def _complete(self, key, object_key, upload_id, parts, overwrite):
