@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from builder.core.settings import ArchiveSettings
 from builder.data.storage import (
     Budget,
     ChecksumMismatch,
@@ -24,7 +25,6 @@ from builder.data.storage import (
     StorageError,
     open_store,
 )
-from builder.core.settings import ArchiveSettings
 
 OBJECTS = {
     "zarr.json": b'{"zarr_format": 3, "node_type": "group"}',

@@ -327,7 +327,8 @@ class S3ArchiveStore(S3Store, WritableStore):
         try:
             result = self._run(call, key)
         except StorageError as exc:
-            if not overwrite and ("PreconditionFailed" in exc.message or "412" in exc.message):
+            # s3fs turns S3's 412 PreconditionFailed (If-None-Match) into FileExistsError
+            if not overwrite and any(m in exc.message for m in ("PreconditionFailed", "FileExistsError", "412")):
                 raise ObjectExists(self.url, key) from None
             raise
         if result is None:
