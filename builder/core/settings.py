@@ -3,7 +3,8 @@
 Everything a deployment may want to change (accession prefix, storage roots,
 site URL, allowed licences, safety limits) lives here, never in code.
 Environment variables ``BIOARCHIVE_STORAGE_ROOT``, ``BIOARCHIVE_SITE_URL`` and
-``BIOARCHIVE_S3_ENDPOINT_URL`` override the file for CI and tests.
+``BIOARCHIVE_S3_ENDPOINT_URL`` (and ``BIOARCHIVE_ARCHIVE_STORE_URL`` for
+``[archive.store] url``) override the file for CI and tests.
 """
 
 from __future__ import annotations
@@ -39,6 +40,28 @@ class Limits(BaseModel):
     max_description_chars: int = 20_000
 
 
+class ArchiveStoreSettings(BaseModel):
+    """``[archive.store]``: the object store the archive owns, where ingest keeps its copy of every image.
+
+    ``url`` is a folder (relative to the repository root) or ``s3://bucket/prefix``;
+    ``public_url`` the HTTPS address readers and viewers use for the same keys
+    (empty for a local folder: the site then serves the copies itself).
+    The limits bound one image before any byte is copied.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "archive-store"
+    public_url: str = ""
+    endpoint_url: str | None = None  # S3-compatible endpoint; default: s3_endpoint_url
+    max_object_bytes: int = Field(default=512 * 1024**2, gt=0)
+    max_image_objects: int = Field(default=2_000_000, gt=0)
+    max_image_bytes: int = Field(default=2 * 1024**4, gt=0)
+    transfers: int = Field(default=16, ge=1, le=256)  # objects copied at once
+    retries: int = Field(default=4, ge=0, le=20)  # per object, with exponential back-off
+    request_timeout_s: float = Field(default=60.0, gt=0)
+
+
 class ArchiveSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -64,6 +87,7 @@ class ArchiveSettings(BaseModel):
     # (licence, scale) lists nearly the whole catalog under each value.
     facet_studies_per_page: int = Field(default=96, ge=1, le=500)
     limits: Limits = Field(default_factory=Limits)
+    store: ArchiveStoreSettings = Field(default_factory=ArchiveStoreSettings)
 
     @field_validator("accession_prefix")
     @classmethod
@@ -109,6 +133,8 @@ def load_settings(root: Path | None = None) -> ArchiveSettings:
     ):
         if os.environ.get(env):
             data[key] = os.environ[env]
+    if os.environ.get("BIOARCHIVE_ARCHIVE_STORE_URL"):  # CI and tests point custody at their own store
+        data["store"] = {**data.get("store", {}), "url": os.environ["BIOARCHIVE_ARCHIVE_STORE_URL"]}
     return ArchiveSettings.model_validate(data)
 
 
