@@ -58,6 +58,8 @@ def command(changed_since: str, out_dir: Path, no_data: bool, root: Path | None)
         c = s.counts
         mark = "ok " if s.ok else "ERR"
         click.echo(f"{mark} {s.accession}: {s.change}; {c['error']} error(s), {c['warning']} warning(s), {c['info']} note(s)")
+    for outside in report.outside_files:
+        click.echo(f"{'ERR' if outside.refused else 'warn'} {outside.path}: {outside.note}")
     if not report.studies:
         click.echo(f"No study records changed since {changed_since}.")
     click.echo(f"Report: {out_dir / 'README.md'} ({len(written)} files)")

@@ -131,6 +131,16 @@ MIXED_WITH_ARCHIVE_FILES = register(
     "by maintainers on their own, so no submission can loosen the checks that judge it.",
     area=AREA,
 )
+OUTSIDE_STUDY_FILES = register(
+    "SUB017",
+    Severity.WARNING,
+    "A study submission also changes files outside the study folders",
+    "Check each listed file before merging: hand-written pages in docs/ are published as they are "
+    "(scripts included), files under the storage root may be another study's data, and tests run in CI. "
+    "If the change is not part of the study, take it out (git checkout origin/main -- <path>) and propose it "
+    "in a pull request of its own.",
+    area=AREA,
+)
 LOCK_IMAGE_MISSING = register(
     "SUB020",
     Severity.ERROR,

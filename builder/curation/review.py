@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder.core.checks import Diagnostic, Severity, sort_diagnostics
+from builder.core.checks import Diagnostic, Severity, has_errors, sort_diagnostics
 from builder.core.settings import ArchiveSettings
+from builder.curation.check_study import OutsideFile
 from builder.curation.submission import (
     RECORD_NAME,
     STUDIES_DIR,
@@ -212,10 +213,13 @@ class ReviewReport:
     today: dt.date
     studies: list[StudyReview] = field(default_factory=list)
     data_checked: bool = True
+    # Files the pull request changes outside the study folders, and the findings about them (SUB016, SUB017).
+    outside_files: list[OutsideFile] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(s.ok for s in self.studies)
+        return all(s.ok for s in self.studies) and not has_errors(self.diagnostics)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -225,6 +229,8 @@ class ReviewReport:
             "date": self.today.isoformat(),
             "data_checked": self.data_checked,
             "ok": self.ok,
+            "outside_files": [f.to_dict() for f in self.outside_files],
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
             "studies": [s.to_dict() for s in self.studies],
         }
 
@@ -318,32 +324,38 @@ def build_review(
     today: dt.date | None = None,
     cache_dir: Path | None = None,
 ) -> ReviewReport:
-    """Review every study changed since ``base``; thumbnails are copied under ``out_dir``."""
-    from builder.curation.lock import LockError, check_lock, check_lock_entries, image_targets, read_lock
+    """Review every study changed since ``base``; thumbnails are copied under ``out_dir``.
+
+    Each study is checked by the one service validate uses
+    (:func:`builder.curation.check_study.check_studies`: record, image data,
+    images.lock), plus the pull-request rules; files the pull request changes
+    outside the study folders are listed for the curator (SUB016, SUB017).
+    """
+    from builder.core import git as gitops
+    from builder.curation.check_study import check_studies, outside_file_warnings, outside_study_files
+    from builder.curation.lock import LockError, check_lock_entries, read_lock
+    from builder.curation.submission import mixed_changes
     from builder.records.load import load_records
 
     root = Path(root)
     today = today or utc_today()
     report = ReviewReport(base=base, today=today, data_checked=data)
     taken = base_accessions(root, base, settings)
-    changes = collect_changes(root, base, settings)
+    paths = gitops.changed_paths(root, base)
+    changes = collect_changes(root, base, settings, paths=paths)
     present = [c for c in changes if c.new_text is not None]
     records = load_records(root, settings, [root / STUDIES_DIR / c.folder / RECORD_NAME for c in present])
-    by_folder = {r.path.parent.name: r for r in records.records}
-
-    # Withdrawn studies' images may be gone for good reasons: not read.
-    valid = [r.study for r in records.records if r.study is not None and r.study.status.value != "withdrawn"]
-    outcomes: dict[str, Any] = {}
-    if data and valid:
-        from builder.data.inspection import inspect_images
-
+    if data:
         cache_dir = cache_dir or root / ".cache" / "review-thumbnails"
-        targets = [t for study in valid for t in image_targets(study)]
-        outcomes = inspect_images(targets, settings, root, thumbnails=True, cache_dir=cache_dir)
+    checked = check_studies(root, settings, records, data=data, thumbnails=True, cache_dir=cache_dir)
+    by_folder = {c.record.path.parent.name: c for c in checked}
+    report.outside_files = outside_study_files(root, settings, paths)
+    report.diagnostics = sort_diagnostics([*mixed_changes(paths), *outside_file_warnings(report.outside_files)])
 
     for change in changes:
         kind, state, version, previous = _describe(change, today)
-        record = by_folder.get(change.folder)
+        check = by_folder.get(change.folder)
+        record = check.record if check is not None else None
         study = record.study if record is not None else None
         title = (change.new_raw or change.old_raw or {}).get("title")
         review = StudyReview(
@@ -362,17 +374,14 @@ def build_review(
             # Completeness hints get their own section rather than crowding the findings.
             found.extend(d for d in record.diagnostics if not d.check.startswith(COMPLETENESS_PREFIX))
             review.completeness = record.completeness
-        if study is not None:
+        if study is not None and check is not None:
             review.hints = _hints(study, record)
             review.terms = _term_rows(study, root)
-            found.extend(_image_diagnostics(study, record, outcomes))
             try:
                 lock = read_lock(root, change.folder)
             except LockError:
                 lock = None
-            if data:
-                found.extend(check_lock(root, study, outcomes))
-            review.images = _image_rows(study, outcomes, lock, out_dir, cache_dir)
+            review.images = _image_rows(study, check.outcomes, lock, out_dir, cache_dir)
         if change.kind == "edited":
             all_changes = field_changes(change.old_raw or {}, change.new_raw or {})
             review.field_changes_total = len(all_changes)
@@ -429,29 +438,6 @@ def _hints(study: Any, record: Any) -> list[dict[str, Any]]:
             {"check": hint.check, "field": format_path(hint.path), "line": line, "message": hint.message,
              "fix": get_check(hint.check).fix}
         )
-    return out
-
-
-def _image_diagnostics(study: Any, record: Any, outcomes: dict[str, Any]) -> list[Diagnostic]:
-    """Data findings of the study's images, placed on each image's `url:` line."""
-    from builder.records.yaml_source import format_path
-
-    out: list[Diagnostic] = []
-    for d_index, dataset in enumerate(study.datasets):
-        for i_index, image in enumerate(dataset.images):
-            outcome = outcomes.get(f"{study.accession}/{dataset.name}/{image.name}")
-            if outcome is None:
-                continue
-            loc = ("datasets", d_index, "images", i_index, "url")
-            line, column = record.position(loc) or (None, None)
-            for d in outcome.diagnostics:
-                out.append(
-                    Diagnostic(
-                        check=d.check, severity=d.severity, message=d.message, hint=d.hint,
-                        file=d.file or record.file, line=d.line or line, column=d.column or column,
-                        field=d.field or format_path(loc), extra=dict(d.extra),
-                    )
-                )
     return out
 
 
@@ -663,12 +649,47 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
     return "\n".join(lines)
 
 
+def render_outside_files(report: ReviewReport) -> str:
+    """The files changed outside the study folders, each for a curator to look at, and the findings about them."""
+    if not report.outside_files and not report.diagnostics:
+        return ""
+    lines = ["## Files changed outside the study folders", ""]
+    if report.outside_files:
+        lines.append(
+            "A curator must look at each of these before merging: they are not part of any study's record."
+        )
+        lines.append("")
+        lines.append("| file | what it is | check |")
+        lines.append("|---|---|---|")
+        for f in report.outside_files:
+            verdict = "❌ not allowed in a submission" if f.refused else "⚠️ look at it"
+            lines.append(f"| {md_code(f.path)} | {md(f.note)} | {verdict} |")
+        lines.append("")
+    for severity, heading in _SEVERITY_HEADINGS:
+        group = [d for d in report.diagnostics if d.severity is severity]
+        if not group:
+            continue
+        lines.append(f"**{heading}: {len(group)}**")
+        lines.append("")
+        for d in group:
+            lines.append(f"- **{d.check}** {md_code(d.location)}: {md_text(d.message)}")
+            if d.hint:
+                lines.append(f"  - Fix: {md_text(d.hint)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def render_markdown(report: ReviewReport, *, thumbnails: bool = True) -> str:
     lines = ["# Review report", ""]
+    outside = render_outside_files(report)
     if not report.studies:
         lines.append(f"No study records changed since {md_code(report.base)}.")
+        if outside:
+            lines += ["", outside]
         return "\n".join(lines) + "\n"
-    errors = sum(s.counts["error"] for s in report.studies)
+    errors = sum(s.counts["error"] for s in report.studies) + sum(
+        d.severity is Severity.ERROR for d in report.diagnostics
+    )
     verdict = "❌ changes needed" if errors else "✅ no errors"
     lines.append(
         f"{len(report.studies)} changed stud{'y' if len(report.studies) == 1 else 'ies'} compared with "
@@ -684,6 +705,8 @@ def render_markdown(report: ReviewReport, *, thumbnails: bool = True) -> str:
         c = s.counts
         lines.append(f"| {md(s.accession)} | {md(s.change)} | {md(s.state)} | {c['error']} | {c['warning']} | {c['info']} |")
     lines.append("")
+    if outside:
+        lines.append(outside)
     for s in report.studies:
         lines.append(render_study_markdown(s, thumbnails=thumbnails))
     return "\n".join(lines)

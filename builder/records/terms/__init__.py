@@ -17,7 +17,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from builder.core.checks import Diagnostic, get_check
+from builder.core.checks import Diagnostic
+from builder.records.checks import ONT005
 from builder.model.ontology import TermIndex, parse_term_list
 from builder.records.yaml_source import load_yaml
 
@@ -59,7 +60,7 @@ def _load(root: str | None, state: tuple) -> tuple[TermIndex, list[Diagnostic]]:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            diagnostics.append(Diagnostic.of(get_check("ONT005"), f"cannot read the term list: {exc.strerror}", file=display))
+            diagnostics.append(Diagnostic.of(ONT005, f"cannot read the term list: {exc.strerror}", file=display))
             continue
         doc = load_yaml(raw, file=display, max_bytes=16 * 1024 * 1024, max_nodes=2_000_000, max_depth=10)
         if not doc.ok:
@@ -67,6 +68,6 @@ def _load(root: str | None, state: tuple) -> tuple[TermIndex, list[Diagnostic]]:
             continue
         terms, problems = parse_term_list(doc.data, display)
         for problem in problems:
-            diagnostics.append(Diagnostic.of(get_check("ONT005"), problem, file=display))
+            diagnostics.append(Diagnostic.of(ONT005, problem, file=display))
         index.extend(terms)
     return index, diagnostics
