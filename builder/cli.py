@@ -7,11 +7,12 @@ only when it runs, so `bioarchive validate` never pays for zarr or mkdocs.
 from __future__ import annotations
 
 import importlib
-import importlib.util
+from typing import Any
 
 import click
 
 from builder import __version__
+from builder.core.errors import ArchiveError, CommandError
 
 # command name -> (module under builder.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,18 +29,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lock": ("lock", "Pin the metadata fingerprints of a study's images."),
     "fixity": ("fixity", "Re-check published studies' data against their pinned fingerprints."),
     "renumber": ("renumber", "Move a study to the next free accession."),
+    "doi": ("doi", "Mint and update the studies' DOIs through DataCite."),
+    "usage": ("usage", "Count views and downloads per study from access logs (COUNTER)."),
 }
+
+
+class MissingCommandError(CommandError):
+    """A command listed in COMMANDS whose module cannot be loaded: a broken install, never a vanished command."""
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name, (module, _) in COMMANDS.items() if _module_exists(module)]
+        # Every listed command, loadable or not: one that fails to load says why when it is run.
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS or not _module_exists(COMMANDS[name][0]):
+        if name not in COMMANDS:
             return None
-        module = importlib.import_module(f"builder.commands.{COMMANDS[name][0]}")
-        return getattr(module, "command")
+        return load_command(name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -47,9 +54,35 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as exc:
+            # Errors the builder raises on purpose carry their message and fix: print it, no traceback.
+            raise click.ClickException(str(exc)) from exc
 
-def _module_exists(module: str) -> bool:
-    return importlib.util.find_spec(f"builder.commands.{module}") is not None
+
+def load_command(name: str) -> click.Command:
+    """The click command of ``name``; a missing module or a module without ``command`` is a clear error."""
+    module_name = f"builder.commands.{COMMANDS[name][0]}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            raise MissingCommandError(
+                f"the command '{name}' is listed in builder/cli.py but its module {module_name} is missing; "
+                "reinstall the builder (pip install -e .), or remove the command from COMMANDS in builder/cli.py"
+            ) from exc
+        raise MissingCommandError(
+            f"the command '{name}' needs the Python module '{exc.name}', which is not installed; "
+            "install the builder with its dependencies (pip install -e .)"
+        ) from exc
+    command = getattr(module, "command", None)
+    if not isinstance(command, click.Command):
+        raise MissingCommandError(
+            f"{module_name} defines no click command named `command`; the command '{name}' cannot run"
+        )
+    return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -44,6 +44,7 @@ RENDER_VERSION = 2  # 2: label images filled per object
 MAX_LABELS = 16  # label images read per image (their group documents only)
 MAX_THUMBNAIL_CHANNELS = 8
 MAX_LEVELS = 64  # a 2**64 pyramid is absurd; each level costs one metadata request
+KIND_PHRASES = {"image": "an image", "plate": "a plate", "labels": "a label image"}
 LABELS_VARIANT = "labels"  # ImageFacts.thumbnails key of the outline overlay (smallest size)
 
 
@@ -89,6 +90,8 @@ class ImageOutcome:
         )
 
 
+# Control flow within one image's inspection (caught in this module, turned into the
+# outcome's diagnostics); it never reaches a caller, so it is no ArchiveError.
 class Stop(Exception):
     """Inspection cannot go on; the diagnostics say why."""
 
@@ -437,7 +440,8 @@ class Inspection:
             raise Stop()
         if kind != self.target.kind and self.target.kind != "auto":
             self.diagnostics.append(image_diagnostic(
-                C.IMG010, f"the record says kind '{self.target.kind}' but the data is a {kind}", url=self.url,
+                C.IMG010, f"the record says kind '{self.target.kind}' but the data is {KIND_PHRASES.get(kind, kind)}",
+                url=self.url,
                 doc=root.doc_key))
         if kind == "plate":
             return self.run_plate(root, thumbnails=thumbnails, cache_dir=cache_dir)

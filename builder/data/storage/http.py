@@ -6,6 +6,7 @@ import functools
 import ipaddress
 from urllib.parse import urlsplit
 
+from builder.core.errors import StorageAccessError
 from builder.data.storage.base import CORS_PROBE_ORIGIN, Budget, ObjectInfo, StorageError, Store, _slice
 
 
@@ -22,7 +23,7 @@ def _is_public_address(text: str) -> bool:
     return address.is_global and not address.is_multicast
 
 
-class PrivatePeerError(Exception):
+class PrivatePeerError(StorageAccessError):
     """An untrusted https connection reached a non-public address (DNS rebinding): SAF002.
 
     Deliberately not an OSError: urllib3 would then treat it as a broken connection (retry
