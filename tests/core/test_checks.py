@@ -34,7 +34,27 @@ def test_checks_are_well_formed():
         assert ID_RE.match(c.id), c.id
         assert c.severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
         assert c.title.strip() and c.fix.strip(), c.id
-        assert c.area in ("record", "image", "submission"), c.id
+        assert re.fullmatch(r"[a-z]+", c.area), c.id
+
+
+def test_every_check_is_a_named_constant_of_its_area_module():
+    """Checks are declared one way: `NAME = register(...)` in a module of CHECK_MODULES, used by that name."""
+    import importlib
+
+    from builder.core.checks import CHECK_MODULES
+
+    declared: dict[str, str] = {}
+    for module_name in CHECK_MODULES:
+        module = importlib.import_module(module_name)
+        for name, value in vars(module).items():
+            if type(value).__name__ == "Check" and name.isupper():
+                declared.setdefault(value.id, f"{module_name}.{name}")
+    missing = [c.id for c in all_checks() if c.id not in declared]
+    assert not missing, f"checks registered without a named constant in CHECK_MODULES: {missing}"
+    # Record and image checks are named by their id, so code reads `REC001`, not get_check("REC001").
+    from builder.records import checks as record_checks
+
+    assert all(getattr(record_checks, c.id) is c for c in all_checks() if c.area == "record")
 
 
 def test_record_check_families():
@@ -57,6 +77,7 @@ def test_checks_command_lists_every_check():
     ids = {c.id for c in all_checks()}
     listed = json.loads(runner.invoke(main, ["checks", "--format", "json"]).output)
     assert {c["id"] for c in listed} == ids
+    assert [c["id"] for c in listed] == sorted(ids)  # the order of the reference page
     assert set(listed[0]) == {"id", "severity", "area", "title", "fix"}
     markdown = runner.invoke(main, ["checks", "--format", "markdown"]).output
     assert markdown.startswith("| id | severity | area | problem | how to fix |")
