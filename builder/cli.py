@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "Preview the website locally, rebuilding when records change."),
     "review": ("review", "Write the review report for studies changed since a Git ref."),
     "lock": ("lock", "Pin the metadata fingerprints of a study's images."),
+    "ingest": ("ingest", "Copy accepted studies' images into the archive's own store, verified."),
     "fixity": ("fixity", "Re-check published studies' data against their pinned fingerprints."),
     "renumber": ("renumber", "Move a study to the next free accession."),
     "doi": ("doi", "Mint and update the studies' DOIs through DataCite."),

@@ -185,3 +185,45 @@ IMAGE_UNREACHABLE = register(
     "Check that the data is still at its URL and publicly readable; restore it, or withdraw the study.",
     area=AREA,
 )
+
+# ---------------------------------------------------------------- custody (bioarchive ingest, the archive store)
+CUSTODY = "custody"
+
+CONTENT_NOT_AS_LOCKED = register(
+    "ARC001", Severity.ERROR, "The image's content is not the content pinned in images.lock",
+    "The source changed after review: restore the reviewed data, or run `bioarchive lock studies/<ACCESSION>`, "
+    "review the change and raise `version`. Nothing of this version was marked archived.",
+    area=CUSTODY,
+)
+ARCHIVED_VERSION_IMMUTABLE = register(
+    "ARC002", Severity.ERROR, "An archived version would be overwritten",
+    "Archived versions never change: publish the new content as a new version (raise `version`, add a "
+    "changelog entry, re-lock), or restore the source to the archived content.",
+    area=CUSTODY,
+)
+TRANSFER_CORRUPTED = register(
+    "ARC003", Severity.ERROR, "Bytes changed in transfer (checksum or size differs); nothing was stored",
+    "Run `bioarchive ingest` again; if it persists, the source serves changing or truncated objects.",
+    area=CUSTODY,
+)
+NOT_READY_FOR_CUSTODY = register(
+    "ARC004", Severity.ERROR, "The study cannot be ingested: no images.lock with content checksums",
+    "Run `bioarchive lock studies/<ACCESSION>` (lock version 2 pins content checksums) and commit images.lock.",
+    area=CUSTODY,
+)
+OVER_CUSTODY_LIMITS = register(
+    "ARC005", Severity.ERROR, "The image is larger than the archive accepts ([archive.store] limits)",
+    "Split the image, rechunk it (fewer, larger chunks), or ask the maintainers to raise max_object_bytes, "
+    "max_image_objects or max_image_bytes in archive.toml.",
+    area=CUSTODY,
+)
+ARCHIVE_ENTRY_UNREADABLE = register(
+    "ARC006", Severity.ERROR, "An entry of the archive store is not one the builder wrote",
+    "Check the archive store's integrity (`bioarchive fixity`); restore the entry from the bucket's versions.",
+    area=CUSTODY,
+)
+BUILT_FROM_ARCHIVE = register(
+    "ARC007", Severity.WARNING, "The source could not be read; the site shows the archived copy",
+    "Nothing to do for the site; tell the depositor their copy is unreachable (the archive's copy is intact).",
+    area=CUSTODY,
+)

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from builder.core.errors import StorageAccessError
 from builder.core.settings import Limits
 
 # A cheap listing answers in one request; beyond this many objects we stop and
@@ -28,7 +29,7 @@ CORS_PROBE_ORIGIN = "https://viewer.example.org"
 BLOCK_SIZE = 1024 * 1024
 
 
-class StorageError(Exception):
+class StorageError(StorageAccessError):
     """One clear problem reaching or reading storage: a check id, a message, the URL and key."""
 
     def __init__(self, check: str, message: str, *, url: str, key: str | None = None) -> None:
