@@ -36,7 +36,7 @@ from rich.console import Console
 from builder.core.errors import StageError
 from builder.catalog.assembly import Catalog, PastVersion
 from builder.core.checks import Diagnostic, Severity
-from builder.site.frames import Frames
+from builder.site.frames import Frames, refuse_page_dependent_features
 from builder.model.image import ImageFacts
 from builder.model.study import Study
 from builder.site.pages import (
@@ -55,16 +55,17 @@ from builder.core.settings import ArchiveSettings, load_settings
 from builder.site.mkdocs_site import (
     MKDOCS_CONFIG,
     SiteBuildError,
+    clear_interrupted_builds,
     discard,
     merge_into,
     new_site_dir,
-    overrides_search_path,
     run_mkdocs,
     scratch_dir,
     stage_overrides,
     swap_in,
     write_mkdocs_config,
 )
+from builder.site.templates import mkdocs_config_for, theme_search_path
 
 CACHE_FOLDER = ".cache"
 SEARCH_INDEX_FILE = "search/catalog-index.json"
@@ -395,11 +396,9 @@ def build_site_from_catalog(
     """
     report = report or BuildReport(site_dir=site_dir)
     progress = progress or Progress(None, report)
-    base_config = root / MKDOCS_CONFIG
-    if not base_config.is_file():
-        from builder.site.pages import DEFAULT_TEMPLATES
-
-        base_config = DEFAULT_TEMPLATES.parent / MKDOCS_CONFIG
+    base_config = mkdocs_config_for(root, MKDOCS_CONFIG)
+    refuse_page_dependent_features(base_config)
+    clear_interrupted_builds(site_dir)
     staging = scratch_dir("bioarchive-staging-")
     new_site = new_site_dir(site_dir)
     # Exports, search index and catalog.json go to a folder of their own while
@@ -426,7 +425,7 @@ def build_site_from_catalog(
             ("writing catalog.json", pool.submit(_write_catalog_json_task, extra)),
         ]
         with progress.stage("pages", "Rendering the site's pages and page frames"):
-            stage_overrides(overrides_search_path(root), overrides_dir)
+            stage_overrides(theme_search_path(root), overrides_dir)
             write_reference_pages(docs_dir, search_path, settings)
             result = render_site_pages(catalog, settings, docs_dir=docs_dir, env=env, cache_dir=cache_dir,
                                        history=history, images=images, studies=[])

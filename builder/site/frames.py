@@ -18,6 +18,11 @@ page's text. Every frame is checked after parsing: a marker the theme
 printed through a filter that escapes or transforms it (HTML or JSON
 escaping, case, tags, URL encoding) is left over and stops the build, so an
 HTML-escaped value is never filled into another context.
+
+The rule frames rest on (nothing outside a page's own values depends on the
+page) is enforced before MkDocs runs: a plugin, hook or theme feature outside
+an allow-list known to keep it stops the build
+(:func:`refuse_page_dependent_features`).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Any
 
 from builder.core.errors import StageError
 
-# The theme template of every generated page (site_overrides/oia-page.html).
+# The theme template of every generated page (builder/site/theme/oia-page.html, or an archive's site_overrides/).
 PAGE_TEMPLATE = "oia-page.html"
 DEFAULT_HIDE = ("navigation", "toc")
 # The per-page values a frame holds a marker for (the page's path is the fifth).
@@ -240,7 +245,7 @@ class Frames:
             if leftover or not needed <= set(slots):
                 raise FrameError(
                     f"the theme printed a value of the page frame {self.frame_path(kind)} in a form the builder "
-                    "cannot fill (check site_overrides/oia-page.html and its blocks)")
+                    "cannot fill (check oia-page.html in site_overrides/ or builder/site/theme/, and its blocks)")
             self.parsed[kind] = Frame(pieces, slots)
         if remove:
             for kind, number in self.kinds.items():
@@ -263,5 +268,89 @@ class Frames:
         return len(data)
 
 
-__all__ = ["DEFAULT_HIDE", "PAGE_TEMPLATE", "Frame", "FrameError", "FrameKind", "FramedPage", "Frames",
-           "folder_prefixes", "front_matter", "page_meta"]
+# ---------------------------------------------------------------- the rule frames rest on
+
+# A frame is rendered once and filled for thousands of pages, so nothing in it
+# outside the page's own values (title, description, image, body, path) may
+# depend on the page. These plugins and theme features are known to keep that
+# rule; anything else an archive's mkdocs.yml enables stops the build.
+PAGE_INDEPENDENT_PLUGINS: dict[str, str] = {
+    # Indexes the pages MkDocs builds; framed pages are excluded from it (front matter).
+    "search": "indexes built pages only; framed pages are excluded from Material's search",
+    "material/search": "the same plugin under its full name",
+}
+PAGE_INDEPENDENT_FEATURES: dict[str, str] = {
+    # The nav around a page is the same for every page of one frame kind:
+    # framed pages are outside the nav, and its links are relative to the page's depth.
+    "navigation.tabs": "the nav, the same for every page of a frame kind",
+    "navigation.sections": "the nav, the same for every page of a frame kind",
+    "navigation.indexes": "the nav, the same for every page of a frame kind",
+    "navigation.top": "a back-to-top button, the same on every page",
+    "navigation.footer": "previous/next links, which pages outside the nav do not have",
+    "search.suggest": "behaviour of the search box script",
+    "search.highlight": "behaviour of the search box script",
+    "content.code.copy": "copy buttons added in the browser to code blocks of the body",
+    "toc.follow": "behaviour of the table of contents, which framed pages hide",
+}
+# MkDocs' own default when mkdocs.yml lists no plugins.
+DEFAULT_PLUGINS = ("search",)
+
+
+def _plugin_names(plugins: Any) -> list[str]:
+    """Names from mkdocs.yml's ``plugins``: a list of names or one-key mappings, or a mapping."""
+    if plugins is None:
+        return list(DEFAULT_PLUGINS)
+    if isinstance(plugins, dict):
+        return [str(name) for name in plugins]
+    if isinstance(plugins, list):
+        names = []
+        for item in plugins:
+            names.extend(str(name) for name in (item if isinstance(item, dict) else [item]))
+        return names
+    return [str(plugins)]
+
+
+def page_dependent_features(config: dict[str, Any]) -> list[str]:
+    """What a MkDocs configuration enables beyond the page-independent allow-lists, one line each."""
+    found = []
+    for name in _plugin_names(config.get("plugins")):
+        # The allow-list is about what a plugin is, not its options: a disabled one is refused too.
+        if name not in PAGE_INDEPENDENT_PLUGINS:
+            found.append(f"the plugin {name!r} (plugins:)")
+    hooks = config.get("hooks") or []
+    for hook in hooks if isinstance(hooks, list) else [hooks]:
+        found.append(f"the hook {str(hook)!r} (hooks:)")
+    theme = config.get("theme")
+    features = theme.get("features") if isinstance(theme, dict) else None
+    for feature in features if isinstance(features, list) else ([features] if features else []):
+        if str(feature) not in PAGE_INDEPENDENT_FEATURES:
+            found.append(f"the theme feature {str(feature)!r} (theme: features:)")
+    return found
+
+
+def refuse_page_dependent_features(config_file: Path) -> None:
+    """Stop the build when the site's mkdocs.yml (with what it INHERITs) breaks the rule frames rest on."""
+    from mkdocs.exceptions import ConfigurationError
+    from mkdocs.utils import yaml_load
+
+    try:
+        with open(config_file, "rb") as fh:
+            config = yaml_load(fh)
+    except (OSError, ConfigurationError) as exc:
+        raise FrameError(f"{config_file}: cannot read the MkDocs configuration: {exc}") from exc
+    if not isinstance(config, dict):
+        raise FrameError(f"{config_file}: the MkDocs configuration is not a mapping of settings")
+    found = page_dependent_features(config)
+    if found:
+        raise FrameError(
+            f"{config_file} enables " + "; ".join(found) + ". Study pages, earlier versions, tombstones and "
+            "listings are filled into page frames that MkDocs renders once per kind of page "
+            "(builder/site/frames.py), so anything a plugin, hook or theme feature makes from the page would be "
+            "the same, frozen, on thousands of pages. Fix: remove it from mkdocs.yml; if it is truly the same on "
+            "every page, add it to PAGE_INDEPENDENT_PLUGINS or PAGE_INDEPENDENT_FEATURES in "
+            "builder/site/frames.py, with a test that shows it.")
+
+
+__all__ = ["DEFAULT_HIDE", "PAGE_INDEPENDENT_FEATURES", "PAGE_INDEPENDENT_PLUGINS", "PAGE_TEMPLATE", "Frame",
+           "FrameError", "FrameKind", "FramedPage", "Frames", "folder_prefixes", "front_matter", "page_dependent_features",
+           "page_meta", "refuse_page_dependent_features"]

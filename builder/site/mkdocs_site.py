@@ -1,24 +1,31 @@
 """The site stage: a staging docs folder -> `mkdocs build` -> site/, swapped in whole.
 
 `mkdocs build` runs with a generated configuration that INHERITs the
-repository's mkdocs.yml and only redirects docs_dir, site_dir and the theme's
-custom_dir to the staging folders, so the look and navigation stay in
-mkdocs.yml and site_overrides/. MkDocs runs as a child process: a crash or a
+archive's mkdocs.yml (or the builder's default) and only redirects docs_dir,
+site_dir and the theme's custom_dir to the staging folders, so the look and
+navigation stay in mkdocs.yml and the theme overrides (the archive's
+site_overrides/ merged over the builder's, builder/site/templates.py). MkDocs runs as a child process: a crash or a
 memory peak there cannot take the builder down, and its peak RSS is measurable.
 
-The new site is built into a fresh folder next to site/ and only renamed into
-place once everything succeeded, so a failed build leaves the old site intact.
+The new site is built into a fresh folder next to site/ and only swapped into
+place once everything succeeded, so a failed or killed build leaves the old
+site intact, and the next build removes what a killed one left behind.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,9 +33,6 @@ from builder.core.errors import StageError
 from builder.core.settings import ArchiveSettings
 
 MKDOCS_CONFIG = "mkdocs.yml"
-# The site_overrides/ shipped with the builder; an archive's own folder of the
-# same name is layered over it.
-DEFAULT_OVERRIDES = Path(__file__).resolve().parents[2] / "site_overrides"
 
 
 class SiteBuildError(StageError):
@@ -48,17 +52,6 @@ class MkDocsRun:
     def warnings(self) -> list[str]:
         """MkDocs' warnings (a broken link in a hand-written page, a missing nav entry)."""
         return [line for line in self.output.splitlines() if line.startswith("WARNING")]
-
-
-def overrides_search_path(root: Path, extra: list[Path] | None = None) -> list[Path]:
-    """Theme override folders, highest priority first (like a template search path)."""
-    dirs = [*(extra or []), root / "site_overrides", DEFAULT_OVERRIDES]
-    seen: list[Path] = []
-    for d in dirs:
-        d = d.resolve()
-        if d.is_dir() and d not in seen:
-            seen.append(d)
-    return seen
 
 
 def stage_overrides(search_path: list[Path], target: Path) -> Path:
@@ -121,42 +114,128 @@ def run_mkdocs(config_file: Path, *, timeout_s: float | None = None) -> MkDocsRu
     return MkDocsRun(seconds=time.perf_counter() - started, output=output)
 
 
+# Work folders next to site/, hidden so that neither GitHub Pages' upload nor
+# the archive sees them. Their names carry the builder's process id, so the
+# next build can tell the leftovers of a killed build from a build still running.
+WORK_KINDS = ("new", "extra", "aside", "old")
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
 def new_site_dir(site_dir: Path, kind: str = "new") -> Path:
     """An empty folder next to site_dir, so the final renames stay on one filesystem."""
     site_dir = site_dir.resolve()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.{kind}-", dir=site_dir.parent))
+    return Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.{kind}-{os.getpid()}-", dir=site_dir.parent))
+
+
+def _work_folders(site_dir: Path) -> list[tuple[str, int | None, Path]]:
+    """(kind, owner pid or None, path) of every work folder next to site_dir."""
+    pattern = re.compile(rf"^\.{re.escape(site_dir.name)}\.({'|'.join(WORK_KINDS)})-(?:(\d+)-)?")
+    found = []
+    for entry in os.scandir(site_dir.parent):
+        match = pattern.match(entry.name)
+        if match and entry.is_dir(follow_symlinks=False):
+            found.append((match.group(1), int(match.group(2)) if match.group(2) else None, Path(entry.path)))
+    return found
+
+
+def _running(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def clear_interrupted_builds(site_dir: Path) -> list[Path]:
+    """Undo what killed builds left next to site_dir; returns the folders removed.
+
+    A build killed between the two renames of a swap (on filesystems without
+    an atomic exchange) left site_dir missing and the old site aside: it is
+    put back. Half-built sites and exports of killed builds are deleted (old
+    sites in the background); folders of builds still running (their process
+    is alive) are left alone.
+    """
+    site_dir = site_dir.resolve()
+    if not site_dir.parent.is_dir():
+        return []
+    leftovers = [(kind, path) for kind, pid, path in _work_folders(site_dir) if not _running(pid)]
+    if not site_dir.exists():
+        aside = sorted((p for kind, p in leftovers if kind == "aside"), key=lambda p: p.stat().st_mtime)
+        if aside:
+            os.rename(aside[-1], site_dir)
+            leftovers = [(kind, p) for kind, p in leftovers if p != aside[-1]]
+    for kind, path in leftovers:
+        # Old sites are large and harmless: deleting them must not slow the build down.
+        _delete(path, background=kind == "old")
+    return [path for _, path in leftovers]
+
+
+@functools.cache
+def _renameat2() -> Any:
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    except OSError:
+        return None
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where that is not supported."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
 
 
 def swap_in(new_site: Path, site_dir: Path, *, delete_old_in_background: bool = False) -> None:
-    """Replace site_dir by new_site with two renames, then delete the old site.
+    """Replace site_dir by new_site, so that one of them is in place at every instant; then delete the old site.
 
-    The window in which site_dir is missing is two rename(2) calls long; a
-    half-written site is never visible under site_dir. Deleting the old site
-    (tens of thousands of files) can take longer than the build on a slow
-    disk; with ``delete_old_in_background`` a detached `rm -rf` does it, so
-    the build is done as soon as the new site is in place.
+    On Linux the two folders are exchanged in one rename(2). Elsewhere the old
+    site is renamed aside and the new one into place; a build killed between
+    those two renames leaves the old site aside, and the next build puts it
+    back (:func:`clear_interrupted_builds`). site_dir stays a plain folder
+    (GitHub Pages uploads folders, not symlinks). Deleting the old site (tens
+    of thousands of files) can take longer than the build on a slow disk; with
+    ``delete_old_in_background`` a detached `rm -rf` does it, so the build is
+    done as soon as the new site is in place.
     """
     site_dir = site_dir.resolve()
-    old: Path | None = None
-    if site_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
+    if not site_dir.exists():
+        os.rename(new_site, site_dir)
+        return
+    if exchange(new_site, site_dir):
+        old = new_site  # now holds the old site
+    else:
+        old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.aside-{os.getpid()}-", dir=site_dir.parent))
         os.rmdir(old)
         os.rename(site_dir, old)
-    try:
-        os.rename(new_site, site_dir)
-    except OSError:
-        if old is not None:
+        try:
+            os.rename(new_site, site_dir)
+        except OSError:
             os.rename(old, site_dir)
-        raise
-    if old is None:
-        return
-    if delete_old_in_background and shutil.which("rm"):
-        subprocess.Popen(["rm", "-rf", "--", str(old)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            raise
+    # Named as an old site, so a later build leaves its deletion to the background too.
+    doomed = new_site_dir(site_dir, "old")
+    os.rename(old, doomed / "site")
+    _delete(doomed, background=delete_old_in_background)
+
+
+def _delete(path: Path, *, background: bool) -> None:
+    if background and shutil.which("rm"):
+        subprocess.Popen(["rm", "-rf", "--", str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     else:
-        shutil.rmtree(old, ignore_errors=True)
-
+        shutil.rmtree(path, ignore_errors=True)
 
 def discard(path: Path | None) -> None:
     if path is not None:

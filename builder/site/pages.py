@@ -45,12 +45,10 @@ from builder.catalog.assembly import FACETS, Catalog, CatalogStudy, FacetValue, 
 from builder.catalog.assembly import _is_plain_markdown as is_plain_markdown
 from builder.site.exports import citation_links, study_api_path
 from builder.site.frames import DEFAULT_HIDE, FramedPage, front_matter, page_meta
+from builder.site.templates import template_loader, template_search_path
 from builder.model.image import ImageFacts
 from builder.core.settings import ArchiveSettings
 
-# The templates shipped with the builder; an archive's own templates/ folder
-# comes first in the search path, so it can override any of them.
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 THUMBNAIL_FOLDER = "thumbnails"
 # Full image entries per study page, then compact rows, then a pointer to the
 # study's JSON: a study page stays under 60 KB however many images it holds.
@@ -241,19 +239,9 @@ def render_markdown(text: str | None, *, heading_offset: int = 2) -> Markup:
 
 # ---------------------------------------------------------------- the Jinja environment
 
-def template_search_path(root: Path, extra: Iterable[Path] = ()) -> list[Path]:
-    """Template folders, highest priority first: given ones, the archive's, the builder's."""
-    folders: list[Path] = []
-    for folder in (*extra, root / "templates", DEFAULT_TEMPLATES):
-        folder = folder.resolve()
-        if folder.is_dir() and folder not in folders:
-            folders.append(folder)
-    return folders
-
-
 def make_environment(search_path: list[Path]) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        loader=template_loader(search_path),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -741,7 +729,7 @@ def checks_context() -> dict[str, Any]:
 def write_reference_pages(docs_dir: Path, search_path: list[Path], settings: ArchiveSettings) -> list[Path]:
     """Markdown pages generated from the model and the check registry."""
     # Markdown output: autoescape off, values are escaped per cell by _cell().
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+    env = jinja2.Environment(loader=template_loader(search_path),
                              autoescape=False, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     from builder.model.study import SCHEMA_VERSION

@@ -94,6 +94,7 @@ from lunr.tokenizer import SEPARATOR_CHARS
 from builder.catalog.assembly import Catalog, CatalogStudy, markdown_to_text, truncate_text
 from builder.catalog.citation import split_name
 from builder.core.settings import ArchiveSettings
+from builder.site.templates import DEFAULT_TEMPLATES
 
 STORE_FORMAT_VERSION = 1
 INDEX_FORMAT = "oia-lunr-compact"
@@ -404,7 +405,7 @@ def load_index(index_json: str) -> Index:
     return Index.load(expand_index(json.loads(index_json)))
 
 
-DECODER_SCRIPT = Path(__file__).resolve().parents[2] / "templates" / "exports" / "catalog-index.js"
+DECODER_SCRIPT = DEFAULT_TEMPLATES / "exports" / "catalog-index.js"
 
 
 def decoder_script() -> str:

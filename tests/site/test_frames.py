@@ -16,7 +16,8 @@ from builder.site.pages import (
     render_site_pages,
     template_search_path,
 )
-from builder.site.mkdocs_site import overrides_search_path, run_mkdocs, stage_overrides, write_mkdocs_config
+from builder.site.mkdocs_site import run_mkdocs, stage_overrides, write_mkdocs_config
+from builder.site.templates import theme_search_path
 from tests.support.catalog import example_history
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,7 +113,7 @@ def test_framed_pages_are_byte_for_byte_what_mkdocs_writes(tmp_path, sample_cata
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(front_matter(page.meta()), encoding="utf-8")
     site = tmp_path / "site"
-    overrides = stage_overrides(overrides_search_path(REPO), tmp_path / "overrides")
+    overrides = stage_overrides(theme_search_path(REPO), tmp_path / "overrides")
     config = write_mkdocs_config(base_config=REPO / "mkdocs.yml", docs_dir=docs, site_dir=site,
                                  custom_dir=overrides, settings=settings, target=tmp_path / "mkdocs.yml")
     run_mkdocs(config)

@@ -21,12 +21,12 @@ from builder.commands.serve import make_server, rebuild_filter
 from builder.core.settings import ArchiveSettings
 from builder.site.mkdocs_site import (
     SiteBuildError,
-    overrides_search_path,
     run_mkdocs,
     stage_overrides,
     swap_in,
     write_mkdocs_config,
 )
+from builder.site.templates import theme_search_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ def test_generated_config_inherits_the_repository_config(tmp_path):
 
 def test_mkdocs_builds_a_site_with_our_overrides(tmp_path):
     docs = _minimal_docs(tmp_path / "docs")
-    overrides = stage_overrides(overrides_search_path(tmp_path / "archive"), tmp_path / "overrides")
+    overrides = stage_overrides(theme_search_path(tmp_path / "archive"), tmp_path / "overrides")
     config = write_mkdocs_config(base_config=REPO / "mkdocs.yml", docs_dir=docs, site_dir=tmp_path / "site",
                                  custom_dir=overrides, settings=ArchiveSettings(), target=tmp_path / "mkdocs.yml")
     run = run_mkdocs(config)
@@ -84,7 +84,7 @@ def test_archive_overrides_win_over_the_builder_defaults(tmp_path):
     archive = tmp_path / "archive"
     (archive / "site_overrides" / "assets" / "stylesheets").mkdir(parents=True)
     (archive / "site_overrides" / "assets" / "stylesheets" / "archive.css").write_text("/* ours */")
-    path = overrides_search_path(archive)
+    path = theme_search_path(archive)
     assert path[0] == (archive / "site_overrides").resolve()
     staged = stage_overrides(path, tmp_path / "staged")
     assert (staged / "assets" / "stylesheets" / "archive.css").read_text() == "/* ours */"
@@ -209,7 +209,7 @@ def test_old_site_can_be_deleted_in_the_background(tmp_path):
 def test_mkdocs_warnings_are_collected(tmp_path):
     docs = _minimal_docs(tmp_path / "docs")
     (docs / "index.md").write_text("# Hello\n\n[a broken link](missing.md)\n")
-    overrides = stage_overrides(overrides_search_path(tmp_path / "archive"), tmp_path / "overrides")
+    overrides = stage_overrides(theme_search_path(tmp_path / "archive"), tmp_path / "overrides")
     config = write_mkdocs_config(base_config=REPO / "mkdocs.yml", docs_dir=docs, site_dir=tmp_path / "site",
                                  custom_dir=overrides, settings=ArchiveSettings(), target=tmp_path / "mkdocs.yml")
     run = run_mkdocs(config)

@@ -27,7 +27,7 @@ from builder.site.search_index import (
 )
 from tests.support.catalog import EMBARGO_MARKER, HOSTILE_TITLE, synthetic_catalog
 
-LUNR_JS = Path(__file__).resolve().parents[2] / "site_overrides/assets/javascripts/vendor/lunr-2.3.9.min.js"
+LUNR_JS = Path(__file__).resolve().parents[2] / "builder/site/theme/assets/javascripts/vendor/lunr-2.3.9.min.js"
 
 
 def accessions_found(index, store, query):
