@@ -18,16 +18,18 @@ IMG001 = register(
     "for 0.4 at the top of .zattrs.", area=_A)
 IMG002 = register(
     "IMG002", Severity.ERROR, "NGFF metadata does not follow the specification",
-    "Fix the key named in the message so the metadata validates against the NGFF specification "
-    "(ome-zarr-models); `ome_zarr_models validate <url>` shows the same error.", area=_A)
+    "Fix the key named in the message so the metadata follows the NGFF specification; "
+    "`ome-zarr-models validate <url>` checks most of its rules (a few, such as integer acquisition ids and "
+    "non-empty label colours, only the archive checks).", area=_A)
 IMG003 = register(
     "IMG003", Severity.ERROR, "Unsupported NGFF version",
     "Write the image as OME-NGFF 0.4 (Zarr v2) or 0.5 (Zarr v3), e.g. with ome-zarr-py or bioformats2raw.",
     area=_A)
 IMG004 = register(
     "IMG004", Severity.ERROR, "Axes are missing, misordered or of the wrong type",
-    "Give 2 to 5 axes ordered time, channel, then space (z, y, x), each with a type "
-    "(time/channel/space) and spatial or time units from the NGFF unit list.", area=_A)
+    "Give 2 to 5 axes: 2 or 3 of type space (named y and x, optionally z), at most one of type time and "
+    "at most one channel or custom axis (a custom axis may have any other type or none), ordered time, "
+    "channel or custom, then space; space and time units come from the NGFF unit list.", area=_A)
 IMG005 = register(
     "IMG005", Severity.ERROR, "Bad coordinate transformations",
     "Give each dataset exactly one `scale` transformation (optionally followed by one `translation`) "
@@ -45,8 +47,8 @@ IMG008 = register(
     "Write `omero.channels[i].color` as six hexadecimal digits without '#', e.g. \"FF00FF\".", area=_A)
 IMG009 = register(
     "IMG009", Severity.ERROR, "Invalid omero channel window",
-    "Give `omero.channels[i].window` with start < end, both within the dtype's range (and min <= start, "
-    "end <= max when given).", area=_A)
+    "Give `omero.channels[i].window` with numbers start < end, both within the dtype's range; start and end "
+    "outside min/max are only a hint (viewers clip their slider).", area=_A)
 IMG010 = register(
     "IMG010", Severity.ERROR, "The record's image kind differs from the data",
     "Set `kind:` in study.yaml to what the data is (image, plate or labels), or point `url:` at the right "
@@ -77,6 +79,10 @@ IMG016 = register(
 IMG017 = register(
     "IMG017", Severity.WARNING, "Channel metadata does not match the channel axis",
     "Give one `omero.channels` entry per index of the 'c' axis.", area=_A)
+IMG018 = register(
+    "IMG018", Severity.ERROR, "Label image pixels are not integers",
+    "Store label images with an integer dtype (e.g. uint16 or uint32): each pixel's value is the id of the "
+    "object it belongs to, as the NGFF specification requires.", area=_A)
 
 # -- reachability ------------------------------------------------------------------
 NET001 = register(

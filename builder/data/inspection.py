@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder.core.checks import Diagnostic, get_check, has_errors
+from builder.core.checks import Diagnostic, get_check, has_errors, unique_diagnostics
 from builder.data import checks as C
 from builder.data.checks import image_diagnostic
 from builder.model.image import ImageFacts
@@ -236,13 +236,17 @@ def _storage_diagnostic(exc: StorageError, url: str) -> Diagnostic:
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    seen = set()
+    """Each problem once: repeats, and later errors about a key the NGFF models already refused."""
+    refused: set[tuple[str, str]] = set()  # (document, key) of IMG002 errors, which come first
     out = []
-    for d in diagnostics:
-        token = (d.check, d.message)
-        if token not in seen:
-            seen.add(token)
-            out.append(d)
+    for d in unique_diagnostics(diagnostics):
+        doc, key = d.extra.get("document", ""), d.extra.get("key", "")
+        if key and d.severity.value == "error":
+            if any(doc == rdoc and (rkey == key or rkey.startswith((key + ".", key + "["))) for rdoc, rkey in refused):
+                continue  # e.g. "axes must be a non-empty list" after the models' "Length of axes (0)"
+            if d.check == "IMG002":
+                refused.add((doc, key))
+        out.append(d)
     return out
 
 

@@ -33,6 +33,7 @@ TIME_UNITS = {
     "picosecond", "second", "terasecond", "yoctosecond", "yottasecond", "zeptosecond", "zettasecond",
 }
 HEX6 = re.compile(r"[0-9A-Fa-f]{6}")
+INTEGER_DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
 MIN_YX_CHUNK = 32
 MAX_YX_CHUNK = 8192
 
@@ -63,7 +64,8 @@ def validate_group(group: GroupMeta, url: str) -> list[Diagnostic]:
     if kind is None:
         return [image_diagnostic(
             C.IMG001, "no 'multiscales', 'plate', 'well' or 'labels' metadata found"
-            + (" (NGFF 0.5 keeps it under attributes.ome)" if group.zarr_format == 3 else ""),
+            + (" (NGFF 0.5 keeps it under attributes.ome)" if group.zarr_format == 3 else "")
+            + container_hint(group, url),
             url=url, doc=doc, key=group.key_prefix.rstrip(".") or "(top level)")]
     if group.version not in SUPPORTED_VERSIONS:
         return [image_diagnostic(
@@ -84,27 +86,130 @@ def validate_group(group: GroupMeta, url: str) -> list[Diagnostic]:
             warnings.simplefilter("ignore")
             model.model_validate(attrs)
     except ValidationError as exc:
-        out = []
-        for err in exc.errors()[:MAX_MODEL_ERRORS]:
-            loc = err.get("loc", ())
-            if loc and loc[0] == "omero":
-                continue  # omero gets the stricter checks below
-            key = group.key_prefix + _loc(loc)
-            out.append(image_diagnostic(C.IMG002, err.get("msg", "invalid"), url=url, doc=doc, key=key))
-        return out
+        out = model_diagnostics(exc, group, url)
     except (TypeError, ValueError) as exc:  # validators of the library may raise plain errors
-        return [image_diagnostic(C.IMG002, str(exc)[:300], url=url, doc=doc, key=group.key_prefix.rstrip("."))]
-    return []
+        out = [image_diagnostic(C.IMG002, str(exc)[:300], url=url, doc=doc, key=group.key_prefix.rstrip("."))]
+    else:
+        out = []
+    # ome-zarr-models accepts some metadata the specification forbids (field notes): our own rules
+    return out + _dedupe_keys(out, check_blocks(group, url))
 
 
-def _loc(loc) -> str:
+def container_hint(group: GroupMeta, url: str) -> str:
+    """Where the images of a bioformats2raw container are, when the URL names the container itself."""
+    base = url.rstrip("/")
+    series = group.ome.get("series")
+    if isinstance(series, list) and base.rsplit("/", 1)[-1] == "OME":
+        first = series[0] if series and isinstance(series[0], str) else "0"
+        return f"; this is the OME/ series list of a bioformats2raw container: open {base.rsplit('/', 1)[0]}/{first}"
+    if "bioformats2raw.layout" in group.ome:
+        return f"; this is a bioformats2raw container: its images are the groups 0, 1, ... inside it, open {base}/0"
+    return ""
+
+
+def model_diagnostics(exc: ValidationError, group: GroupMeta, url: str) -> list[Diagnostic]:
+    """One IMG002 per offending key, with the key as the document spells it (no pydantic internals)."""
+    out: list[Diagnostic] = []
+    seen: set[str] = set()
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        if loc and loc[0] == "omero":
+            continue  # omero gets the stricter checks of check_omero
+        key, union_at = _loc(loc)
+        # a union reports one error per failed branch: the first is the real problem, the rest repeat it
+        token = group.key_prefix + (union_at if union_at is not None else key)
+        if token in seen:
+            continue
+        seen.add(token)
+        out.append(image_diagnostic(C.IMG002, _model_message(err), url=url, doc=group.doc_key,
+                                    key=group.key_prefix + key))
+        if len(out) >= MAX_MODEL_ERRORS:
+            break
+    return out
+
+
+def _model_message(err: dict) -> str:
+    message = str(err.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return _PY_NONE.sub("null", message)  # validators print Python values; documents are JSON
+
+
+_PY_NONE = re.compile(r"\bNone\b")
+
+
+def _loc(loc) -> tuple[str, str | None]:
+    """A pydantic location as a document key path, and where a union starts in it (None: no union).
+
+    Pydantic adds union and validator steps that are not keys of the document:
+    ``('multiscales', 0, 'coordinateTransformations', 'tuple[union[VectorScale,PathScale]]', 0,
+    'VectorScale', 'scale', 0)`` is the key ``multiscales[0].coordinateTransformations[0].scale[0]``,
+    its union at ``multiscales[0].coordinateTransformations``.
+    """
     out = ""
+    union_at = None
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
+            continue
+        part = str(part)
+        if _INTERNAL_STEP.search(part) or part[:1].isupper():  # 'tuple[...]', 'function-after[...]', class names
+            if union_at is None:
+                union_at = out
+            continue
+        out += ("." if out else "") + part
+    return out, union_at
+
+
+_INTERNAL_STEP = re.compile(r"[\[\](),]")
+
+
+def _dedupe_keys(first: list[Diagnostic], more: list[Diagnostic]) -> list[Diagnostic]:
+    """Our own findings, minus those the models already reported at the same key."""
+    keys = {d.extra.get("key") for d in first}
+    return [d for d in more if d.extra.get("key") not in keys]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_blocks(group: GroupMeta, url: str) -> list[Diagnostic]:
+    """MUST rules of plate, well and image-label blocks that ome-zarr-models 1.7 lets through."""
+    doc, p = group.doc_key, group.key_prefix
+    out: list[Diagnostic] = []
+
+    def bad(key: str, message: str) -> None:
+        out.append(image_diagnostic(C.IMG002, message, url=url, doc=doc, key=p + key))
+
+    plate = group.ome.get("plate")
+    if isinstance(plate, dict) and isinstance(plate.get("acquisitions"), list):
+        for i, acq in enumerate(plate["acquisitions"]):
+            if not isinstance(acq, dict):
+                continue
+            if "id" in acq and not (_is_int(acq["id"]) and acq["id"] >= 0):
+                bad(f"plate.acquisitions[{i}].id",
+                    f"acquisition id {_short(acq['id'])} must be a non-negative integer (not a string)")
+            for name in ("starttime", "endtime"):
+                if name in acq and not (_is_int(acq[name]) and acq[name] >= 0):
+                    bad(f"plate.acquisitions[{i}].{name}",
+                        f"{name} {_short(acq[name])} must be a non-negative integer (a Unix epoch time)")
+    well = group.ome.get("well")
+    if isinstance(well, dict) and isinstance(well.get("images"), list):
+        for i, image in enumerate(well["images"]):
+            if isinstance(image, dict) and "acquisition" in image and not _is_int(image["acquisition"]):
+                bad(f"well.images[{i}].acquisition",
+                    f"acquisition {_short(image['acquisition'])} must be an integer id of plate.acquisitions")
+    label = group.ome.get("image-label")
+    if isinstance(label, dict):
+        for name in ("colors", "properties"):
+            if name in label and not (isinstance(label[name], list) and label[name]):
+                bad(f"image-label.{name}", f"{name} must be a non-empty list when given; leave it out instead")
     return out
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def check_multiscale(
@@ -116,23 +221,31 @@ def check_multiscale(
     out: list[Diagnostic] = []
     names = [a.name for a in ms.axes]
 
-    # axes (IMG004)
+    # axes (IMG004): 2-3 space axes, at most one time axis and one channel or custom (or untyped) axis,
+    # ordered time, channel/custom, space. Types other than time, channel and space are allowed.
     if not 2 <= len(ms.axes) <= 5:
         out.append(image_diagnostic(C.IMG004, f"{len(ms.axes)} axes; NGFF images have 2 to 5", url=url, doc=doc,
                                     key=f"{p}.axes"))
     if len(set(names)) != len(names):
         out.append(image_diagnostic(C.IMG004, f"axis names repeat: {names}", url=url, doc=doc, key=f"{p}.axes"))
-    order = {"time": 0, "channel": 1, "space": 2}
+    rank = {"time": 0, "space": 2}  # channel, custom and untyped axes rank 1
+    kinds = [a.type if a.type in ("time", "space") else "other" for a in ms.axes]
+    n_space, n_time, n_other = kinds.count("space"), kinds.count("time"), kinds.count("other")
+    if not 2 <= n_space <= 3:
+        out.append(image_diagnostic(C.IMG004, f"{n_space} axes of type 'space'; NGFF images have 2 or 3",
+                                    url=url, doc=doc, key=f"{p}.axes"))
+    if n_time > 1 or n_other > 1:
+        out.append(image_diagnostic(
+            C.IMG004, f"{n_time} time axes and {n_other} channel or custom axes; at most one of each", url=url,
+            doc=doc, key=f"{p}.axes"))
     last = -1
     for i, a in enumerate(ms.axes):
-        if a.type not in order:
-            out.append(image_diagnostic(C.IMG004, f"axis '{a.name}' has type {a.type!r}; use time, channel or space",
-                                        url=url, doc=doc, key=f"{p}.axes[{i}].type"))
-            continue
-        if order[a.type] < last:
-            out.append(image_diagnostic(C.IMG004, f"axis '{a.name}' ({a.type}) comes after a later kind of axis; "
-                                        "order time, channel, space", url=url, doc=doc, key=f"{p}.axes[{i}]"))
-        last = max(last, order[a.type])
+        order = rank.get(a.type or "", 1)
+        if order < last:
+            out.append(image_diagnostic(C.IMG004, f"axis '{a.name}' ({_axis_kind(a.type)}) comes after a later kind "
+                                        "of axis; order time, channel or custom, then space", url=url, doc=doc,
+                                        key=f"{p}.axes[{i}]"))
+        last = max(last, order)
         units = SPACE_UNITS if a.type == "space" else TIME_UNITS if a.type == "time" else None
         if units is not None and a.unit is not None and a.unit not in units:
             out.append(image_diagnostic(C.IMG004, f"unit {a.unit!r} of axis '{a.name}' is not an NGFF {a.type} unit",
@@ -171,7 +284,11 @@ def check_multiscale(
                                         f"{names} are declared", url=url, doc=adoc, key="shape"))
             prev = None
             continue
-        if arr.dimension_names is not None and list(arr.dimension_names) != names:
+        if group.version == "0.5" and arr.dimension_names is None:
+            out.append(image_diagnostic(C.IMG006, f"array has no dimension_names; NGFF 0.5 arrays must name their "
+                                        f"dimensions after the axes {names}", url=url, doc=adoc,
+                                        key="dimension_names"))
+        elif arr.dimension_names is not None and list(arr.dimension_names) != names:
             out.append(image_diagnostic(C.IMG006, f"dimension_names {arr.dimension_names} differ from the axes "
                                         f"{names}", url=url, doc=adoc, key="dimension_names"))
         if prev is not None:
@@ -183,6 +300,10 @@ def check_multiscale(
                 out.append(image_diagnostic(C.IMG006, f"level {path} shape {arr.shape} is larger than the previous "
                                             f"level's {prev.shape} along {grown}", url=url, doc=adoc, key="shape"))
         prev = arr
+        if group.kind == "labels" and i == 0 and arr.dtype not in INTEGER_DTYPES:
+            out.append(image_diagnostic(C.IMG018, f"label image pixels are {arr.dtype}; label values must be "
+                                        "integers", url=url, doc=adoc,
+                                        key="dtype" if arr.zarr_format == 2 else "data_type"))
         if "y" in names and "x" in names and len(arr.chunks) == len(names):
             iy, ix = names.index("y"), names.index("x")
             for axis, idx in (("y", iy), ("x", ix)):
@@ -198,6 +319,10 @@ def check_multiscale(
                         url=url, doc=adoc, key="chunks"))
                     break
     return out
+
+
+def _axis_kind(type_: str | None) -> str:
+    return "no type" if type_ is None else f"type '{type_}'"
 
 
 def dtype_range(dtype: str) -> tuple[float, float] | None:
@@ -268,8 +393,10 @@ def check_omero(group: GroupMeta, ms: Multiscale, level0: ArrayMeta | None, url:
         if values["min"] is not None and values["max"] is not None and not (
             values["min"] <= start and end <= values["max"]
         ):
+            # the specification's own example does this: min/max only bound a viewer's slider
             out.append(image_diagnostic(C.IMG009, f"window start/end {start}..{end} lie outside min/max "
-                                        f"{values['min']}..{values['max']}", url=url, doc=doc, key=f"{key}.window"))
+                                        f"{values['min']}..{values['max']}; viewers may clip the slider",
+                                        url=url, doc=doc, key=f"{key}.window", severity=Severity.INFO))
     rdefs = omero.get("rdefs")
     if isinstance(rdefs, dict) and shape is not None:
         for field_name, axis in (("defaultZ", "z"), ("defaultT", "t")):
