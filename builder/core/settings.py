@@ -40,6 +40,43 @@ class Limits(BaseModel):
     max_description_chars: int = 20_000
 
 
+class DoiSettings(BaseModel):
+    """``[archive.doi]``: minting DOIs through DataCite's REST API (``bioarchive doi``).
+
+    DOIs are ``<prefix>/<accession, lower case>`` for a study (the concept DOI,
+    all versions) and ``<prefix>/<accession>.v<version>`` for one version.
+    An empty prefix means the archive mints no DOIs. The password is never
+    here: the publish job reads it from the environment variable named by
+    ``password_env``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    prefix: str = Field(default="", pattern=r"^(10\.\d{4,9})?$")
+    repository_id: str = ""  # the DataCite repository (client) id, e.g. "OIA.ARCHIVE"; the API user name
+    api_url: str = "https://api.datacite.org/"
+    password_env: str = Field(default="DATACITE_PASSWORD", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    timeout_s: float = Field(default=20.0, gt=0, le=300)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.prefix and self.repository_id)
+
+
+class UsageSettings(BaseModel):
+    """``[archive.usage]``: reuse counts made by ``bioarchive usage`` (COUNTER Code of Practice)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A study counts as "highly used" when views plus downloads over the last
+    # `highly_used_months` published months reach this number (0: no label).
+    highly_used_threshold: int = Field(default=1000, ge=0)
+    highly_used_months: int = Field(default=12, ge=1, le=120)
+    # The path of the site below its host ("/archive/" for a project Pages site),
+    # so that access logs of the site host map to study pages; empty: taken from site_url.
+    site_path: str = ""
+
+
 class ArchiveStoreSettings(BaseModel):
     """``[archive.store]``: the object store the archive owns, where ingest keeps its copy of every image.
 
@@ -88,6 +125,8 @@ class ArchiveSettings(BaseModel):
     facet_studies_per_page: int = Field(default=96, ge=1, le=500)
     limits: Limits = Field(default_factory=Limits)
     store: ArchiveStoreSettings = Field(default_factory=ArchiveStoreSettings)
+    doi: DoiSettings = Field(default_factory=DoiSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
 
     @field_validator("accession_prefix")
     @classmethod
