@@ -1,0 +1,211 @@
+"""What a new record can know from the image files: images, channels, instrument, pixel sizes, a method.
+
+``bioarchive new --from IMAGE...`` calls :func:`prefill_record` on the
+scaffold it wrote. The files are opened (headers and metadata only, no
+pixels) in an isolated worker with the archive's memory limit, like any
+untrusted input. The record's ``datasets`` section is then rewritten with:
+one image per series (named from the file, its URL the place where
+``bioarchive convert`` and ``bioarchive upload`` will put it), one
+``signal_contrast`` entry per channel, the instrument and objective, the
+dimensions and pixel sizes as acquisition parameters, and an imaging
+method when the metadata states one and none was given on the command line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from builder.convert.errors import ConversionError
+
+IMAGES_DIR = "images"  # studies/<ACC>/images/: converted images before upload (git-ignored)
+NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def facts_of(image) -> dict[str, Any]:
+    """A SourceImage's metadata as plain data (crosses the worker boundary)."""
+    from builder.convert.metadata import suggest_method
+
+    method = suggest_method(image.channels, image.acquisition, image.format)
+    return {
+        "file": image.file, "format": image.format, "name": image.name, "series": image.series,
+        "axes": image.axes, "shape": list(image.shape), "dtype": str(image.dtype),
+        "pixel_sizes": {a: list(v) for a, v in image.pixel_sizes.items()},
+        "time_increment": list(image.time_increment) if image.time_increment else None,
+        "channels": [{k: v for k, v in vars(c).items() if v not in (None, "")} for c in image.channels],
+        "acquisition": image.acquisition.to_dict(),
+        "method": list(method) if method else None,
+    }
+
+
+def _facts_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
+    from builder.convert.readers import open_images
+
+    try:
+        images = open_images(Path(payload["input"]), block_limit_bytes=max(1, payload["memory_bytes"] // 8))
+        return {"ok": True, "images": [facts_of(i) for i in images]}
+    except ConversionError as exc:
+        return {"ok": False, "error": exc.to_dict()}
+
+
+def read_facts(paths: list[Path], settings) -> list[dict[str, Any]]:
+    """Facts of every image in the files (``.ome.zarr`` folders written by convert count too)."""
+    from builder.data.workers import run_isolated
+
+    facts: list[dict[str, Any]] = []
+    memory = settings.limits.worker_memory_bytes
+    for path in paths:
+        path = Path(path)
+        if path.name.endswith(".zarr") and path.is_dir():
+            facts.append(_facts_of_converted(path))
+            continue
+        result = run_isolated(_facts_in_worker, {"input": str(path.absolute()), "memory_bytes": memory},
+                              memory_bytes=memory, timeout_s=settings.limits.image_timeout_s)
+        if not result.ok:
+            raise ConversionError("CNV005" if result.failure in ("memory", "timeout") else "CNV002", str(path),
+                                  f"reading the metadata failed: {result.failure} {result.detail}")
+        if not result.value["ok"]:
+            raise ConversionError(**{k: v for k, v in result.value["error"].items() if k != "fix"})
+        many = len(result.value["images"]) > 1
+        for i, f in enumerate(result.value["images"]):
+            f["image_name"] = _image_name(path, i if many else None)
+            facts.append(f)
+    return facts
+
+
+def _facts_of_converted(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        doc = json.loads((path / "zarr.json").read_text("utf-8"))
+        attrs = doc.get("attributes", {})
+        multiscale = attrs["ome"]["multiscales"][0]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        try:
+            attrs = json.loads((path / ".zattrs").read_text("utf-8"))
+            multiscale = attrs["multiscales"][0]
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            raise ConversionError("CNV002", str(path), "not an OME-Zarr image (no multiscales metadata)") from None
+    source = (attrs.get("bioarchive") or {}).get("source") or {}
+    axes = "".join(a["name"] for a in multiscale.get("axes", []))
+    scale = next((t["scale"] for t in multiscale["datasets"][0].get("coordinateTransformations", []) if t.get("type") == "scale"), [])
+    units = {a["name"]: a.get("unit") for a in multiscale.get("axes", [])}
+    sizes = {a: [s, units.get(a)] for a, s in zip(axes, scale) if a in "zyx" and units.get(a)}
+    from builder.convert.metadata import AcquisitionInfo, ChannelInfo, suggest_method
+
+    channels = source.get("channels") or [{"name": c.get("label", "")} for c in (attrs.get("ome", attrs).get("omero") or {}).get("channels", [])]
+    acquisition = source.get("acquisition") or {}
+    method = suggest_method([ChannelInfo(**{k: v for k, v in c.items() if k in ChannelInfo.__dataclass_fields__}) for c in channels],
+                            AcquisitionInfo(**{k: v for k, v in acquisition.items() if k in AcquisitionInfo.__dataclass_fields__}),
+                            source.get("format", ""))
+    name = path.name[: -len(".ome.zarr")] if path.name.endswith(".ome.zarr") else path.stem
+    return {"file": str(path), "format": source.get("format", "ome-zarr"), "name": name, "axes": axes, "shape": [],
+            "dtype": "", "pixel_sizes": sizes, "time_increment": None, "channels": channels, "acquisition": acquisition,
+            "method": list(method) if method else None, "image_name": NAME_RE.sub("_", name).strip("._-") or "image",
+            "converted": True}
+
+
+def _image_name(path: Path, series: int | None) -> str:
+    stem = path.name
+    for suffix in (".ome.tiff", ".ome.tif"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    else:
+        stem = path.stem
+    name = NAME_RE.sub("_", stem).strip("._-") or "image"
+    return f"{name}_{series}" if series is not None else name
+
+
+def _size_text(facts: dict[str, Any]) -> str:
+    parts = []
+    if facts.get("shape"):
+        parts.append(" x ".join(f"{n} {a}" for a, n in zip(facts["axes"], facts["shape"])) + f" ({facts['dtype']})")
+    sizes = facts.get("pixel_sizes") or {}
+    if sizes:
+        parts.append("pixel size " + ", ".join(f"{a} {v[0]:g} {v[1] or ''}".rstrip() for a, v in sorted(sizes.items(), reverse=True)))
+    if facts.get("time_increment"):
+        parts.append(f"time step {facts['time_increment'][0]:g} {facts['time_increment'][1]}")
+    return "; ".join(parts)
+
+
+def dataset_fields(facts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The prefilled parts of the first dataset: images, signal_contrast, instrument, parameters, method."""
+    images = []
+    seen: set[str] = set()
+    for f in facts:
+        name = f["image_name"]
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        entry = {"name": name, "url": f"{IMAGES_DIR}/{name}.ome.zarr"}
+        description = _size_text(f)
+        if description:
+            entry["description"] = f"From {Path(f['file']).name}: {description}"
+        images.append(entry)
+    signals = []
+    channel_names: set[str] = set()
+    for f in facts:
+        for c in f.get("channels") or []:
+            name = str(c.get("name") or "").strip()
+            if not name or name in channel_names:
+                continue
+            channel_names.add(name)
+            contrast = c.get("fluor") or c.get("contrast_method") or ""
+            waves = [f"{label} {c[key]:g} nm" for key, label in (("excitation_nm", "excitation"), ("emission_nm", "emission"))
+                     if isinstance(c.get(key), (int, float))]
+            text = ", ".join([contrast] + waves if contrast else waves)
+            signals.append({"channel": name, "contrast": text or "TODO: the dye, stain or contrast of this channel"})
+    acquisitions = [f.get("acquisition") or {} for f in facts]
+    microscope = next((a["microscope"] for a in acquisitions if a.get("microscope")), None)
+    objective = next((a["objective"] for a in acquisitions if a.get("objective")), None)
+    detector = next((a["detector"] for a in acquisitions if a.get("detector")), None)
+    parameters = []
+    if objective:
+        parameters.append(f"objective {objective}")
+    if detector:
+        parameters.append(f"detector {detector}")
+    sizes = sorted({_size_text({"pixel_sizes": f.get("pixel_sizes"), "time_increment": f.get("time_increment")}) for f in facts} - {""})
+    parameters += sizes
+    methods = [tuple(f["method"]) for f in facts if f.get("method")]
+    return {
+        "images": images,
+        "signal_contrast": signals,
+        "instrument": microscope,
+        "parameters": "; ".join(parameters) or None,
+        "method": methods[0] if methods and len(set(methods)) == 1 else None,
+    }
+
+
+def prefill_record(text: str, paths: list[Path], settings, *, method_given: bool, folder: Path | None = None) -> str:
+    """The scaffold ``text`` with its first dataset filled in from the files at ``paths``."""
+    import yaml
+
+    facts = read_facts(paths, settings)
+    if not facts:
+        raise ConversionError("CNV002", ", ".join(str(p) for p in paths), "no images found in the given files")
+    fields = dataset_fields(facts)
+    record = yaml.safe_load(text)
+    dataset = record["datasets"][0]
+    dataset["images"] = fields["images"]
+    if fields["signal_contrast"]:
+        dataset["specimen"]["signal_contrast"] = fields["signal_contrast"]
+    if fields["instrument"]:
+        dataset["acquisition"]["instrument"] = fields["instrument"]
+    if fields["parameters"]:
+        dataset["acquisition"]["parameters"] = fields["parameters"]
+    if fields["method"] and not method_given:
+        dataset["acquisition"]["imaging_method"] = [{"id": fields["method"][0], "label": fields["method"][1]}]
+    match = re.search(r"^(# A dataset groups[^\n]*\n)?datasets:", text, flags=re.M)
+    head = text[: match.start()] if match else text
+    body = yaml.safe_dump({"datasets": record["datasets"]}, sort_keys=False, allow_unicode=True, width=100)
+    note = ("# A dataset groups images sharing biosample, specimen preparation and acquisition.\n"
+            f"# Prefilled from {len(paths)} file(s) by `bioarchive new --from`: check every value. Convert the files with\n"
+            f"#   bioarchive convert <files> -o studies/{record['accession']}/{IMAGES_DIR}/\n"
+            f"# and upload them with `bioarchive upload studies/{record['accession']}`, which rewrites the URLs.\n")
+    if folder is not None:
+        images = folder / IMAGES_DIR
+        images.mkdir(exist_ok=True)
+        (images / ".gitignore").write_text("# converted images are uploaded, never committed\n*\n", encoding="utf-8")
+    return head + note + body

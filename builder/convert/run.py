@@ -1,0 +1,186 @@
+"""Convert input files to OME-Zarr, each file in an isolated worker with a memory limit and a timeout.
+
+The worker (builder.data.workers) opens the file, checks its declared
+dimensions, and writes every image of it into a private work folder next to
+the output. The parent then validates each written image with the archive's
+own inspector (no errors allowed) and only then renames it to its final name,
+so an interrupted or failed conversion never leaves something that looks like
+a finished image.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from builder.convert.errors import ConversionError
+
+DEFAULT_TIMEOUT_S = 3600.0
+
+
+@dataclass
+class ConvertedImage:
+    source: str
+    path: Path
+    name: str
+    axes: str
+    shape: list[int]
+    dtype: str
+    levels: int
+    warnings: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # prefill facts (channels, sizes, acquisition)
+
+
+def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
+    """Runs in the isolated child: every image of one file -> work/<i>.ome.zarr."""
+    import dask
+
+    from builder.convert import prefill
+    from builder.convert.readers import open_images
+    from builder.convert.writer import write_image
+
+    path = Path(payload["input"])
+    work = Path(payload["work"])
+    memory = int(payload["memory_bytes"])
+    try:
+        images = open_images(path, block_limit_bytes=max(1, memory // 8))
+        if payload.get("pixel_size"):
+            for image in images:
+                for axis, size in zip("xyz", payload["pixel_size"]):
+                    if axis in image.axes:
+                        image.pixel_sizes[axis] = (float(size), "micrometer")
+                for axis, (size, _) in image.pixel_sizes.items():
+                    if not size > 0:
+                        raise ConversionError("CNV004", str(path), f"the {axis} pixel size is {size}")
+        written = []
+        progress = _progress() if payload.get("progress") else None
+        with dask.config.set(num_workers=int(payload.get("threads") or 2)):
+            for index, image in enumerate(images):
+                out = work / f"{index}.ome.zarr"
+                try:
+                    if progress is not None:
+                        progress.rich.start()
+                    summary = write_image(image, out, version=payload["version"], codec=payload["codec"],
+                                          progress=progress, memory_target=memory // 4, cache_dir=work / "cache")
+                finally:
+                    if progress is not None:
+                        progress.rich.stop()
+                summary.update(path=str(out), warnings=list(image.warnings), facts=prefill.facts_of(image))
+                written.append(summary)
+        return {"ok": True, "images": written}
+    except ConversionError as exc:
+        return {"ok": False, "error": exc.to_dict()}
+    except MemoryError:
+        raise
+    except OSError as exc:  # a read error mid-way: the file is truncated or the disk failed
+        return {"ok": False, "error": ConversionError("CNV002", str(path), f"{type(exc).__name__}: {exc}").to_dict()}
+
+
+def _progress():
+    from ngff_zarr.rich_dask_progress import NgffProgress
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return NgffProgress(Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True))
+
+
+def output_names(inputs: list[Path], counts: list[int], out: Path) -> tuple[bool, list[list[str]]]:
+    """Whether ``out`` is one image (one input, one series, a .zarr name) or a folder, and each image's file name."""
+    from builder.convert.prefill import _image_name
+
+    single = len(inputs) == 1 and counts[0] == 1 and out.name.endswith(".zarr")
+    names = [[f"{_image_name(path, i if count > 1 else None)}.ome.zarr" for i in range(count)]
+             for path, count in zip(inputs, counts)]
+    return single, names
+
+
+def convert_files(inputs: list[Path], out: Path, *, settings, root: Path, version: str = "0.5", codec: str | None = None,
+                  memory_bytes: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, overwrite: bool = False,
+                  pixel_size: tuple[float, ...] | None = None, progress: bool = False, threads: int = 2,
+                  validate: bool = True) -> list[ConvertedImage]:
+    """Convert every input; ConversionError for the first file that fails (nothing of it is left behind)."""
+    from builder.convert.writer import DEFAULT_CODEC
+    from builder.data.workers import IsolatedWorker
+
+    memory = memory_bytes or settings.limits.worker_memory_bytes
+    out = out.expanduser().absolute()
+    parent = out.parent if out.name.endswith(".zarr") else out
+    if out.name.endswith(".zarr") and out.exists() and not overwrite:
+        raise ConversionError("CNV006", str(out), "already exists")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConversionError("CNV006", str(out), f"cannot create the folder: {exc.strerror}") from None
+    work = parent / f".bioarchive-convert-{uuid.uuid4().hex[:12]}"
+    results: list[tuple[Path, list[dict[str, Any]]]] = []
+    worker = IsolatedWorker(memory)  # reused across files (imports paid once), replaced after a failure
+    try:
+        work.mkdir()
+        for index, path in enumerate(inputs):
+            file_work = work / str(index)
+            file_work.mkdir()
+            payload = {"input": str(Path(path).absolute()), "work": str(file_work), "memory_bytes": memory,
+                       "version": version, "codec": codec or DEFAULT_CODEC, "pixel_size": pixel_size,
+                       "progress": progress, "threads": threads}
+            result = worker.run(_convert_in_worker, payload, timeout_s)
+            if not result.ok:
+                if result.failure in ("memory", "timeout", "died"):
+                    raise ConversionError("CNV005", str(path), f"conversion stopped: {result.failure} ({result.detail}) "
+                                          f"with a limit of {memory} bytes and {timeout_s:g} s")
+                raise ConversionError("CNV002", str(path), result.detail)
+            if not result.value["ok"]:
+                raise ConversionError(**{k: v for k, v in result.value["error"].items() if k != "fix"})
+            results.append((Path(path), result.value["images"]))
+        single, names = output_names([p for p, _ in results], [len(images) for _, images in results], out)
+        finals: list[Path] = []
+        for (path, images), file_names in zip(results, names):
+            for image, name in zip(images, file_names):
+                finals.append(out if single else out / name)
+        for final in finals:
+            if final.exists() and not overwrite:
+                raise ConversionError("CNV006", str(final), "already exists")
+        if validate:
+            _validate([Path(image["path"]) for _, images in results for image in images], finals, settings, root)
+        converted = []
+        i = 0
+        for path, images in results:
+            for image in images:
+                final = finals[i]
+                i += 1
+                _move_into_place(Path(image["path"]), final)
+                converted.append(ConvertedImage(source=str(path), path=final, name=image["name"], axes=image["axes"],
+                                                shape=image["shape"], dtype=image["dtype"], levels=image["levels"],
+                                                warnings=image["warnings"], facts=image["facts"]))
+        return converted
+    finally:
+        worker.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _move_into_place(written: Path, final: Path) -> None:
+    if final.exists():  # --overwrite: move the old one aside first, so a crash never leaves neither
+        aside = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(final, aside)
+        os.replace(written, final)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(written, final)
+
+
+def _validate(paths: list[Path], finals: list[Path], settings, root: Path) -> None:
+    """Every written image must pass the archive's own inspector without errors before it gets its name."""
+    from builder.core.checks import Severity
+    from builder.data.inspection import ImageTarget, inspect_images
+
+    targets = [ImageTarget(key=str(i), url=str(p), kind="image", untrusted=False) for i, p in enumerate(paths)]
+    outcomes = inspect_images(targets, settings, root)
+    for target, final in zip(targets, finals):
+        errors = [d for d in outcomes[target.key].diagnostics if d.severity is Severity.ERROR]
+        if errors:
+            text = "; ".join(f"{d.check}: {d.message}" for d in errors)
+            raise ConversionError("CNV007", str(final), f"the written image does not validate: {text}")

@@ -1,0 +1,192 @@
+"""SourceImage -> OME-Zarr through ngff-zarr: a pyramid down to thumbnail size, sharded for 0.5.
+
+Chunks suit both viewers and object storage: planes of 512 x 512 pixels (or
+64^3 blocks for volumes such as tomograms), and for NGFF 0.5 the Zarr v3
+sharding codec groups 4 x 4 (x 8 planes) chunks into one object, so a large
+image is not a million small objects. Display windows come from the data
+(0.1 and 99.9 percentiles of the smallest level), colours and names from the
+file where it has them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from builder.convert.metadata import DEFAULT_COLOURS
+from builder.convert.readers import SourceImage
+
+THUMBNAIL_PIXELS = 256  # the smallest level fits a card thumbnail (archive.toml thumbnail_sizes.card)
+PLANE_CHUNK = 512
+VOLUME_CHUNK = 64
+SHARD_CHUNKS_XY = 4
+SHARD_PLANES = 8
+
+# Lossless codecs offered; the default is chosen from benchmarks/convert.py --codecs (benchmarks/README.md).
+CODECS = ("blosc-zstd", "blosc-lz4", "zstd", "gzip", "none")
+DEFAULT_CODEC = "blosc-zstd"
+
+
+@dataclass
+class Layout:
+    chunks: dict[str, int]
+    chunks_per_shard: dict[str, int] | None
+    scale_factors: list[dict[str, int]]
+
+
+def codec_options(codec: str, version: str) -> dict[str, Any]:
+    """ngff-zarr's array-creation kwargs for a codec name: `compressors` (Zarr v3) or `compressor` (v2)."""
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    if version == "0.4":
+        import numcodecs
+
+        v2 = {
+            "blosc-zstd": numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE),
+            "blosc-lz4": numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE),
+            "zstd": numcodecs.Zstd(level=3),
+            "gzip": numcodecs.GZip(level=6),
+            "none": None,
+        }
+        return {"compressor": v2[codec]}
+    from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+
+    v3 = {
+        "blosc-zstd": [BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")],
+        "blosc-lz4": [BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
+        "zstd": [ZstdCodec(level=3)],
+        "gzip": [GzipCodec(level=6)],
+        "none": None,
+    }
+    return {"compressors": v3[codec]}
+
+
+def plan_layout(image: SourceImage, version: str) -> Layout:
+    shape = dict(zip(image.axes, image.shape))
+    nz, ny, nx = shape.get("z", 1), shape["y"], shape["x"]
+    volume = nz >= VOLUME_CHUNK and _isotropic_enough(image)
+    chunks = {a: 1 for a in image.axes if a in "tc"}
+    if volume:
+        chunks.update(z=VOLUME_CHUNK, y=min(ny, VOLUME_CHUNK), x=min(nx, VOLUME_CHUNK))
+    else:
+        if "z" in shape:
+            chunks["z"] = 1
+        chunks.update(y=min(ny, PLANE_CHUNK), x=min(nx, PLANE_CHUNK))
+    shard = None
+    if version == "0.5":
+        shard = {a: 1 for a in image.axes}
+        for a in "yx":
+            shard[a] = max(1, min(SHARD_CHUNKS_XY, math.ceil(shape[a] / chunks[a])))
+        if "z" in shape:
+            shard["z"] = max(1, min(SHARD_CHUNKS_XY if volume else SHARD_PLANES, math.ceil(nz / chunks["z"])))
+    factors: list[dict[str, int]] = []
+    level = 1
+    while max(ny, nx) / 2**level >= THUMBNAIL_PIXELS / 2 and max(ny, nx) > THUMBNAIL_PIXELS:
+        f = {"y": 2**level, "x": 2**level}
+        if "z" in shape:
+            f["z"] = min(2**level, 2 ** int(math.log2(nz))) if volume else 1
+        factors.append(f)
+        if max(ny, nx) / 2**level <= THUMBNAIL_PIXELS:
+            break
+        level += 1
+    return Layout(chunks=chunks, chunks_per_shard=shard, scale_factors=factors)
+
+
+def _isotropic_enough(image: SourceImage) -> bool:
+    sizes = image.pixel_sizes
+    if "z" not in sizes or "x" not in sizes:
+        return True  # tomograms and maps without sizes are volumes
+    return sizes["z"][0] <= 2.5 * sizes["x"][0]
+
+
+def display_windows(smallest: np.ndarray, axes: str, dtype: np.dtype) -> list[tuple[float, float, float, float]]:
+    """(min, max, start, end) per channel: the dtype range and the 0.1-99.9 percentile of the data."""
+    if "c" in axes:
+        planes = [np.take(smallest, i, axis=axes.index("c")) for i in range(smallest.shape[axes.index("c")])]
+    else:
+        planes = [smallest]
+    windows = []
+    for plane in planes:
+        values = plane[np.isfinite(plane)] if dtype.kind == "f" else plane.ravel()
+        if values.size == 0:
+            lo = hi = 0.0
+        else:
+            lo, hi = (float(v) for v in np.percentile(values, [0.1, 99.9]))
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            lo_range, hi_range = float(info.min), float(info.max)
+        else:
+            lo_range = float(np.min(values)) if values.size else 0.0
+            hi_range = float(np.max(values)) if values.size else 1.0
+        if hi <= lo:
+            hi = lo + 1
+        windows.append((lo_range, max(hi_range, hi), lo, hi))
+    return windows
+
+
+def write_image(image: SourceImage, out: Path, *, version: str = "0.5", codec: str = DEFAULT_CODEC,
+                progress: Any = None, memory_target: int | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Write one image as OME-Zarr at ``out`` (which must not exist); returns what was written."""
+    import dask
+    import ngff_zarr as nz
+    from ngff_zarr.config import config as nz_config
+
+    if memory_target is not None:
+        nz_config.memory_target = memory_target
+    if cache_dir is not None:
+        nz_config.cache_store = cache_dir
+    layout = plan_layout(image, version)
+    scale = {a: image.pixel_sizes[a][0] for a in "zyx" if a in image.axes and a in image.pixel_sizes}
+    units = {a: image.pixel_sizes[a][1] for a in scale if image.pixel_sizes[a][1]}
+    if "t" in image.axes and image.time_increment is not None:
+        scale["t"] = image.time_increment[0]
+        units["t"] = image.time_increment[1]
+    channel_count = image.shape[image.axes.index("c")] if "c" in image.axes else 1
+    names = [c.name for c in image.channels] if image.channels else [f"channel{i}" for i in range(channel_count)]
+    ngff_image = nz.to_ngff_image(image.data, dims=list(image.axes), scale=scale or None, axes_units=units or None,
+                                  name=image.name, channel_names=names if "c" in image.axes else None)
+    with dask.config.set(scheduler="threads"):
+        multiscales = nz.to_multiscales(ngff_image, scale_factors=layout.scale_factors or [],
+                                        method=nz.Methods.DASK_BIN_SHRINK, chunks=layout.chunks, progress=progress)
+        smallest = np.asarray(multiscales.images[-1].data.compute())
+        windows = display_windows(smallest, image.axes, image.dtype)
+        colours = [(image.channels[i].color if i < len(image.channels) and image.channels[i].color else None)
+                   for i in range(channel_count)]
+        default = ["FFFFFF"] if channel_count == 1 else DEFAULT_COLOURS
+        multiscales.metadata.omero = nz.Omero(channels=[
+            nz.OmeroChannel(color=colours[i] or default[i % len(default)], label=names[i] if i < len(names) else f"channel{i}",
+                            window=nz.OmeroWindow(min=w[0], max=w[1], start=w[2], end=w[3]))
+            for i, w in enumerate(windows)
+        ])
+        kwargs = codec_options(codec, version)
+        nz.to_ngff_zarr(str(out), multiscales, version=version, overwrite=False, progress=progress,
+                        chunks_per_shard=layout.chunks_per_shard, **kwargs)
+    _add_source_attributes(out, image, version)
+    return {
+        "name": image.name, "axes": image.axes, "shape": list(image.shape), "dtype": str(image.dtype),
+        "levels": len(multiscales.images), "chunks": layout.chunks, "chunks_per_shard": layout.chunks_per_shard,
+        "codec": codec, "version": version,
+    }
+
+
+def _add_source_attributes(out: Path, image: SourceImage, version: str) -> None:
+    """Keep what NGFF has no field for (wavelengths, instrument, the source file) beside the NGFF metadata."""
+    import zarr
+
+    source = {
+        "file": Path(image.file).name, "format": image.format, "series": image.series,
+        "channels": [{k: v for k, v in vars(c).items() if v not in (None, "")} for c in image.channels],
+        "acquisition": image.acquisition.to_dict(),
+    }
+    group = zarr.open_group(str(out), mode="r+", zarr_format=3 if version == "0.5" else 2, use_consolidated=False)
+    group.attrs["bioarchive"] = {"source": source}
+    if version == "0.5":
+        import warnings
+
+        with warnings.catch_warnings():  # "consolidated metadata is not in the v3 spec": ngff-zarr writes it anyway
+            warnings.simplefilter("ignore", UserWarning)
+            zarr.consolidate_metadata(str(out), zarr_format=3)
