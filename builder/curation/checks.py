@@ -227,3 +227,52 @@ BUILT_FROM_ARCHIVE = register(
     "Nothing to do for the site; tell the depositor their copy is unreachable (the archive's copy is intact).",
     area=CUSTODY,
 )
+
+# ---------------------------------------------------------------- content checksums (images.lock v2) and fixity
+LOCK_NO_CONTENT = register(
+    "SUB025",
+    Severity.WARNING,
+    "images.lock pins no content checksum for an image (lock version 1)",
+    "Run `bioarchive lock studies/<ACCESSION>` (it reads every byte once and pins the content checksum) "
+    "and commit images.lock.",
+    area=AREA,
+)
+LOCK_CONTENT_CHANGED = register(
+    "SUB026",
+    Severity.ERROR,
+    "An image's bytes are not the content pinned in images.lock",
+    "If the change to the data is intended, run `bioarchive lock studies/<ACCESSION>` and commit images.lock "
+    "(for a published study also raise `version`); otherwise restore the data as it was locked.",
+    area=AREA,
+)
+
+FIXITY = "fixity"
+
+FIXITY_OBJECT_MISSING = register(
+    "FIX001", Severity.ERROR, "An archived object listed in the version's manifest is missing from the store",
+    "Restore the object from the bucket's previous versions (object versioning), or re-ingest the version "
+    "from its source after checking the source still matches images.lock.",
+    area=FIXITY,
+)
+FIXITY_OBJECT_EXTRA = register(
+    "FIX002", Severity.ERROR, "The store holds an object under an archived version that its manifest does not list",
+    "Find out who wrote it (the bucket's access logs); delete the stray object, since the builder never writes "
+    "into an archived version.",
+    area=FIXITY,
+)
+FIXITY_OBJECT_RESIZED = register(
+    "FIX003", Severity.ERROR, "An archived object's size differs from its manifest",
+    "Restore the object from the bucket's previous versions, or re-ingest the version.",
+    area=FIXITY,
+)
+FIXITY_OBJECT_CORRUPTED = register(
+    "FIX004", Severity.ERROR, "An archived object's SHA-256 differs from its manifest",
+    "Restore the object from the bucket's previous versions, or re-ingest the version; check the storage "
+    "service for media errors.",
+    area=FIXITY,
+)
+FIXITY_MANIFEST_UNREADABLE = register(
+    "FIX005", Severity.ERROR, "A version's manifest in the archive store cannot be read",
+    "Restore manifest.json from the bucket's previous versions; never write it by hand.",
+    area=FIXITY,
+)
