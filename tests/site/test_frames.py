@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from builder.site.frames import FramedPage, FrameError, FrameKind, Frames, folder_prefixes, front_matter
+from builder.site.frames import (
+    PAGE_INDEPENDENT_FEATURES,
+    PAGE_INDEPENDENT_PLUGINS,
+    FramedPage,
+    FrameError,
+    FrameKind,
+    Frames,
+    folder_prefixes,
+    front_matter,
+    page_dependent_features,
+    refuse_page_dependent_features,
+)
 from builder.site.pages import (
     copy_hand_written_docs,
     doc_pages,
@@ -155,3 +166,62 @@ def test_a_site_without_site_url_has_no_canonical_address_to_fill(tmp_path):
             f"<main>{frames._marker(number, 'body')}</main>")
     frames.parsed[kind] = _parse(frames, kind, text)
     assert frames.fill(FramedPage("OIA-1/", "T", "D", "B")) == "<title>T</title>D<main>B</main>"
+
+
+# ---------------------------------------------------------------- the rule frames rest on, enforced
+
+def test_the_repositorys_mkdocs_yml_keeps_the_frame_rule():
+    refuse_page_dependent_features(REPO / "mkdocs.yml")  # does not raise
+    assert page_dependent_features({"theme": {"name": "material"}}) == []  # MkDocs' default plugins: search
+    assert page_dependent_features({"plugins": {"search": {"lang": "en"}}, "theme": "material"}) == []
+    assert page_dependent_features({"plugins": [{"material/search": {"lang": "en"}}]}) == []
+
+
+def test_plugins_hooks_and_features_outside_the_allow_list_are_named():
+    found = page_dependent_features({
+        "plugins": ["search", {"blog": {"enabled": False}}, "social"],
+        "hooks": ["hooks/related.py"],
+        "theme": {"name": "material", "features": ["navigation.tabs", "navigation.instant", "content.action.edit"]},
+    })
+    assert found == ["the plugin 'blog' (plugins:)", "the plugin 'social' (plugins:)",
+                     "the hook 'hooks/related.py' (hooks:)", "the theme feature 'navigation.instant' (theme: features:)",
+                     "the theme feature 'content.action.edit' (theme: features:)"]
+    assert set(PAGE_INDEPENDENT_PLUGINS) >= {"search"} and "navigation.instant" not in PAGE_INDEPENDENT_FEATURES
+
+
+def test_a_config_that_inherits_and_adds_a_feature_is_refused_with_a_fix(tmp_path):
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\ntheme:\n  features: [navigation.instant]\n"
+                      "plugins:\n  - search\n  - tags\n")
+    with pytest.raises(FrameError) as info:
+        refuse_page_dependent_features(config)
+    message = str(info.value)
+    assert str(config) in message
+    assert "the plugin 'tags'" in message and "the theme feature 'navigation.instant'" in message
+    assert "frozen" in message and "remove it from mkdocs.yml" in message and "PAGE_INDEPENDENT_FEATURES" in message
+
+
+def test_an_unreadable_mkdocs_yml_is_a_clear_error(tmp_path):
+    config = tmp_path / "mkdocs.yml"
+    config.write_text("theme: [unclosed\n")
+    with pytest.raises(FrameError, match="cannot read the MkDocs configuration"):
+        refuse_page_dependent_features(config)
+    config.write_text("INHERIT: nowhere.yml\n")
+    with pytest.raises(FrameError, match="nowhere.yml"):
+        refuse_page_dependent_features(config)
+
+
+def test_the_build_stops_before_writing_anything_when_mkdocs_yml_breaks_the_rule(tmp_path, sample_catalog,
+                                                                                 catalog_settings):
+    from builder.site.build import build_site_from_catalog
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "mkdocs.yml").write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\nplugins: [search, privacy]\n")
+    site = archive / "site"
+    site.mkdir()
+    (site / "index.html").write_text("the old site")
+    with pytest.raises(FrameError, match="the plugin 'privacy'"):
+        build_site_from_catalog(sample_catalog, catalog_settings, archive, site, cache_dir=None, workers=1)
+    assert (site / "index.html").read_text() == "the old site"
+    assert sorted(p.name for p in archive.iterdir()) == ["mkdocs.yml", "site"]

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +22,9 @@ from builder.commands.serve import make_server, rebuild_filter
 from builder.core.settings import ArchiveSettings
 from builder.site.mkdocs_site import (
     SiteBuildError,
+    clear_interrupted_builds,
+    exchange,
+    new_site_dir,
     run_mkdocs,
     stage_overrides,
     swap_in,
@@ -145,7 +149,7 @@ def test_rebuild_filter_ignores_the_output(tmp_path):
 
 
 def fetch(url: str) -> str:
-    """A page's text, or "" while it is missing (between the renames of a swap)."""
+    """A page's text, or the HTTP error the server answered."""
     try:
         return urllib.request.urlopen(url).read().decode()
     except urllib.error.HTTPError as exc:
@@ -214,3 +218,108 @@ def test_mkdocs_warnings_are_collected(tmp_path):
                                  custom_dir=overrides, settings=ArchiveSettings(), target=tmp_path / "mkdocs.yml")
     run = run_mkdocs(config)
     assert any("missing.md" in w for w in run.warnings), run.output
+
+
+# ---------------------------------------------------------------- swaps and killed builds
+
+def _site_with(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text(text)
+    return folder
+
+
+SWAP_LOOP = """
+import sys
+from pathlib import Path
+from builder.site.mkdocs_site import new_site_dir, swap_in
+site = Path(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    new = new_site_dir(site)
+    (new / "index.html").write_text(str(i))
+    swap_in(new, site)
+"""
+
+
+def test_the_site_is_in_place_at_every_instant_of_a_swap(tmp_path):
+    """Another process swaps 300 sites in while this one looks at site/ as often as it can."""
+    site = _site_with(tmp_path / "site", "first")
+    probe = tmp_path / ".site.probe"
+    probe.mkdir()
+    assert exchange(probe, site) and exchange(probe, site), "this filesystem exchanges folders in one step"
+    proc = subprocess.Popen([sys.executable, "-c", SWAP_LOOP, str(site), "300"], cwd=REPO)
+    looks = misses = 0
+    while proc.poll() is None:
+        looks += 1
+        misses += not os.path.exists(site / "index.html")
+    assert proc.returncode == 0
+    assert looks > 100 and misses == 0, (looks, misses)
+    assert (site / "index.html").read_text() == "299"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.probe", "site"]
+
+
+KILLED_BETWEEN_RENAMES = """
+import os, signal, sys
+from pathlib import Path
+import builder.site.mkdocs_site as mkdocs_site
+site = Path(sys.argv[1]).resolve()
+mkdocs_site.exchange = lambda first, second: False  # a filesystem without RENAME_EXCHANGE
+rename = os.rename
+def rename_then_die(source, target):
+    rename(source, target)
+    if Path(source) == site:  # the old site is aside, the new one not yet in place
+        os.kill(os.getpid(), signal.SIGKILL)
+os.rename = rename_then_die
+new = mkdocs_site.new_site_dir(site)
+(new / "index.html").write_text("new")
+mkdocs_site.swap_in(new, site)
+"""
+
+
+def test_a_build_killed_between_the_two_renames_gets_its_old_site_back(tmp_path):
+    site = _site_with(tmp_path / "site", "old")
+    proc = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_RENAMES, str(site)], cwd=REPO)
+    assert proc.returncode == -signal.SIGKILL
+    assert not site.exists()  # the fault is real: the old site sits aside
+    assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == [".site.aside", ".site.new"]
+    clear_interrupted_builds(site)  # what every build does first
+    assert (site / "index.html").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_leftovers_of_killed_builds_go_and_those_of_running_builds_stay(tmp_path):
+    site = _site_with(tmp_path / "site", "current")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    for kind in ("new", "extra", "aside", "old"):
+        _site_with(tmp_path / f".site.{kind}-{dead_pid}-abc", kind)
+    _site_with(tmp_path / ".site.new-abc123", "an older builder's folder, without a process id")
+    running = new_site_dir(site)  # this process is alive: a build in progress
+    removed = clear_interrupted_builds(site)
+    assert len(removed) == 5
+    deadline = time.time() + 30  # old sites are deleted in the background
+    while time.time() < deadline and len(list(tmp_path.iterdir())) > 2:
+        time.sleep(0.05)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running.name, "site"])
+    assert (site / "index.html").read_text() == "current"  # a site in place is never replaced by one aside
+
+
+@pytest.mark.slow
+def test_a_build_killed_part_way_leaves_nothing_the_next_build_keeps(built_site, tmp_path):
+    root = tmp_path / "archive"
+    shutil.copytree(built_site.root, root, ignore=shutil.ignore_patterns("site", ".site.*"))
+    # The example archive holds a broken record on purpose (tests/support/site.py).
+    command = [sys.executable, "-m", "builder.cli", "build", "--root", str(root), "--allow-invalid"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    # Killed (with MkDocs and the workers) once MkDocs writes the new site.
+    while time.time() < deadline and proc.poll() is None and not list(root.glob(".site.new-*/assets")):
+        time.sleep(0.02)
+    assert proc.poll() is None, "the build ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = sorted(p.name.split("-")[0] for p in root.glob(".site.*"))
+    assert left == [".site.extra", ".site.new"], left
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (root / "site" / "index.html").is_file()
+    assert list(root.glob(".site.*")) == []
