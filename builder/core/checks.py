@@ -126,6 +126,18 @@ def has_errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
 
 
+def unique_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Each finding once, in the order given: the same check and message at the same place is a repeat."""
+    seen: set[tuple] = set()
+    out = []
+    for d in diagnostics:
+        identity = (d.check, d.file, d.line, d.column, d.field, d.message)
+        if identity not in seen:
+            seen.add(identity)
+            out.append(d)
+    return out
+
+
 def sort_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(
         diagnostics,
