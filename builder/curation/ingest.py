@@ -241,11 +241,16 @@ class Ingest:
                 if len(objects) > limits.max_image_objects:
                     break
         else:
-            # Plain HTTP lists nothing: the manifest module walks the Zarr metadata to find the keys.
-            from builder.data.manifest import manifest_of
+            # Plain HTTP lists nothing: the Zarr metadata names the keys, a HEAD each gives the sizes
+            # (a chunk never written has none: the fill value, not an object).
+            from builder.data.manifest import parallel_map, zarr_keys
 
-            manifest = manifest_of(source, "", max_workers=self.transfers)
-            objects = [ObjectInfo(e.key, e.size, None, e.sha256) for e in manifest.objects]
+            keys = zarr_keys(source, "")
+            if len(keys) > limits.max_image_objects:
+                objects = [ObjectInfo(k, 0) for k in keys]
+            else:
+                stats = parallel_map(source.stat, keys, self.transfers)
+                objects = sorted((info for info in stats if info is not None), key=lambda info: info.key)
         where = f"{accession} image {image!r}"
         if len(objects) > limits.max_image_objects:
             raise CustodyError(_diagnostic(

@@ -15,12 +15,12 @@ reader (the build, fixity) agree here on three rules:
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from builder.core import layout
+from builder.core.checks import Diagnostic, get_check
 from builder.core.settings import ArchiveSettings
 from builder.data.storage import (
     Budget,
@@ -78,16 +78,11 @@ def archive_public_url(settings: ArchiveSettings, accession: str, version: int, 
 def tree_checksum(entries: list[tuple[str, int, str]]) -> str:
     """DANDI's Zarr tree checksum (``<md5>-<files>--<bytes>``) from (key, size, md5 hex) of every object.
 
-    The same figure as the zarr-checksum package computes from a folder, so it
-    means what it means at DANDI; custody computes it from the MD5s it takes
-    while copying, without a second read.
+    Custody computes it from the MD5s it takes while copying, without a second read.
     """
-    from zarr_checksum.tree import ZarrChecksumTree
+    from builder.data.manifest import tree_checksum as zarr_tree_checksum
 
-    tree = ZarrChecksumTree()
-    for key, size, md5 in entries:
-        tree.add_leaf(path=Path(PurePosixPath(key)), size=size, digest=md5)
-    return str(tree.process())
+    return zarr_tree_checksum(entries)
 
 
 # ------------------------------------------------------------------ archived versions
@@ -189,12 +184,15 @@ def archived_image_facts(
     manifests and derived artifacts only: no pixel data.
     """
     found: dict[str, ArchivedImage] = {}
+    if not studies:
+        return found
     try:
+        url = archive_store_url(settings, root)
+        if "://" not in url and not Path(url).is_dir():
+            return found  # nothing ingested yet (a fresh clone)
         store = open_archive_store(settings, root)
     except StorageError:
         return found
-    if isinstance(store, LocalArchiveStore) and not any(store.path.iterdir()):
-        return found  # nothing ingested yet (the default for a fresh clone)
     for study in studies:
         for version in archived_versions(store, study.accession, study.version):
             manifest = read_version_manifest(store, study.accession, version)
@@ -215,7 +213,11 @@ def archived_image_facts(
     return found
 
 
-def copy_thumbnails(names: list[str], source_dir: Path, target_dir: Path) -> None:
-    for name in names:
-        if not (target_dir / name).is_file():
-            shutil.copyfile(source_dir / name, target_dir / name)
+def archive_fallback(archived: ArchivedImage, problems: list[Diagnostic]) -> Diagnostic:
+    """ARC007: the build shows the archived copy because the source could not be read (and says why)."""
+    reason = problems[0].message if problems else "the source could not be read"
+    return Diagnostic.of(
+        get_check("ARC007"),
+        f"{archived.key}: {reason}; the site shows the archived copy of version {archived.version}",
+        extra={"image": archived.key, "version": archived.version},
+    )

@@ -164,25 +164,32 @@ def inspect_study_images(
     Embargoed studies' images are not even read: nothing about them can leak,
     and their storage may not be public yet. Withdrawn studies need no data.
     """
+    from builder.data.archive import archive_fallback, archived_image_facts
     from builder.data.inspection import ImageTarget, inspect_images
 
+    released = [s for s in studies if s.is_released(today) and s.status.value != "withdrawn"]
+    # Ingested images come from the archive's store: stored facts and thumbnails, no pixel data.
+    archived = archived_image_facts(released, settings, root, cache_dir)
+    facts: dict[str, ImageFacts] = {key: a.facts for key, a in archived.items() if a.current}
     targets = [
         ImageTarget(key=f"{s.accession}/{d.name}/{img.name}", url=img.url, kind=img.kind.value)
-        for s in studies
-        if s.is_released(today) and s.status.value != "withdrawn"
+        for s in released
         for d, img in s.images()
+        if f"{s.accession}/{d.name}/{img.name}" not in facts
     ]
-    if not targets:
-        return {}
     outcomes = inspect_images(
         targets, settings, root, thumbnails=True, cache_dir=cache_dir, scheduler=scheduler, progress=progress
-    )
-    facts: dict[str, ImageFacts] = {}
+    ) if targets else {}
     for key, outcome in outcomes.items():
-        report.diagnostics.extend(getattr(outcome, "diagnostics", []) or [])
+        problems = getattr(outcome, "diagnostics", []) or []
         if outcome.facts is not None:
             facts[key] = outcome.facts
+            report.diagnostics.extend(problems)
+        elif key in archived:  # unreadable source, an earlier version archived: the site keeps that copy
+            facts[key] = archived[key].facts
+            report.diagnostics.append(archive_fallback(archived[key], problems))
         else:
+            report.diagnostics.extend(problems)
             report.images_failed += 1
     report.images_read = len(facts)
     return facts

@@ -151,6 +151,14 @@ def test_limits_apply_before_any_byte_is_copied(brain):
     assert not any(p.is_file() for p in (brain / "archive-store").rglob("*"))
 
 
+def test_embargoed_studies_stay_with_the_depositor(tmp_path):
+    root = make_archive(tmp_path, ["OIA-000006"])  # released 2027-06-01
+    lock(root, "OIA-000006")
+    report = ingest(root, load_settings(root))
+    assert report.ok and report.images == []
+    assert not any(p.is_file() for p in (root / "archive-store").rglob("*"))
+
+
 def test_an_unlocked_study_is_not_ingested(tmp_path):
     root = make_archive(tmp_path, ["OIA-000002"])
     (root / "studies/OIA-000002/images.lock").unlink()
@@ -160,25 +168,26 @@ def test_an_unlocked_study_is_not_ingested(tmp_path):
 
 
 def test_ingest_from_s3_into_s3_and_build_facts_from_there(tmp_path, s3_server):
-    root = make_archive(tmp_path, ["OIA-000006"], store_url=f"s3://{s3_server.make_bucket('archive-s3')}/store")
-    src = source_folder(root, "OIA-000006")
-    url = s3_server.upload(src, "deposits/wing-disc.ome.zarr")
-    record = root / "studies/OIA-000006/study.yaml"
-    record.write_text(record.read_text().replace("url: OIA-000006/wing-disc.ome.zarr", f"url: {url}"))
+    root = make_archive(tmp_path, ["OIA-000005"], store_url=f"s3://{s3_server.make_bucket('archive-s3')}/store")
+    src = source_folder(root, "OIA-000005")
+    url = s3_server.upload(src, "deposits/mouse-ct.ome.zarr")
+    record = root / "studies/OIA-000005/study.yaml"
+    record.write_text(record.read_text().replace("url: OIA-000005/mouse-ct.ome.zarr", f"url: {url}"))
     env = {"BIOARCHIVE_S3_ENDPOINT_URL": s3_server.endpoint_url}
-    lock(root, "OIA-000006", env=env)
+    lock(root, "OIA-000005", env=env)
     os.environ["BIOARCHIVE_S3_ENDPOINT_URL"] = s3_server.endpoint_url
     try:
         settings = load_settings(root)
         report = ingest(root, settings)
         assert report.ok, [d.message for d in report.diagnostics]
+        assert [i.status for i in report.images] == ["archived"]
         store = S3ArchiveStore("s3://archive-s3/store", endpoint_url=s3_server.endpoint_url)
-        prefix = layout.archived_image_prefix("OIA-000006", 1, "wing-disc")
+        prefix = layout.archived_image_prefix("OIA-000005", 1, "mouse-whole-body")
         copied = {o.key[len(prefix) + 1:]: o for o in store.iter_objects(prefix)}
         assert set(copied) == set(files_of(src))
         # S3 keeps the SHA-256 of every object we put: fixity can use it without reading.
-        manifest = archive.read_version_manifest(store, "OIA-000006", 1)
-        some = manifest.images["wing-disc"].objects[0]
+        manifest = archive.read_version_manifest(store, "OIA-000005", 1)
+        some = manifest.images["mouse-whole-body"].objects[0]
         assert store.stat(f"{prefix}/{some.key}").sha256 == some.sha256
         assert ingest(root, settings).bytes_copied == 0
     finally:
@@ -186,21 +195,23 @@ def test_ingest_from_s3_into_s3_and_build_facts_from_there(tmp_path, s3_server):
 
 
 def test_transient_source_failures_are_retried(tmp_path, http):
-    root = make_archive(tmp_path, ["OIA-000006"])
-    src = source_folder(root, "OIA-000006")
-    served = http.root / f"deposit-{tmp_path.name}" / src.name
+    root = make_archive(tmp_path, ["OIA-000005"])
+    src = source_folder(root, "OIA-000005")
+    # The storage root is an HTTP server: the record's relative URL is read over HTTP (no listing).
+    served = http.root / f"deposit-{tmp_path.name}" / "OIA-000005" / src.name
     shutil.copytree(src, served)
-    record = root / "studies/OIA-000006/study.yaml"
-    record.write_text(record.read_text().replace("url: OIA-000006/wing-disc.ome.zarr",
-                                                 f"url: {http.url_for(served)}"))
-    lock(root, "OIA-000006")
+    toml = root / "archive.toml"
+    toml.write_text(toml.read_text().replace('storage_root = "example-data"',
+                                             f'storage_root = "{http.url_for(served.parent.parent)}"'))
+    lock(root, "OIA-000005")
     rel = served.relative_to(http.root).as_posix()
     http.fail(rel + "/0", 503)  # the first pyramid level answers 503 for a while
     threading.Timer(1.0, lambda: http.failures.pop(rel + "/0", None)).start()
     report = ingest(root, load_settings(root))
     assert report.ok, [d.message for d in report.diagnostics]
+    assert [i.status for i in report.images] == ["archived"]
     assert any(r.status == 503 for r in http.log)
-    copy = root / "archive-store" / layout.archived_image_prefix("OIA-000006", 1, "wing-disc")
+    copy = root / "archive-store" / layout.archived_image_prefix("OIA-000005", 1, "mouse-whole-body")
     assert files_of(copy) == files_of(src)
 
 
