@@ -137,7 +137,9 @@ class ArchiveSettings(BaseModel):
 
     @property
     def accession_pattern(self) -> re.Pattern[str]:
-        return re.compile(rf"{re.escape(self.accession_prefix)}\d{{{self.accession_digits}}}")
+        from builder.model.identifiers import accession_regex  # ASCII digits only, valid in JSON Schema too
+
+        return re.compile(accession_regex(self.accession_prefix, self.accession_digits))
 
     def format_accession(self, number: int) -> str:
         return f"{self.accession_prefix}{number:0{self.accession_digits}d}"

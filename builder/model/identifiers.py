@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
-ORCID_RE = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
-ROR_RE = re.compile(r"^(?:https?://ror\.org/)?(0[a-hj-km-np-tv-z0-9]{6}\d{2})$")
-DOI_RE = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
-PMID_RE = re.compile(r"^\d{1,9}$")
+ORCID_RE = re.compile(r"^(?:https?://orcid\.org/)?([0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X])$")
+ROR_RE = re.compile(r"^(?:https?://ror\.org/)?(0[a-hj-km-np-tv-z0-9]{6}[0-9]{2})$")
+DOI_RE = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.[0-9]{4,9}/\S+)$", re.IGNORECASE)
+PMID_RE = re.compile(r"^[0-9]{1,9}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # CURIE prefixes the archive knows, with the local-id syntax each requires.
 CURIE_RULES: dict[str, re.Pattern[str]] = {
-    "NCBITaxon": re.compile(r"^[1-9]\d{0,9}$"),
-    "FBbi": re.compile(r"^\d{8}$"),
-    "EFO": re.compile(r"^\d{7}$"),
-    "UBERON": re.compile(r"^\d{7}$"),
-    "CL": re.compile(r"^\d{7}$"),
-    "GO": re.compile(r"^\d{7}$"),
-    "CHEBI": re.compile(r"^\d{1,7}$"),
-    "NCIT": re.compile(r"^C\d{1,7}$"),
+    "NCBITaxon": re.compile(r"^[1-9][0-9]{0,9}$"),
+    "FBbi": re.compile(r"^[0-9]{8}$"),
+    "EFO": re.compile(r"^[0-9]{7}$"),
+    "UBERON": re.compile(r"^[0-9]{7}$"),
+    "CL": re.compile(r"^[0-9]{7}$"),
+    "GO": re.compile(r"^[0-9]{7}$"),
+    "CHEBI": re.compile(r"^[0-9]{1,7}$"),
+    "NCIT": re.compile(r"^C[0-9]{1,7}$"),
 }
 CURIE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*):([^\s:]+)$")
+# Patterns here are ASCII ([0-9], never \d: Python's \d also matches fullwidth and Arabic-Indic digits)
+# and valid both in Python and in ECMA-262 unicode mode, the dialect of editors' JSON Schema engines.
+_ECMA_SYNTAX = set("^$\\.*+?()[]{}|/")
+
+
+def accession_regex(prefix: str, digits: int) -> str:
+    """The accession syntax as a regular expression (no anchors): the prefix, then ``digits`` ASCII digits."""
+    escaped = "".join("\\" + ch if ch in _ECMA_SYNTAX else ch for ch in prefix)  # '-' needs no escape
+    return f"{escaped}[0-9]{{{digits}}}"
 
 
 def orcid_checksum_ok(orcid: str) -> bool:
@@ -57,3 +67,26 @@ def normalise_doi(value: str) -> str | None:
 def split_curie(value: str) -> tuple[str, str] | None:
     m = CURIE_RE.match(value)
     return (m.group(1), m.group(2)) if m else None
+
+
+OBO_PURL = "http://purl.obolibrary.org/obo/"
+# Prefixes whose authority has a better page for readers than the OBO PURL
+# (NCBITaxon's PURL leads to an ontology browser; NCBI's page is the record itself).
+_TERM_PAGES = {"NCBITaxon": "https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id={local}"}
+
+
+def term_url(curie: str, *, identifier: bool = False) -> str | None:
+    """The URL of an ontology term, by its CURIE (None when it is not one).
+
+    With ``identifier`` the term's IRI, its OBO PURL (every prefix the archive
+    knows is an OBO ontology, NCBITaxon included): what linked data (JSON-LD
+    ``@id``, DataCite ``valueUri``) names a term by. Without, the page a reader
+    is sent to: the authority's own page where there is a better one.
+    """
+    prefix, _, local = curie.partition(":")
+    if not local:
+        return None
+    page = None if identifier else _TERM_PAGES.get(prefix)
+    if page is not None:
+        return page.format(local=quote(local, safe=""))
+    return f"{OBO_PURL}{quote(prefix, safe='')}_{quote(local, safe='')}"
