@@ -38,7 +38,7 @@ def _pixel_size(value: str | None) -> tuple[float, ...] | None:
 @click.option("--codec", type=click.Choice(["blosc-zstd", "blosc-lz4", "zstd", "gzip", "none"]), default=None,
               help="Lossless compression (default: blosc-zstd, see benchmarks/README.md).")
 @click.option("--pixel-size", "pixel_size", metavar="X[,Y[,Z]]", help="Pixel size in micrometres, overriding the file's.")
-@click.option("--memory", "memory_mb", type=click.IntRange(256), default=None,
+@click.option("--memory", "memory_mb", type=click.IntRange(1024), default=None,
               help="Memory limit of the decoding worker in MB (default: archive.toml limits.worker_memory_bytes).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(1), default=3600, show_default=True,
               help="Seconds allowed per input file.")

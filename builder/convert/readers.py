@@ -202,7 +202,7 @@ def _open_tiff(path: Path, block_limit: int) -> list[SourceImage]:
             if ome is not None and ome.images and index >= len(ome.images):
                 # A series tifffile found beyond the OME-XML images (e.g. a thumbnail): keep it out.
                 continue
-            store = level.aszarr()
+            store = series.aszarr(level=0)
             data = da.from_zarr(store)
             data, axes = _normalise(path, data, level.axes)
             image = SourceImage(file=str(path), format="ome-tiff" if ome else ("imagej-tiff" if imagej else "tiff"),
