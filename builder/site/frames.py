@@ -138,7 +138,7 @@ class Frame:
 
     def fill(self, values: dict[str, str]) -> str:
         out = [self.parts[0]]
-        for slot, part in zip(self.slots, self.parts[1:]):
+        for slot, part in zip(self.slots, self.parts[1:], strict=True):
             out.append(values[slot])
             out.append(part)
         return "".join(out)
@@ -303,7 +303,7 @@ def _plugin_names(plugins: Any) -> list[str]:
     if isinstance(plugins, dict):
         return [str(name) for name in plugins]
     if isinstance(plugins, list):
-        names = []
+        names: list[str] = []
         for item in plugins:
             names.extend(str(name) for name in (item if isinstance(item, dict) else [item]))
         return names
@@ -352,5 +352,5 @@ def refuse_page_dependent_features(config_file: Path) -> None:
 
 
 __all__ = ["DEFAULT_HIDE", "PAGE_INDEPENDENT_FEATURES", "PAGE_INDEPENDENT_PLUGINS", "PAGE_TEMPLATE", "Frame",
-           "FrameError", "FrameKind", "FramedPage", "Frames", "folder_prefixes", "front_matter", "page_dependent_features",
-           "page_meta", "refuse_page_dependent_features"]
+           "FrameError", "FrameKind", "FramedPage", "Frames", "folder_prefixes", "front_matter",
+           "page_dependent_features", "page_meta", "refuse_page_dependent_features"]

@@ -19,6 +19,7 @@ from builder.site.frames import (
     page_dependent_features,
     refuse_page_dependent_features,
 )
+from builder.site.mkdocs_site import run_mkdocs, stage_overrides, write_mkdocs_config
 from builder.site.pages import (
     copy_hand_written_docs,
     doc_pages,
@@ -27,7 +28,6 @@ from builder.site.pages import (
     render_site_pages,
     template_search_path,
 )
-from builder.site.mkdocs_site import run_mkdocs, stage_overrides, write_mkdocs_config
 from builder.site.templates import theme_search_path
 from tests.support.catalog import example_history
 
@@ -184,7 +184,8 @@ def test_plugins_hooks_and_features_outside_the_allow_list_are_named():
         "theme": {"name": "material", "features": ["navigation.tabs", "navigation.instant", "content.action.edit"]},
     })
     assert found == ["the plugin 'blog' (plugins:)", "the plugin 'social' (plugins:)",
-                     "the hook 'hooks/related.py' (hooks:)", "the theme feature 'navigation.instant' (theme: features:)",
+                     "the hook 'hooks/related.py' (hooks:)",
+                     "the theme feature 'navigation.instant' (theme: features:)",
                      "the theme feature 'content.action.edit' (theme: features:)"]
     assert set(PAGE_INDEPENDENT_PLUGINS) >= {"search"} and "navigation.instant" not in PAGE_INDEPENDENT_FEATURES
 

@@ -43,8 +43,9 @@ def _minimal_docs(folder: Path) -> Path:
 
 def test_generated_config_inherits_the_repository_config(tmp_path):
     settings = ArchiveSettings(name="Test Archive", site_url="https://example.org/a/", repo_url="https://github.com/x/y")
-    config = write_mkdocs_config(base_config=REPO / "mkdocs.yml", docs_dir=tmp_path / "docs", site_dir=tmp_path / "site",
-                                 custom_dir=tmp_path / "overrides", settings=settings, target=tmp_path / "mkdocs.yml")
+    config = write_mkdocs_config(base_config=REPO / "mkdocs.yml", docs_dir=tmp_path / "docs",
+                                 site_dir=tmp_path / "site", custom_dir=tmp_path / "overrides", settings=settings,
+                                 target=tmp_path / "mkdocs.yml")
     raw = yaml.safe_load(config.read_text())
     assert raw["INHERIT"] == str((REPO / "mkdocs.yml").resolve())
     (tmp_path / "docs").mkdir()
