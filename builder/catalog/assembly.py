@@ -1,13 +1,16 @@
 """The catalog: every published study with the facts the site and exports need.
 
 Pure: studies + image facts + today's date in, one :class:`Catalog` out. No
-files, no network. This is the one place that decides what is published:
+files, no network. What is published follows the publication policy in
+:mod:`builder.model.publication`, applied here to every entry and version:
 
 - a study whose ``release_date`` lies after ``today`` is left out entirely, so
   no page, citation, export, feed entry or search entry can ever mention it;
 - a withdrawn study stays as a tombstone (accession, metadata, citation and
   withdrawal reason) but loses its image access links, thumbnail and facet
-  counts, so nothing invites reuse of data that was taken down.
+  counts, so nothing invites reuse of data that was taken down;
+- an earlier version gets an entry of its own (:func:`past_version_entry`)
+  only when it was itself released.
 
 Every later stage (pages, exports, citations, the search index) reads the
 catalog and never the raw records, so the embargo rule cannot be bypassed by a
@@ -17,22 +20,19 @@ side path.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import html
 import json
-import re
-import threading
 from collections import Counter, defaultdict
-from html.parser import HTMLParser
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-import markdown
 from pydantic import BaseModel, ConfigDict, Field
 
 from builder.model.image import ImageFacts
-from builder.model.study import ImageRef, OntologyTerm, Status, Study
+from builder.model.publication import Visibility, is_public, published_on, study_visibility, version_visibility
+from builder.model.study import ImageRef, OntologyTerm, Study
+from builder.core.layout import image_key
 from builder.core.settings import ArchiveSettings
+from builder.core.text import markdown_to_text, truncate_text
 
 CATALOG_FORMAT_VERSION = 1
 
@@ -258,87 +258,6 @@ PRIVATE_STUDY_FIELDS: dict = {"authors": {"__all__": {"email"}}}
 
 # ---------------------------------------------------------------- pure helpers
 
-_SKIPPED_TAGS = frozenset({"script", "style"})
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment, skipping script and style bodies."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in _SKIPPED_TAGS:
-            self._skipping += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS and self._skipping:
-            self._skipping -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-_MARKDOWN = threading.local()
-
-
-# Text that Markdown renders as plain paragraphs, word for word: letters, digits and
-# punctuation with no meaning to Markdown (none for emphasis, code, links, HTML,
-# entities or escapes), spaces and line feeds...
-_NOT_PLAIN_MARKDOWN = re.compile(r"[^\w \n.,;:'\"?!()/%$@-]|_")
-# ...and no line that Markdown could read as a block: list item, rule, setext heading,
-# numbered list or indented code. Such lines (and everything else) go to Markdown.
-_BLOCK_START = re.compile(r"^ *[-\d]|^    ", re.MULTILINE)
-_SPACES = re.compile(r"\s+")
-
-
-def markdown_to_text(source: str) -> str:
-    """Plain text of a Markdown description, whitespace collapsed.
-
-    Rendering first (rather than stripping `*` and `#` by hand) gives the words
-    a reader sees, link texts included and URLs left out.
-    """
-    # Most descriptions are prose without any Markdown; rendering them cost 0.4 ms each,
-    # and the text is just the source with its white space collapsed.
-    if _is_plain_markdown(source):
-        return _SPACES.sub(" ", source).strip()
-    return _rendered_text(source)
-
-
-def _is_plain_markdown(source: str) -> bool:
-    return _NOT_PLAIN_MARKDOWN.search(source) is None and _BLOCK_START.search(source) is None
-
-
-@functools.lru_cache(maxsize=32768)  # above the 10,000 studies of the largest archives
-def _rendered_text(source: str) -> str:
-    # Cached: the catalog renders each description for its summary, and the page's
-    # JSON-LD needs the same text again (in the forked page workers too).
-    converter = getattr(_MARKDOWN, "converter", None)
-    if converter is None:
-        # One converter per thread: building one compiles its whole grammar,
-        # which cost more than the conversion itself at 10,000 studies.
-        converter = _MARKDOWN.converter = markdown.Markdown(output_format="html")
-    rendered = converter.reset().convert(source)
-    parser = _TextExtractor()
-    parser.feed(rendered)
-    parser.close()
-    return _SPACES.sub(" ", html.unescape("".join(parser.parts))).strip()
-
-
-def truncate_text(text: str, limit: int) -> str:
-    """Cut at a word boundary and mark the cut with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.") + "…"
-
-
 def _s3_to_https(s3_url: str, settings: ArchiveSettings) -> str | None:
     """Public HTTPS address of an s3:// object, when one can be known."""
     bucket, _, key = s3_url[len("s3://"):].partition("/")
@@ -427,7 +346,7 @@ def python_snippet(access: ImageAccess, facts: ImageFacts | None, settings: Arch
 
 def _catalog_image(accession: str, dataset_name: str, dataset_title: str, ref: ImageRef,
                    images: dict[str, ImageFacts], settings: ArchiveSettings) -> CatalogImage:
-    key = f"{accession}/{dataset_name}/{ref.name}"
+    key = image_key(accession, dataset_name, ref.name)
     facts = images.get(key)
     access = image_access(ref.url, settings)
     if facts is not None and "://" not in facts.url:
@@ -453,15 +372,11 @@ def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[
     dates = {c.version: c.date for c in study.changelog}
     entries: dict[int, VersionEntry] = {}
     for past in sorted(history, key=lambda p: (p.version, p.date, p.commit)):
-        if past.version >= study.version:
-            continue
-        # An old version that was itself under embargo was never published.
-        if past.study is not None and past.study.release_date > today:
+        if version_visibility(past.version, past.study, study, today) in (None, Visibility.EMBARGOED):
             continue
         entries[past.version] = VersionEntry(
             version=past.version,
-            # A version committed under embargo became public on its release date.
-            date=max(past.date, past.study.release_date) if past.study is not None else past.date,
+            date=published_on(past.date, past.study.release_date) if past.study is not None else past.date,
             commit=past.commit,
             title=past.study.title if past.study is not None else None,
             changes=changes.get(past.version),
@@ -475,7 +390,7 @@ def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[
         current_date = current_date or latest.date
     entries[study.version] = VersionEntry(
         version=study.version,
-        date=max(current_date, study.release_date) if current_date else study.release_date,
+        date=published_on(current_date, study.release_date) if current_date else study.release_date,
         commit=latest_commit,
         title=study.title,
         changes=changes.get(study.version),
@@ -486,7 +401,7 @@ def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[
 
 def catalog_study(study: Study, images: dict[str, ImageFacts], settings: ArchiveSettings, today: dt.date,
                   history: list[PastVersion] | None = None, *, url_path: str | None = None) -> CatalogStudy:
-    """The catalog entry of one released study (the caller checks the release).
+    """The catalog entry of one public study (the caller checks :func:`~builder.model.publication.is_public`).
 
     ``url_path`` places the entry elsewhere than "studies/<ACCESSION>/", e.g.
     an earlier version's own page "studies/<ACCESSION>/v1/", so that its
@@ -496,7 +411,7 @@ def catalog_study(study: Study, images: dict[str, ImageFacts], settings: Archive
         citation_text,  # citation reads CatalogStudy; import here avoids a cycle
     )
 
-    withdrawn = study.status is Status.WITHDRAWN
+    withdrawn = study_visibility(study, today) is Visibility.TOMBSTONE
     all_images = [
         _catalog_image(study.accession, d.name, d.title, ref, images, settings) for d, ref in study.images()
     ]
@@ -528,6 +443,26 @@ def catalog_study(study: Study, images: dict[str, ImageFacts], settings: Archive
         versions=_versions(study, history or [], today),
     )
     entry.citation = citation_text(entry, settings)
+    return entry
+
+
+def past_version_entry(current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
+                       settings: ArchiveSettings, today: dt.date) -> CatalogStudy | None:
+    """The entry of an earlier version for its own page, or None when that version has none.
+
+    A version without a readable record, or never released, has no page; a
+    withdrawal of the current version makes every earlier one a tombstone too.
+    """
+    visibility = version_visibility(past.version, past.study, current.study, today)
+    if past.study is None or visibility in (None, Visibility.EMBARGOED):
+        return None
+    entry = catalog_study(past.study, images, settings, today)
+    if visibility is Visibility.TOMBSTONE:
+        entry.withdrawn = True
+        entry.withdrawal_reason = current.withdrawal_reason
+        entry.images = []
+        entry.card_thumbnail = None
+    entry.versions = current.versions
     return entry
 
 
@@ -595,7 +530,7 @@ def build_catalog(
             raise ValueError(f"accession {study.accession} appears in more than one record")
         seen.add(study.accession)
 
-    released = [s for s in studies if s.is_released(today)]
+    released = [s for s in studies if is_public(s, today)]
     entries = [catalog_study(s, images, settings, today, (history or {}).get(s.accession)) for s in released]
     entries.sort(key=lambda e: (e.release_date, e.accession), reverse=True)
     listed = [e for e in entries if not e.withdrawn]

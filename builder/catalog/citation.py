@@ -31,6 +31,8 @@ import yaml
 from datacite import schema45
 
 from builder.core.settings import ArchiveSettings
+from builder.core.text import clean, initials, json_for_script, markdown_to_text, one_line, split_name, truncate_text
+from builder.model.identifiers import term_url
 
 if TYPE_CHECKING:  # the catalog imports this module to fill CatalogStudy.citation
     from builder.catalog.assembly import CatalogStudy
@@ -38,79 +40,16 @@ if TYPE_CHECKING:  # the catalog imports this module to fill CatalogStudy.citati
 DATACITE_SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 BIOSCHEMAS_DATASET_PROFILE = "https://bioschemas.org/profiles/Dataset/1.0-RELEASE"
 DCT_CONFORMS_TO = "http://purl.org/dc/terms/conformsTo"
-OBO_PURL = "http://purl.obolibrary.org/obo/"
 APA_MAX_AUTHORS = 20
 JSONLD_MAX_DISTRIBUTIONS = 100
 
-# C0/C1 control characters other than tab, line feed and carriage return, plus
-# the code points XML 1.0 forbids. They have no business in a citation.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_SPACES_RE = re.compile(r"\s+")
-_NAME_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "le", "la", "dos", "das", "ter"}
 
 
-# ---------------------------------------------------------------- text helpers
-
-def clean(text: str | None) -> str:
-    """Text with control characters removed (line breaks kept)."""
-    if not text:
-        return ""
-    # Printable text (nearly all of it) has none of those characters: skip the regex.
-    return text if text.isprintable() else _CONTROL_RE.sub("", text)
-
-
-def one_line(text: str | None) -> str:
-    """Text on one line: control characters removed, whitespace collapsed."""
-    text = clean(text)
-    # The only white space printable text can hold is the ASCII space.
-    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
-        return text
-    return _SPACES_RE.sub(" ", text).strip()
-
-
-@functools.lru_cache(maxsize=4096)  # every format splits the same names again
-def split_name(name: str) -> tuple[str, str]:
-    """(given, family) of a full name as written in a record.
-
-    "Family, Given" is taken as written. Otherwise the last word is the family
-    name, together with any lower-case particles before it ("van der Waals").
-    A single word is a family name alone.
-    """
-    name = one_line(name)
-    if "," in name:
-        family, _, given = name.partition(",")
-        return given.strip(), family.strip()
-    words = name.split(" ")
-    if len(words) == 1:
-        return "", name
-    start = len(words) - 1
-    while start > 1 and words[start - 1] in _NAME_PARTICLES:
-        start -= 1
-    return " ".join(words[:start]), " ".join(words[start:])
-
-
-def initials(given: str) -> str:
-    """'Ada Augusta' -> 'A. A.', 'Jean-Paul' -> 'J.-P.'."""
-    parts = []
-    for word in given.split():
-        # The first letter of each hyphen-joined piece; pieces without a
-        # letter (quotes, braces, digits) contribute nothing.
-        letters = [next((ch for ch in piece if ch.isalpha()), "") for piece in word.split("-")]
-        letters = [ch for ch in letters if ch]
-        if letters:
-            parts.append("-".join(ch + "." for ch in letters))
-    return " ".join(parts)
-
+# ---------------------------------------------------------------- identifiers
 
 @functools.lru_cache(maxsize=4096)
 def orcid_url(orcid: str | None) -> str | None:
     return idutils.to_url(orcid, "orcid", url_scheme="https") if orcid else None
-
-
-def term_url(curie: str) -> str:
-    """OBO PURL of an ontology term: NCBITaxon:9606 -> .../obo/NCBITaxon_9606."""
-    prefix, _, local = curie.partition(":")
-    return f"{OBO_PURL}{quote(prefix, safe='')}_{quote(local, safe='')}"
 
 
 def doi_url(doi: str) -> str:
@@ -476,8 +415,6 @@ def _unique_key(item: Any) -> Any:
 
 
 def _deep_clean(value: Any) -> Any:
-    if type(value) is str:  # the common case first
-        return value if value.isprintable() else _CONTROL_RE.sub("", value)
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, list):
@@ -501,12 +438,13 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
     subjects: list[dict[str, Any]] = [{"subject": one_line(k)} for k in study.keywords if one_line(k)]
     subjects += [
         {"subject": one_line(t.label), "subjectScheme": "NCBI Taxonomy",
-         "schemeUri": "https://www.ncbi.nlm.nih.gov/taxonomy", "valueUri": term_url(t.id), "classificationCode": t.id}
+         "schemeUri": "https://www.ncbi.nlm.nih.gov/taxonomy", "valueUri": term_url(t.id, identifier=True),
+         "classificationCode": t.id}
         for t in cs.organisms
     ]
     subjects += [
         {"subject": one_line(t.label), "subjectScheme": "Biological Imaging Methods Ontology (FBbi)",
-         "schemeUri": "http://purl.obolibrary.org/obo/fbbi.owl", "valueUri": term_url(t.id),
+         "schemeUri": "http://purl.obolibrary.org/obo/fbbi.owl", "valueUri": term_url(t.id, identifier=True),
          "classificationCode": t.id}
         for t in cs.imaging_methods
     ]
@@ -771,13 +709,13 @@ def _datacite_xml(data: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- JSON-LD
 
 def _term(t: Any) -> dict[str, Any]:
-    url = term_url(t.id)
+    url = term_url(t.id, identifier=True)
     return {"@type": "DefinedTerm", "@id": url, "name": one_line(t.label), "termCode": t.id, "url": url}
 
 
 def _taxon(t: Any) -> dict[str, Any]:
     # schema.org Taxon has no termCode; the CURIE goes in identifier.
-    url = term_url(t.id)
+    url = term_url(t.id, identifier=True)
     return {"@type": "Taxon", "@id": url, "name": one_line(t.label), "identifier": t.id, "url": url}
 
 
@@ -873,25 +811,10 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
 
 def _jsonld_description(cs: CatalogStudy) -> str:
     # Search engines want 50 to 5000 characters of plain text.
-    from builder.catalog.assembly import markdown_to_text, truncate_text
-
     text = truncate_text(markdown_to_text(cs.study.description), 5000)
     if len(text) < 50:
         text = f"{text} ({one_line(cs.study.title)}, image study {cs.accession})"
     return text
-
-
-_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def json_for_script(value: Any) -> str:
-    """JSON that can sit inside an HTML <script> element.
-
-    Escaping ``<``, ``>`` and ``&`` as JSON unicode escapes means no ``</script>``
-    or ``<!--`` can appear, while the parsed JSON is unchanged.
-    """
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
-    return re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_ESCAPES[m.group(0)], text)
 
 
 def jsonld_script(cs: CatalogStudy, settings: ArchiveSettings) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from builder.core import git as gitops
 from builder.catalog.assembly import PastVersion
-from builder.records.migrations import migrate_raw
-from builder.model.study import Study
+from builder.core import git as gitops
 from builder.core.settings import ArchiveSettings, load_settings
-from builder.curation.submission import as_int, parse_record_text
+from builder.model.publication import published_on
+from builder.model.study import Study
+from builder.records.migrations import migrate_raw
+from builder.records.raw import as_int, parse_record_text
 
 
 def _commits_touching(root: Path, ref: str, record_path: Path) -> list[tuple[str, dt.date]]:
@@ -56,7 +57,7 @@ def _published_on(version: int, study: Study | None, first_seen: dt.date) -> dt.
             return study.release_date
         for entry in study.changelog:
             if entry.version == version:
-                return max(entry.date, study.release_date)
+                return published_on(entry.date, study.release_date)
     return first_seen
 
 

@@ -32,8 +32,9 @@ def command(study: Path) -> None:
     images on purpose (for a published study, that is a new version).
     """
     from builder.data.inspection import inspect_images
-    from builder.curation.lock import LOCK_NAME, image_targets, lock_from_outcomes, lock_path
-    from builder.records.load import RECORD_NAME, load_record
+    from builder.core.layout import LOCK_NAME, RECORD_NAME
+    from builder.curation.lock import image_targets, lock_from_outcomes, lock_path
+    from builder.records.load import load_record
     from builder.core.settings import find_root, load_settings
 
     folder = (study if study.is_absolute() else Path.cwd() / study).resolve()

@@ -21,7 +21,8 @@ import click
 def command(paths: tuple[Path, ...], check: bool, root: Path | None) -> None:
     """Upgrade records written for an older schema version."""
     from builder.records.migrations import MigrationError, rewrite_text
-    from builder.records.load import RECORD_NAME, display_path, record_paths
+    from builder.core.layout import RECORD_NAME
+    from builder.records.load import display_path, record_paths
     from builder.core.settings import find_root
 
     root = find_root(root)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from builder.records.load import STUDIES_DIR
+from builder.core.layout import STUDIES_DIR
 
 
 def stdin_is_terminal() -> bool:

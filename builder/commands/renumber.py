@@ -28,7 +28,7 @@ def command(study: Path, base: str) -> None:
     from builder.core.errors import ArchiveError
     from builder.core.settings import find_root, load_settings
     from builder.curation.renumber import renumber_study
-    from builder.curation.submission import STUDIES_DIR
+    from builder.core.layout import STUDIES_DIR
 
     root = find_root(study if study.is_absolute() else Path.cwd() / study)
     folder = (study if study.is_absolute() else Path.cwd() / study).resolve().name

@@ -23,7 +23,8 @@ from builder.core.errors import StageError
 from builder.core.settings import ArchiveSettings
 from builder.curation import checks as sub
 from builder.records.checks import REC001
-from builder.records.load import RECORD_NAME, STUDIES_DIR, RecordResult, RecordSet
+from builder.core.layout import RECORD_NAME, STUDIES_DIR, image_key
+from builder.records.load import RecordResult, RecordSet
 
 if TYPE_CHECKING:
     from builder.data.inspection import ImageOutcome
@@ -164,7 +165,7 @@ def image_locations(study: Study) -> dict[str, Loc]:
     where: dict[str, Loc] = {}
     for d, dataset in enumerate(study.datasets):
         for i, image in enumerate(dataset.images):
-            where.setdefault(f"{study.accession}/{dataset.name}/{image.name}", ("datasets", d, "images", i, "url"))
+            where.setdefault(image_key(study.accession, dataset.name, image.name), ("datasets", d, "images", i, "url"))
     return where
 
 

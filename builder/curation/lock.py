@@ -30,7 +30,7 @@ from typing import Any
 from builder.core.errors import InvalidInputError
 from builder.core.checks import Diagnostic
 from builder.curation import checks as sub
-from builder.curation.submission import LOCK_NAME, RECORD_NAME, STUDIES_DIR
+from builder.core.layout import LOCK_NAME, RECORD_NAME, STUDIES_DIR, image_key, image_key_name
 
 LOCK_VERSION = 1
 _ENTRY_KEYS = {"url", "fingerprint", "ngff_version", "kind"}
@@ -225,7 +225,7 @@ def image_targets(study: Any) -> list[Any]:
     seen: set[str] = set()
     for dataset in study.datasets:
         for image in dataset.images:
-            key = f"{study.accession}/{dataset.name}/{image.name}"
+            key = image_key(study.accession, dataset.name, image.name)
             if key not in seen:
                 seen.add(key)
                 targets.append(ImageTarget(key=key, url=image.url, kind=image.kind.value, untrusted=True))
@@ -233,7 +233,7 @@ def image_targets(study: Any) -> list[Any]:
 
 
 def image_name(key: str) -> str:
-    return key.rsplit("/", 1)[-1]
+    return image_key_name(key)
 
 
 def lock_from_outcomes(study: Any, outcomes: dict[str, Any]) -> tuple[ImageLock | None, list[Diagnostic]]:

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder.core.checks import Diagnostic, Severity, has_errors, sort_diagnostics
+from builder.core.checks import Diagnostic, Severity, has_errors, sort_diagnostics, unique_diagnostics
+from builder.core.layout import image_key
 from builder.core.settings import ArchiveSettings
 from builder.curation.check_study import OutsideFile
 from builder.curation.submission import (
@@ -270,7 +271,7 @@ def _image_rows(study: Any, outcomes: dict[str, Any], lock: Any, out_dir: Path, 
 
     rows: list[ImageRow] = []
     for dataset, image in study.images():
-        key = f"{study.accession}/{dataset.name}/{image.name}"
+        key = image_key(study.accession, dataset.name, image.name)
         outcome = outcomes.get(key)
         facts = outcome.facts if outcome is not None else None
         row = ImageRow(key=key, name=image.name, url=image.url, facts=facts.model_dump(mode="json") if facts else None)
@@ -390,7 +391,7 @@ def build_review(
             review.diff = unified_diff(change.old_text, change.new_text, change.record_path)
         if change.lock_changed and change.kind == "edited":
             review.lock_changes = _lock_changes(root, base, change.folder)
-        review.diagnostics = _dedupe(sort_diagnostics(found))
+        review.diagnostics = unique_diagnostics(sort_diagnostics(found))
         report.studies.append(review)
     return report
 
@@ -438,17 +439,6 @@ def _hints(study: Any, record: Any) -> list[dict[str, Any]]:
             {"check": hint.check, "field": format_path(hint.path), "line": line, "message": hint.message,
              "fix": get_check(hint.check).fix}
         )
-    return out
-
-
-def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    seen: set[tuple] = set()
-    out = []
-    for d in diagnostics:
-        key = (d.check, d.file, d.line, d.field, d.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(d)
     return out
 
 

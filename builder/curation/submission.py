@@ -26,11 +26,11 @@ from typing import Any, Literal
 from builder.core import git as gitops
 from builder.core.checks import Diagnostic, sort_diagnostics
 from builder.curation import checks as sub
+from builder.core.layout import LOCK_NAME, RECORD_NAME, STUDIES_DIR
 from builder.core.settings import ArchiveSettings
+from builder.model.publication import is_released
+from builder.records.raw import as_date, as_int, load_record_text, parse_record_text
 
-STUDIES_DIR = "studies"
-RECORD_NAME = "study.yaml"
-LOCK_NAME = "images.lock"
 # A changelog description shorter than this cannot say both what changed and why.
 MIN_CHANGELOG_CHARS = 20
 
@@ -39,48 +39,6 @@ ChangeKind = Literal["added", "edited", "deleted", "unchanged"]
 
 def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
-
-
-def load_record_text(text: bytes | str | None, settings: ArchiveSettings):
-    """The record parsed by the archive's safe YAML reader (None when there is no text)."""
-    if text is None:
-        return None
-    from builder.records.yaml_source import load_yaml
-
-    limits = settings.limits
-    return load_yaml(
-        text, max_bytes=limits.max_record_bytes, max_depth=limits.max_yaml_depth, max_nodes=limits.max_yaml_nodes
-    )
-
-
-def parse_record_text(text: bytes | str | None, settings: ArchiveSettings) -> dict[str, Any] | None:
-    """The record as plain data (a mapping), or None when missing, oversized or not readable YAML.
-
-    Only the few fields the submission rules compare are needed, so a record
-    that fails model validation still takes part; records validation reports
-    its errors. The reader refuses anchors/aliases, tags and absurd nesting.
-    """
-    doc = load_record_text(text, settings)
-    if doc is None or not doc.ok:
-        return None
-    return doc.data if isinstance(doc.data, dict) else None
-
-
-def as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def as_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def line_of_key(text: str | None, key: str) -> int | None:
@@ -254,10 +212,8 @@ def base_accessions(root: Path, base: str, settings: ArchiveSettings) -> set[str
 
 
 def _is_released(raw: dict[str, Any] | None, today: dt.date) -> bool:
-    if not raw:
-        return False
-    release = as_date(raw.get("release_date"))
-    return release is not None and release <= today
+    """The record (as plain data) was released by ``today``, by the publication policy."""
+    return bool(raw) and is_released(as_date(raw.get("release_date")), today)
 
 
 def _changelog(raw: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from builder.core.layout import RECORD_NAME, STUDIES_DIR
 from builder.core.checks import Diagnostic, get_check, has_errors, sort_diagnostics
 from builder.records.checks import (
     MOD028, MOD030, MOD050, ONT003, ONT004, ONT006, REC001, REC002, XRF001, XRF002, XRF003, XRF004, XRF005,
@@ -43,8 +44,6 @@ from builder.records.yaml_source import (
     quote_hint,
 )
 
-STUDIES_DIR = "studies"
-RECORD_NAME = "study.yaml"
 
 # Texts `bioarchive new` writes for the depositor to replace. They satisfy the
 # model so a scaffold validates, so a record still holding one gets MOD050.

@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 from builder.core.errors import CommandError
+from builder.core.layout import RECORD_NAME, STUDIES_DIR
 from builder.core.settings import ArchiveSettings
-from builder.records.load import RECORD_NAME, SCAFFOLD_TEXTS, STUDIES_DIR
+from builder.records.load import SCAFFOLD_TEXTS
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/study.schema.json"
 

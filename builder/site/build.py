@@ -36,8 +36,10 @@ from rich.console import Console
 from builder.core.errors import StageError
 from builder.catalog.assembly import Catalog, PastVersion
 from builder.core.checks import Diagnostic, Severity
+from builder.core.layout import image_key
 from builder.site.frames import Frames, refuse_page_dependent_features
 from builder.model.image import ImageFacts
+from builder.model.publication import data_is_public
 from builder.model.study import Study
 from builder.site.pages import (
     GeneratedPage,
@@ -167,15 +169,15 @@ def inspect_study_images(
     from builder.data.archive import archive_fallback, archived_image_facts
     from builder.data.inspection import ImageTarget, inspect_images
 
-    released = [s for s in studies if s.is_released(today) and s.status.value != "withdrawn"]
+    released = [s for s in studies if data_is_public(s, today)]
     # Ingested images come from the archive's store: stored facts and thumbnails, no pixel data.
     archived = archived_image_facts(released, settings, root, cache_dir)
     facts: dict[str, ImageFacts] = {key: a.facts for key, a in archived.items() if a.current}
     targets = [
-        ImageTarget(key=f"{s.accession}/{d.name}/{img.name}", url=img.url, kind=img.kind.value)
+        ImageTarget(key=image_key(s.accession, d.name, img.name), url=img.url, kind=img.kind.value)
         for s in released
         for d, img in s.images()
-        if f"{s.accession}/{d.name}/{img.name}" not in facts
+        if image_key(s.accession, d.name, img.name) not in facts
     ]
     outcomes = inspect_images(
         targets, settings, root, thumbnails=True, cache_dir=cache_dir, scheduler=scheduler, progress=progress
@@ -505,28 +507,6 @@ def build_site_from_catalog(
     return report
 
 
-def write_site_data(catalog: Catalog, settings: ArchiveSettings, site: Path, *,
-                    thumbnail_url: Callable[[str], str | None] | None = None,
-                    extra_pages: list[str] = (), atomic: bool = True, search_index: bool = True,
-                    catalog_file: bool = True, catalog_json: str | None = None) -> None:
-    """Files next to the pages: exports, the catalog search index, catalog.json.
-
-    Written into their own folder, never through MkDocs: it would copy them
-    once more, and its sitemap.xml would replace the exports' one. The build
-    passes ``atomic=False`` (its folder is private until moved in whole),
-    ``search_index=False`` and ``catalog_file=False`` (it calls
-    :func:`write_search_index` and :func:`write_catalog_json` in another
-    process).
-    """
-    from builder.site.exports import write_exports
-
-    write_exports(catalog, site, settings, extra_pages=extra_pages, atomic=atomic)
-    if search_index:
-        write_search_index(catalog, settings, site, thumbnail_url=thumbnail_url)
-    if catalog_file:
-        write_catalog_json(catalog, site, catalog_json)
-
-
 def write_catalog_json(catalog: Catalog, site: Path, catalog_json: str | None = None) -> None:
     """catalog.json (``catalog_json`` is ``catalog.to_json()`` when the caller has it)."""
     text = catalog_json if catalog_json is not None else catalog.to_json()
@@ -604,5 +584,5 @@ def build(
     return report
 
 
-__all__ = ["BuildFailed", "BuildReport", "InvalidRecords", "SiteBuildError", "build", "build_site_from_catalog", "write_search_index",
-           "write_site_data"]
+__all__ = ["BuildFailed", "BuildReport", "InvalidRecords", "SiteBuildError", "build", "build_site_from_catalog",
+           "write_search_index"]

@@ -43,8 +43,6 @@ from typing import Any
 
 from builder.catalog.assembly import PRIVATE_STUDY_FIELDS, Catalog, CatalogStudy
 from builder.catalog.citation import (
-    clean,
-    one_line,
     to_bibtex,
     to_cff,
     to_csl_json,
@@ -54,6 +52,7 @@ from builder.catalog.citation import (
 )
 from builder.site.search_index import decoder_script
 from builder.core.settings import ArchiveSettings
+from builder.core.text import clean, one_line
 
 API_FORMAT_VERSION = 2  # 2: citation_formats in study documents replace the citation_files links
 FEED_ENTRIES = 50
@@ -430,12 +429,6 @@ def iter_export_documents(catalog: Catalog, settings: ArchiveSettings,
     if studies:  # the build writes them with the study pages, which share their citations
         for cs in catalog.studies:
             yield study_api_path(cs), study_api_json(cs, settings)
-
-
-def export_documents(catalog: Catalog, settings: ArchiveSettings,
-                     extra_pages: Iterable[str] = ()) -> dict[str, str]:
-    """Path (relative to the site root) -> content of every export. Pure."""
-    return dict(iter_export_documents(catalog, settings, extra_pages))
 
 
 def _check_relative(relative: str) -> None:

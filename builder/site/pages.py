@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import jinja2
 import markdown as markdown_lib
@@ -41,13 +41,14 @@ import nh3
 from markupsafe import Markup
 
 from builder.core.errors import StageError
-from builder.catalog.assembly import FACETS, Catalog, CatalogStudy, FacetValue, PastVersion, catalog_study
-from builder.catalog.assembly import _is_plain_markdown as is_plain_markdown
+from builder.catalog.assembly import FACETS, Catalog, CatalogStudy, FacetValue, PastVersion, past_version_entry
 from builder.site.exports import citation_links, study_api_path
 from builder.site.frames import DEFAULT_HIDE, FramedPage, front_matter, page_meta
 from builder.site.templates import template_loader, template_search_path
 from builder.model.image import ImageFacts
 from builder.core.settings import ArchiveSettings
+from builder.core.text import is_plain_markdown, json_for_script
+from builder.model.identifiers import term_url
 
 THUMBNAIL_FOLDER = "thumbnails"
 # Full image entries per study page, then compact rows, then a pointer to the
@@ -133,17 +134,6 @@ def unit_symbol(unit: str | None) -> str:
 
 def format_number(value: float) -> str:
     return f"{value:.4g}"
-
-
-def term_url(curie: str) -> str | None:
-    """The web page of an ontology term, by its CURIE."""
-    prefix, _, local = curie.partition(":")
-    if not local:
-        return None
-    if prefix == "NCBITaxon":
-        return f"https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id={quote(local)}"
-    # OBO PURLs resolve to the term's page at the ontology's home.
-    return f"http://purl.obolibrary.org/obo/{quote(prefix)}_{quote(local)}"
 
 
 def image_dimensions(facts: ImageFacts) -> str:
@@ -262,14 +252,6 @@ def make_environment(search_path: list[Path]) -> jinja2.Environment:
     )
     env.globals.update(facet_titles=FACET_TITLES, max_listed_images=MAX_LISTED_IMAGES)
     return env
-
-
-def json_for_script(data: Any) -> str:
-    """JSON safe inside <script>: no "</script>", "<!--" or "&" can appear in it."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(ch, esc)
-    return text
 
 
 # ---------------------------------------------------------------- thumbnails
@@ -579,16 +561,9 @@ class SiteRenderer:
     def past_version(self, current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
                      today: dt.date) -> None:
         """An earlier published version at its own URL, marked as superseded."""
-        if past.study is None or past.version >= current.version or past.study.release_date > today:
-            return
-        entry = catalog_study(past.study, images, self.settings, today)
-        if current.withdrawn:  # a withdrawal takes the data of every version down
-            entry.withdrawn = True
-            entry.withdrawal_reason = current.withdrawal_reason
-            entry.images = []
-            entry.card_thumbnail = None
-        entry.versions = current.versions
-        self.study(entry, past=past, url_path=f"{current.url_path}v{past.version}/")
+        entry = past_version_entry(current, past, images, self.settings, today)
+        if entry is not None:
+            self.study(entry, past=past, url_path=f"{current.url_path}v{past.version}/")
 
     def _jsonld(self, entry: CatalogStudy) -> str:
         from builder.catalog.citation import to_jsonld

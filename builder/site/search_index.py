@@ -78,7 +78,6 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from lunr import __TARGET_JS_VERSION__ as LUNR_JS_VERSION
@@ -91,8 +90,8 @@ from lunr.pipeline import Pipeline
 from lunr.token import Token
 from lunr.tokenizer import SEPARATOR_CHARS
 
-from builder.catalog.assembly import Catalog, CatalogStudy, markdown_to_text, truncate_text
-from builder.catalog.citation import split_name
+from builder.catalog.assembly import Catalog, CatalogStudy
+from builder.core.text import markdown_to_text, split_name, truncate_text
 from builder.core.settings import ArchiveSettings
 from builder.site.templates import DEFAULT_TEMPLATES
 

@@ -267,13 +267,13 @@ def test_a_version_committed_under_embargo_is_dated_by_its_release(catalog_setti
     "trailing \n", "x\r\ny", "tab\tx", "a\u00a0b",
 ])
 def test_markdown_to_text_fast_path_matches_markdown(source):
-    from builder.catalog.assembly import _rendered_text
+    from builder.core.text import _rendered_text
 
     assert markdown_to_text(source) == _rendered_text.__wrapped__(source)
 
 
 def test_markdown_fast_path_is_taken_for_prose_only():
-    from builder.catalog.assembly import _is_plain_markdown
+    from builder.core.text import is_plain_markdown as _is_plain_markdown
 
     assert _is_plain_markdown("We imaged 20 cells (HeLa), at 37 degrees: see text.\n\nMore here.")
     for source in ("1. x", "- x", "a *b*", "a_b", "&amp;", "<i>", "    code", "x\t"):

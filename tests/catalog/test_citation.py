@@ -21,10 +21,7 @@ from builder.catalog.assembly import build_catalog
 from builder.catalog.citation import (
     BIBTEX_ESCAPES,
     citation_text,
-    initials,
     jsonld_script,
-    one_line,
-    split_name,
     to_bibtex,
     to_cff,
     to_csl_json,
@@ -33,6 +30,7 @@ from builder.catalog.citation import (
     to_jsonld,
     to_ris,
 )
+from builder.core.text import initials, one_line, split_name
 from builder.model.study import Study
 from tests.support.catalog import HOSTILE_NAME, HOSTILE_TITLE, TODAY, study_record
 

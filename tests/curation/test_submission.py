@@ -9,7 +9,8 @@ import pytest
 from builder.core.checks import Severity, has_errors
 from builder.core.git import GitError
 from builder.core.settings import load_settings
-from builder.curation.submission import check_changes, parse_record_text
+from builder.curation.submission import check_changes
+from builder.records.raw import parse_record_text
 from tests.support.gitrepo import ArchiveRepo, lock_text
 
 TODAY = dt.date(2025, 6, 1)

@@ -13,7 +13,7 @@ from pybtex.database import parse_string
 
 from builder.site import exports
 from builder.catalog.assembly import PRIVATE_STUDY_FIELDS, build_catalog
-from builder.catalog.citation import clean, one_line
+from builder.core.text import clean, one_line
 from builder.site.exports import (
     CITATION_FORMATS,
     CSV_COLUMNS,

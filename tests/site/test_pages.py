@@ -126,6 +126,9 @@ def test_term_urls():
     assert term_url("NCBITaxon:10090") == "https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id=10090"
     assert term_url("FBbi:00000251") == "http://purl.obolibrary.org/obo/FBbi_00000251"
     assert term_url("nonsense") is None
+    # As an identifier (JSON-LD @id, DataCite valueUri) every term is named by its OBO PURL.
+    assert term_url("NCBITaxon:10090", identifier=True) == "http://purl.obolibrary.org/obo/NCBITaxon_10090"
+    assert term_url("FBbi:00000251", identifier=True) == "http://purl.obolibrary.org/obo/FBbi_00000251"
 
 
 def test_front_matter_round_trips_any_text():

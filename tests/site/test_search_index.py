@@ -208,7 +208,8 @@ def test_an_empty_catalog_gives_an_index_that_loads(catalog_settings):
 @given(text=st.lists(st.sampled_from(list("ab .,;:…🦠") + ["word", "Åström"]), max_size=200).map("".join))
 def test_an_excerpt_of_the_summary_is_the_excerpt_of_the_text(text):
     """description_excerpt() cuts the summary instead of the whole text when the summary is longer."""
-    from builder.catalog.assembly import SUMMARY_CHARS, truncate_text
+    from builder.catalog.assembly import SUMMARY_CHARS
+    from builder.core.text import truncate_text
     from builder.site.search_index import DESCRIPTION_EXCERPT_CHARS
 
     text = " ".join(text.split())  # markdown_to_text collapses whitespace
@@ -218,7 +219,7 @@ def test_an_excerpt_of_the_summary_is_the_excerpt_of_the_text(text):
 
 
 def test_description_excerpts_match_the_rendered_text(sample_catalog, hostile_catalog):
-    from builder.catalog.assembly import markdown_to_text, truncate_text
+    from builder.core.text import markdown_to_text, truncate_text
     from builder.site.search_index import DESCRIPTION_EXCERPT_CHARS, description_excerpt
 
     for cs in [*sample_catalog.studies, *hostile_catalog.studies]:
