@@ -54,6 +54,7 @@ SCAFFOLD_TEXTS: dict[str, str] = {
     "biological_entity": "Name what was imaged, e.g. HeLa cells or adult mouse brain",
     "preparation_protocol": "Describe how the samples were prepared: fixation, staining, mounting.",
     "instrument": "Name the microscope, e.g. Zeiss LSM 980 with Airyscan 2",
+    "signal_contrast": "Name the dye, stain or contrast of this channel, e.g. Hoechst 33342",  # new --from
 }
 _SCAFFOLD_VALUES = set(SCAFFOLD_TEXTS.values())
 
