@@ -1,57 +1,18 @@
 """`bioarchive serve`: build, serve site/ on 127.0.0.1, rebuild on changes.
 
-Rebuilds run the whole `bioarchive build` pipeline (which swaps site/ in only
-when it succeeds), so the preview never shows a half-built site, and a broken
-record or template shows as a message here while the last good site stays up.
+The server and the watch filter are builder.site.preview's. Rebuilds run the
+whole `bioarchive build` pipeline (which swaps site/ in only when it succeeds),
+so the preview never shows a half-built site, and a broken record or template
+shows as a message here while the last good site stays up.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import threading
 from pathlib import Path
 
 import click
 from rich.console import Console
-
-# What a rebuild depends on, relative to the archive root.
-WATCHED = ("studies", "templates", "site_overrides", "docs", "mkdocs.yml", "archive.toml")
-
-
-class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves site/ by path, looked up per request, so a rebuild's swap shows at once."""
-
-    def __init__(self, *args, site_dir: Path, **kwargs) -> None:
-        super().__init__(*args, directory=str(site_dir), **kwargs)
-
-    def log_message(self, format: str, *args) -> None:
-        pass
-
-
-def make_server(site_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(SiteHandler, site_dir=site_dir)
-    return http.server.ThreadingHTTPServer((host, port), handler)
-
-
-def watched_paths(root: Path) -> list[Path]:
-    return [root / name for name in WATCHED if (root / name).exists()]
-
-
-def rebuild_filter(root: Path, site_dir: Path):
-    """Ignore changes inside site/, the cache and editor droppings."""
-    from watchfiles import DefaultFilter
-
-    ignored = [site_dir.resolve(), (root / ".cache").resolve()]
-    default = DefaultFilter()
-
-    def accept(change, path: str) -> bool:
-        p = Path(path).resolve()
-        if any(p == i or i in p.parents for i in ignored):
-            return False
-        return default(change, path)
-
-    return accept
 
 
 @click.command(name="serve")
@@ -66,8 +27,9 @@ def command(root: Path | None, site_dir: Path | None, port: int, watch: bool) ->
     """Preview the website locally, rebuilding when records change."""
     from watchfiles import watch as watch_changes
 
-    from builder.site.build import build
     from builder.core.settings import find_root
+    from builder.site.build import build
+    from builder.site.preview import make_server, rebuild_filter, watched_paths
 
     console = Console(stderr=True)
     root = find_root(root)

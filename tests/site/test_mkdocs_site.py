@@ -18,7 +18,7 @@ import pytest
 import yaml
 from mkdocs.config import load_config
 
-from builder.commands.serve import make_server, rebuild_filter
+from builder.site.preview import make_server, rebuild_filter
 from builder.core.settings import ArchiveSettings
 from builder.site.mkdocs_site import (
     SiteBuildError,
