@@ -397,6 +397,8 @@ def _scaffold_leftovers(study: Study, doc: YamlDocument, file: str) -> list[Diag
             (("datasets", d, "biosample", "biological_entity"), dataset.biosample.biological_entity),
             (("datasets", d, "specimen", "preparation_protocol"), dataset.specimen.preparation_protocol),
             (("datasets", d, "acquisition", "instrument"), dataset.acquisition.instrument),
+            *((("datasets", d, "specimen", "signal_contrast", i, "contrast"), signal.contrast)
+              for i, signal in enumerate(dataset.specimen.signal_contrast)),
         ]
     out = []
     for loc, value in places:
