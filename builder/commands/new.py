@@ -28,10 +28,12 @@ def stdin_is_terminal() -> bool:
 @click.option("--organism", metavar="NCBITaxon:ID", help="Organism imaged, e.g. NCBITaxon:10090.")
 @click.option("--imaging-method", "imaging_method", metavar="FBbi:ID", help="Imaging method, e.g. FBbi:00000251.")
 @click.option("--licence", help="Licence (SPDX id from the archive's list).")
+@click.option("--from", "from_images", multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="Image file (TIFF, CZI, MRC, PNG, JPEG, or converted .ome.zarr) to prefill images, channels and instrument from; repeatable.")
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="Never prompt; use flags and defaults only.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Archive root (default: the folder holding archive.toml above the current one).")
-def command(title, author, email, organism, imaging_method, licence, assume_yes, root) -> None:
+def command(title, author, email, organism, imaging_method, licence, from_images, assume_yes, root) -> None:
     """Scaffold a new study record under the next free accession."""
     from builder.core.settings import find_root, load_settings
     from builder.model.identifiers import EMAIL_RE, split_curie
@@ -50,6 +52,7 @@ def command(title, author, email, organism, imaging_method, licence, assume_yes,
             return value if value is not None else default
         return click.prompt(text, default=default, **kw)
 
+    method_given = imaging_method is not None
     title = ask(title, "Study title", default="")
     author = ask(author, "Corresponding author's name", default="")
     email = ask(email, "Corresponding author's email", default="")
@@ -93,6 +96,10 @@ def command(title, author, email, organism, imaging_method, licence, assume_yes,
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     accession = path.parent.name
+    if from_images:
+        from builder.convert.prefill import prefill_or_exit
+
+        prefill_or_exit(path, list(from_images), settings, method_given=method_given)
     rel = path.relative_to(root).as_posix()
     click.echo(f"created {rel} ({accession})")
     click.echo(f"next: describe your study in {rel}, then run `bioarchive validate {STUDIES_DIR}/{accession}`")

@@ -132,6 +132,8 @@ def _size_text(facts: dict[str, Any]) -> str:
 
 def dataset_fields(facts: list[dict[str, Any]]) -> dict[str, Any]:
     """The prefilled parts of the first dataset: images, signal_contrast, instrument, parameters, method."""
+    from builder.records.load import SCAFFOLD_TEXTS  # unknown contrasts keep guidance text, flagged by MOD050
+
     images = []
     seen: set[str] = set()
     for f in facts:
@@ -146,6 +148,7 @@ def dataset_fields(facts: list[dict[str, Any]]) -> dict[str, Any]:
         images.append(entry)
     signals = []
     channel_names: set[str] = set()
+    channel_notes: list[str] = []
     for f in facts:
         for c in f.get("channels") or []:
             name = str(c.get("name") or "").strip()
@@ -155,8 +158,12 @@ def dataset_fields(facts: list[dict[str, Any]]) -> dict[str, Any]:
             contrast = c.get("fluor") or c.get("contrast_method") or ""
             waves = [f"{label} {c[key]:g} nm" for key, label in (("excitation_nm", "excitation"), ("emission_nm", "emission"))
                      if isinstance(c.get(key), (int, float))]
-            text = ", ".join([contrast] + waves if contrast else waves)
-            signals.append({"channel": name, "contrast": text or "TODO: the dye, stain or contrast of this channel"})
+            if contrast:
+                signals.append({"channel": name, "contrast": ", ".join([contrast, *waves])})
+            else:  # wavelengths alone do not name the dye: keep the guidance text, note them with the parameters
+                signals.append({"channel": name, "contrast": SCAFFOLD_TEXTS["signal_contrast"]})
+                if waves:
+                    channel_notes.append(f"channel {name}: {', '.join(waves)}")
     acquisitions = [f.get("acquisition") or {} for f in facts]
     microscope = next((a["microscope"] for a in acquisitions if a.get("microscope")), None)
     objective = next((a["objective"] for a in acquisitions if a.get("objective")), None)
@@ -167,7 +174,7 @@ def dataset_fields(facts: list[dict[str, Any]]) -> dict[str, Any]:
     if detector:
         parameters.append(f"detector {detector}")
     sizes = sorted({_size_text({"pixel_sizes": f.get("pixel_sizes"), "time_increment": f.get("time_increment")}) for f in facts} - {""})
-    parameters += sizes
+    parameters += sizes + channel_notes
     methods = [tuple(f["method"]) for f in facts if f.get("method")]
     return {
         "images": images,
@@ -209,3 +216,18 @@ def prefill_record(text: str, paths: list[Path], settings, *, method_given: bool
         images.mkdir(exist_ok=True)
         (images / ".gitignore").write_text("# converted images are uploaded, never committed\n*\n", encoding="utf-8")
     return head + note + body
+
+
+def prefill_or_exit(path: Path, images: list[Path], settings, *, method_given: bool) -> None:
+    """Prefill the new record at ``path`` in place; on bad images remove the new study and exit with the error."""
+    import shutil
+
+    import click
+
+    try:
+        text = prefill_record(path.read_text("utf-8"), images, settings, method_given=method_given, folder=path.parent)
+    except ConversionError as exc:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise click.ClickException(f"{exc}\nNo study was created.") from None
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"prefilled {len(images)} file(s): images, channels and instrument; check them in {path.name}", err=True)
