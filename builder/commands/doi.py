@@ -23,7 +23,8 @@ import click
               help="Archive root (default: the folder holding archive.toml above the current one).")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Act as on this date (default: today, UTC).")
-@click.option("--verify", is_flag=True, help="Check every DOI against DataCite, not only those the registry shows as changed.")
+@click.option("--verify", is_flag=True,
+              help="Check every DOI against DataCite, not only those the registry shows as changed.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any DOI could not be updated.")
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
 def command(root: Path | None, today: dt.datetime | None, verify: bool, strict: bool, fmt: str) -> None:

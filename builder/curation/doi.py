@@ -32,9 +32,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from datacite import DataCiteRESTClient, schema45
 from datacite.errors import (
@@ -312,7 +313,8 @@ def sync_dois(root: Path, settings: ArchiveSettings, *, today: dt.date | None = 
     for study in studies:
         for target in study_targets(study, settings, registry, today):
             known = registry.dois.get(target.doi)
-            wanted_sha = target.metadata_sha256 if target.metadata is not None else (known and known.metadata_sha256)
+            wanted_sha = target.metadata_sha256 if target.metadata is not None else (
+                known.metadata_sha256 if known is not None else None)
             done = (known is not None and known.state == target.state and known.url == target.url
                     and known.metadata_sha256 == wanted_sha)
             if done and not verify:

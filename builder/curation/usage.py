@@ -43,9 +43,10 @@ import secrets
 import sqlite3
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 from urllib.parse import unquote, urlsplit
 
 import counter_robots

@@ -53,7 +53,8 @@ def test_released_study_gets_findable_concept_and_version_dois(tmp_path, datacit
     assert datacite_server.dois[CONCEPT]["state"] == "findable"
     assert datacite_server.dois[V1]["state"] == "findable"
     assert datacite_server.dois[CONCEPT]["url"] == "https://archive.example.org/studies/OIA-000001/"
-    relations = {(r["relationType"], r["relatedIdentifier"]) for r in datacite_server.dois[CONCEPT]["relatedIdentifiers"]}
+    relations = {(r["relationType"], r["relatedIdentifier"])
+                 for r in datacite_server.dois[CONCEPT]["relatedIdentifiers"]}
     assert ("HasVersion", V1) in relations
     relations = {(r["relationType"], r["relatedIdentifier"]) for r in datacite_server.dois[V1]["relatedIdentifiers"]}
     assert ("IsVersionOf", CONCEPT) in relations

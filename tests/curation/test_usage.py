@@ -186,8 +186,8 @@ def test_a_large_log_is_streamed_in_bounded_memory(archive, tmp_path):
         for i in range(lines):
             user = i % users
             # Each user views a page every 1000 s (never a double click) over 2.3 days.
-            handle.write(combined(f"10.0.{user // 256}.{user % 256}", at(i), f"/archive/studies/OIA-00000{1 + user % 2}/",
-                                  BROWSER + f" u{user}"))
+            page = f"/archive/studies/OIA-00000{1 + user % 2}/"
+            handle.write(combined(f"10.0.{user // 256}.{user % 256}", at(i), page, BROWSER + f" u{user}"))
     size = log.stat().st_size
     assert size > 35_000_000  # bigger than the whole memory growth allowed below
     child = subprocess.run([sys.executable, "-c", _CHILD, str(archive), str(log)], capture_output=True, text=True,
