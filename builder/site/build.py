@@ -43,6 +43,7 @@ from builder.model.publication import data_is_public
 from builder.model.study import Study
 from builder.site.pages import (
     GeneratedPage,
+    PagesResult,
     ThumbnailStore,
     copy_hand_written_docs,
     doc_pages,
@@ -239,15 +240,26 @@ class SiteJob:
     history: dict[str, list[PastVersion]] | None
     images: dict[str, ImageFacts] | None
     catalog_json: str | None
+    # Page frames by the file they were pickled to, unpickled once per worker process.
+    frames: dict[str, Frames] = field(default_factory=dict)
+
+    def frames_from(self, frames_file: str) -> Frames:
+        frames = self.frames.get(frames_file)
+        if frames is None:
+            frames = self.frames[frames_file] = pickle.loads(Path(frames_file).read_bytes())
+        return frames
 
 
-_JOB: SiteJob | None = None
+# The job of the build in progress, set by SiteWorkers for its lifetime. A
+# module attribute because that is what a forked worker inherits for free: the
+# tasks below receive only small arguments, never the catalog.
+_INHERITED_JOB: SiteJob | None = None
 
 
 def _job() -> SiteJob:
-    if _JOB is None:  # pragma: no cover - a worker is always forked from a build that set it
+    if _INHERITED_JOB is None:  # pragma: no cover - a worker is always forked from a build that set it
         raise BuildFailed("a site worker started without its build")
-    return _JOB
+    return _INHERITED_JOB
 
 
 def _write_exports_task(out: Path, sitemap_pages: list[str]) -> None:
@@ -275,9 +287,6 @@ def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     return fn(*args), time.process_time() - started
 
 
-_FRAMES_LOADED: dict[str, Frames] = {}
-
-
 def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tuple[list[GeneratedPage], set[str]]:
     """Pages and API documents of catalog.studies[start:stop], written into the site; thumbnails linked.
 
@@ -285,9 +294,7 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
     from builder.site.exports import study_api_json, study_api_path
 
     job = _job()
-    frames = _FRAMES_LOADED.get(frames_file)
-    if frames is None:
-        frames = _FRAMES_LOADED[frames_file] = pickle.loads(Path(frames_file).read_bytes())
+    frames = job.frames_from(frames_file)
     made: set[str] = set()
 
     def write_api(entry: Any) -> None:
@@ -330,8 +337,8 @@ class SiteWorkers:
     """
 
     def __init__(self, job: SiteJob, workers: int) -> None:
-        global _JOB
-        _JOB = job
+        global _INHERITED_JOB
+        _INHERITED_JOB = job
         self.pool: ProcessPoolExecutor | None = None
         if "fork" in multiprocessing.get_all_start_methods() and workers > 0:
             self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
@@ -366,12 +373,111 @@ class SiteWorkers:
             raise BuildFailed(f"{what} failed: {type(exc).__name__}: {exc}") from exc
 
     def close(self, *, cancel: bool = False) -> None:
-        global _JOB
+        global _INHERITED_JOB
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=cancel)
             self.pool = None
-        _JOB = None
-        _FRAMES_LOADED.clear()  # tasks run here when there are no workers; `serve` builds again and again
+        # Without workers the tasks ran here: drop the job and its frames (`serve` builds again and again).
+        _INHERITED_JOB = None
+
+
+@dataclass
+class BuildFolders:
+    """The temporary folders of one site build; site_dir itself changes only at the swap."""
+
+    staging: Path  # docs, theme overrides, mkdocs.yml and the pickled frames
+    new_site: Path  # MkDocs writes here, then the study pages; swapped in at the end
+    extra: Path  # exports, search index and catalog.json, written while MkDocs runs; merged at the end
+
+    @classmethod
+    def create(cls, site_dir: Path) -> BuildFolders:
+        return cls(scratch_dir("bioarchive-staging-"), new_site_dir(site_dir), new_site_dir(site_dir, "extra"))
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.staging / "docs"
+
+    @property
+    def overrides_dir(self) -> Path:
+        return self.staging / "overrides"
+
+
+def _start_side_tasks(pool: SiteWorkers, root: Path, folders: BuildFolders) -> list[tuple[str, Future]]:
+    """Exports, search index and catalog.json, in workers while this process renders and runs MkDocs."""
+    job = _job()
+    sitemap_pages = doc_pages(root / "docs") + entry_pages(job.catalog, job.settings) + REFERENCE_PAGES
+    return [
+        ("writing the exports", pool.submit(_write_exports_task, folders.extra, sitemap_pages)),
+        ("writing the search index", pool.submit(_write_search_index_task, folders.extra)),
+        ("writing catalog.json", pool.submit(_write_catalog_json_task, folders.extra)),
+    ]
+
+
+def _render_nav_pages(root: Path, search_path: list[Path], folders: BuildFolders) -> tuple[PagesResult, Frames]:
+    """The pages in the nav into the docs folder, and one frame per kind of other page."""
+    job = _job()
+    stage_overrides(theme_search_path(root), folders.overrides_dir)
+    write_reference_pages(folders.docs_dir, search_path, job.settings)
+    result = render_site_pages(job.catalog, job.settings, docs_dir=folders.docs_dir, env=job.env,
+                               cache_dir=job.cache_dir, history=job.history, images=job.images, studies=[])
+    frames = Frames.for_pages(doc_pages(folders.docs_dir))
+    for page in [*result.framed, *framed_study_pages(job.catalog, job.history)]:
+        frames.need(frames.kind_of(page)[0])
+    frames.write_docs(folders.docs_dir)
+    return result, frames
+
+
+def _run_mkdocs(base_config: Path, folders: BuildFolders, report: BuildReport) -> None:
+    config = write_mkdocs_config(
+        base_config=base_config, docs_dir=folders.docs_dir, site_dir=folders.new_site,
+        custom_dir=folders.overrides_dir, settings=_job().settings, target=folders.staging / "mkdocs.yml",
+    )
+    mkdocs_run = run_mkdocs(config)
+    report.timings["mkdocs_build"] = mkdocs_run.seconds
+    report.mkdocs_warnings = mkdocs_run.warnings
+
+
+def _write_study_pages(pool: SiteWorkers, result: PagesResult, frames: Frames, folders: BuildFolders,
+                       report: BuildReport) -> None:
+    """Study pages (in workers, in chunks) and the other framed pages into the new site; thumbnails linked."""
+    studies = _job().catalog.studies
+    site = folders.new_site
+    frames.parse(site)
+    frames_file = folders.staging / "frames.pickle"
+    frames_file.write_bytes(pickle.dumps(frames, protocol=pickle.HIGHEST_PROTOCOL))
+    size = max(1, -(-len(studies) // (pool.workers * CHUNKS_PER_WORKER)))
+    chunks = [pool.submit(_study_pages_task, start, min(start + size, len(studies)), str(frames_file), site)
+              for start in range(0, len(studies), size)]
+    for page in result.framed:
+        frames.write(page, site)
+    result.thumbnails.copy_into(site)
+    thumbnails = set(result.thumbnails.used)
+    pages = list(result.pages)
+    cpu = 0.0
+    for chunk in chunks:
+        (chunk_pages, used), seconds = pool.result(chunk)
+        pages.extend(chunk_pages)
+        thumbnails |= used
+        cpu += seconds
+    report.thumbnails = len(thumbnails)
+    report.timings["studies_cpu"] = cpu
+    report.pages = len(pages)
+
+
+def _finish_side_tasks(pool: SiteWorkers, side_tasks: list[tuple[str, Future]], folders: BuildFolders,
+                       report: BuildReport) -> None:
+    """Wait for the exports, search index and catalog.json, then move them into the new site."""
+    waited = time.perf_counter()
+    for what, task in side_tasks:
+        _, seconds = pool.result(task, what)
+        report.timings[what.removeprefix("writing ").replace(" ", "_") + "_cpu"] = seconds
+    # Time spent waiting for the exports once the pages were written (0 when they finished first).
+    report.timings["exports_wait"] = time.perf_counter() - waited
+    pool.close()
+    # The exports' sitemap lists what the archive publishes; MkDocs' own goes.
+    if (folders.extra / "sitemap.xml").exists():
+        (folders.new_site / "sitemap.xml.gz").unlink(missing_ok=True)
+    merge_into(folders.extra, folders.new_site)
 
 
 def build_site_from_catalog(
@@ -408,90 +514,36 @@ def build_site_from_catalog(
     base_config = mkdocs_config_for(root, MKDOCS_CONFIG)
     refuse_page_dependent_features(base_config)
     clear_interrupted_builds(site_dir)
-    staging = scratch_dir("bioarchive-staging-")
-    new_site = new_site_dir(site_dir)
-    # Exports, search index and catalog.json go to a folder of their own while
-    # MkDocs writes new_site, and are moved into it at the end.
-    extra = new_site_dir(site_dir, "extra")
+    folders = BuildFolders.create(site_dir)
     pool: SiteWorkers | None = None
     # The catalog's millions of objects live until the build ends: keep them
     # out of the garbage collector's full scans (a third of the page rendering
     # time at 10,000 studies). Forked workers inherit them frozen.
     gc.freeze()
     try:
-        docs_dir = staging / "docs"
-        overrides_dir = staging / "overrides"
         search_path = template_search_path(root, template_dirs or [])
         # Hand-written pages go in first (generated pages of the same path replace them).
-        copy_hand_written_docs(root / "docs", docs_dir)
-        env = make_environment(search_path)
-        job = SiteJob(catalog, settings, env, docs_dir, cache_dir, history, images, catalog_json)
+        copy_hand_written_docs(root / "docs", folders.docs_dir)
+        job = SiteJob(catalog, settings, make_environment(search_path), folders.docs_dir, cache_dir, history, images,
+                      catalog_json)
         pool = SiteWorkers(job, workers if workers is not None else default_workers())
-        side_tasks = [
-            ("writing the exports", pool.submit(_write_exports_task, extra,
-                                                doc_pages(root / "docs") + entry_pages(catalog, settings) + REFERENCE_PAGES)),
-            ("writing the search index", pool.submit(_write_search_index_task, extra)),
-            ("writing catalog.json", pool.submit(_write_catalog_json_task, extra)),
-        ]
+        side_tasks = _start_side_tasks(pool, root, folders)
         with progress.stage("pages", "Rendering the site's pages and page frames"):
-            stage_overrides(theme_search_path(root), overrides_dir)
-            write_reference_pages(docs_dir, search_path, settings)
-            result = render_site_pages(catalog, settings, docs_dir=docs_dir, env=env, cache_dir=cache_dir,
-                                       history=history, images=images, studies=[])
-            frames = Frames.for_pages(doc_pages(docs_dir))
-            for page in [*result.framed, *framed_study_pages(catalog, history)]:
-                frames.need(frames.kind_of(page)[0])
-            frames.write_docs(docs_dir)
-        config = write_mkdocs_config(
-            base_config=base_config, docs_dir=docs_dir, site_dir=new_site, custom_dir=overrides_dir,
-            settings=settings, target=staging / "mkdocs.yml",
-        )
+            result, frames = _render_nav_pages(root, search_path, folders)
         with progress.stage("mkdocs", "Running mkdocs build"):
-            mkdocs_run = run_mkdocs(config)
-            report.timings["mkdocs_build"] = mkdocs_run.seconds
-            report.mkdocs_warnings = mkdocs_run.warnings
+            _run_mkdocs(base_config, folders, report)
         with progress.stage("studies", f"Writing the pages of {len(catalog.studies):,} studies"):
-            frames.parse(new_site)
-            frames_file = staging / "frames.pickle"
-            frames_file.write_bytes(pickle.dumps(frames, protocol=pickle.HIGHEST_PROTOCOL))
-            size = max(1, -(-len(catalog.studies) // (pool.workers * CHUNKS_PER_WORKER)))
-            chunks = [pool.submit(_study_pages_task, start, min(start + size, len(catalog.studies)),
-                                  str(frames_file), new_site)
-                      for start in range(0, len(catalog.studies), size)]
-            for page in result.framed:
-                frames.write(page, new_site)
-            result.thumbnails.copy_into(new_site)
-            thumbnails = set(result.thumbnails.used)
-            pages = list(result.pages)
-            cpu = 0.0
-            for chunk in chunks:
-                (chunk_pages, used), seconds = pool.result(chunk)
-                pages.extend(chunk_pages)
-                thumbnails |= used
-                cpu += seconds
-            report.thumbnails = len(thumbnails)
-            report.timings["studies_cpu"] = cpu
-            report.pages = len(pages)
-            waited = time.perf_counter()
-            for what, task in side_tasks:
-                _, seconds = pool.result(task, what)
-                report.timings[what.removeprefix("writing ").replace(" ", "_") + "_cpu"] = seconds
-            # Time spent waiting for the exports once the pages were written (0 when they finished first).
-            report.timings["exports_wait"] = time.perf_counter() - waited
-            pool.close()
-            # The exports' sitemap lists what the archive publishes; MkDocs' own goes.
-            if (extra / "sitemap.xml").exists():
-                (new_site / "sitemap.xml.gz").unlink(missing_ok=True)
-            merge_into(extra, new_site)
+            _write_study_pages(pool, result, frames, folders, report)
+            _finish_side_tasks(pool, side_tasks, folders, report)
         for warning in report.mkdocs_warnings:
             progress.say(f"[yellow]![/] mkdocs: {warning.removeprefix('WARNING').strip(' -')}")
         if keep_staging is not None:
-            shutil.copytree(staging, keep_staging, dirs_exist_ok=True)
-        swap_in(new_site, site_dir, delete_old_in_background=True)
+            shutil.copytree(folders.staging, keep_staging, dirs_exist_ok=True)
+        swap_in(folders.new_site, site_dir, delete_old_in_background=True)
     except BaseException:
         if pool is not None:
             pool.close(cancel=True)
-        discard(new_site)
+        discard(folders.new_site)
         raise
     finally:
         # Rendering leaves garbage in reference cycles (Jinja's contexts) that
@@ -500,8 +552,8 @@ def build_site_from_catalog(
         # reference counting instead of a full collection (~4 s at 10,000).
         gc.collect()
         gc.unfreeze()
-        discard(staging)
-        discard(extra)
+        discard(folders.staging)
+        discard(folders.extra)
     report.published = len(catalog.listed_studies)
     report.withdrawn = catalog.stats.withdrawn
     return report
