@@ -41,6 +41,9 @@ REC010 = register("REC010", E, "Record is not a mapping of fields",
     "Start from `bioarchive new`: a record is a YAML mapping of `field: value` lines.", area=_A)
 REC011 = register("REC011", E, "Key is not a plain name",
     "Write keys as plain field names such as `title:`; lists and mappings cannot be keys.", area=_A)
+REC012 = register("REC012", E, "Number too large",
+    "Numbers in records are years, versions and counts of at most 64 bits; fix the number, or quote it "
+    "if it is meant as text.", area=_A)
 
 # ---------------------------------------------------------------- generic field errors
 MOD001 = register("MOD001", E, "Required field missing",

@@ -187,7 +187,10 @@ def load_yaml(
         )
 
     if fast and not spans:
-        read = _fast_read(text, max_depth, max_nodes)
+        try:
+            read = _fast_read(text, max_depth, max_nodes)
+        except _NumberTooLarge:
+            read = None  # the event path reports it with its line
         if read is not None:
             doc.data, doc.positions, doc.plain_scalars = read
             return doc
@@ -327,10 +330,17 @@ def _build(
                             if regexp.match(value):
                                 if resolved != _STR:
                                     plain_scalars[path] = (value, resolved)
-                                    value = _construct(resolved, value)
+                                    try:
+                                        value = _construct(resolved, value)
+                                    except _NumberTooLarge as exc:
+                                        refuse("REC012", _too_large_message(exc.text), event,
+                                               field=format_path(path))
                                 break
                 elif tag is not None:
-                    value = _tagged_scalar(event, refuse)
+                    try:
+                        value = _tagged_scalar(event, refuse)
+                    except _NumberTooLarge as exc:
+                        refuse("REC012", _too_large_message(exc.text), event, field=format_path(path))
                 if parent is None:
                     root, have_root = value, True
                 elif parent[2]:
@@ -409,6 +419,26 @@ def _tagged_scalar(event: ev.ScalarEvent, refuse: Any) -> Any:
     return _construct(tag, event.value)
 
 
+# Integers in records are years, versions and counts. Bigger ones are refused before they are built:
+# Python refuses to print integers over 4,300 digits, and hexadecimal ones are not limited while reading.
+MAX_INT_BITS = 64
+_MAX_INT_TEXT = 40  # characters of a plain integer (sign, 0x/0o/0b prefix and '_' included) worth converting
+
+
+class _NumberTooLarge(Exception):
+    """An integer beyond MAX_INT_BITS; the caller knows where it is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _too_large_message(text: str) -> str:
+    shown = text if len(text) <= 24 else f"{text[:12]}…{text[-6:]} ({len(text):,} characters)"
+    return (f"the number {shown} is too large: numbers in records have at most {MAX_INT_BITS} bits "
+            "(about 19 digits); quote it if it is text")
+
+
 def _construct(tag: str, value: str) -> Any:
     if tag == _STR:
         return value
@@ -416,10 +446,15 @@ def _construct(tag: str, value: str) -> Any:
         return None
     if tag == _BOOL:
         return SafeConstructor.bool_values.get(value.lower(), value)
+    if tag == _INT and len(value) > _MAX_INT_TEXT:
+        raise _NumberTooLarge(value)
     try:
         node = ScalarNode(tag, value)
         if tag == _INT:
-            return _CONSTRUCTOR.construct_yaml_int(node)
+            number = _CONSTRUCTOR.construct_yaml_int(node)
+            if isinstance(number, int) and number.bit_length() > MAX_INT_BITS:
+                raise _NumberTooLarge(value)
+            return number
         if tag == _FLOAT:
             return _CONSTRUCTOR.construct_yaml_float(node)
         if tag == _TIMESTAMP:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -419,3 +421,25 @@ def test_fast_path_agrees_on_blocks_and_one_line_lists(header, body, lead, tail)
     text = lead + "a: " + header + "\n" + "".join(" " * indent + line + "\n" for indent, line in body) + tail
     _both_ways(text)
     _both_ways(text, max_depth=2, max_nodes=6)
+
+
+@pytest.mark.parametrize(("number", "shown"), [
+    ("0x" + "f" * 20_000, "(20,002 characters)"),  # hexadecimal: Python reads it, but cannot print it
+    ("9" * 5_000, "(5,000 characters)"),  # beyond Python's 4,300-digit conversion limit
+    ("18446744073709551616", "18446744073709551616"),  # 2**64: one bit too many
+])
+@pytest.mark.parametrize("fast", [True, False])
+def test_huge_integers_are_refused_where_they_stand(number, shown, fast):
+    text = f"title: Nuclei\npublications:\n  - year: {number}\n"
+    doc = load_yaml(text, file="study.yaml", fast=fast)
+    [d] = doc.diagnostics
+    assert doc.data is None
+    assert (d.check, d.line, d.column, d.field) == ("REC012", 3, 11, "publications[0].year")
+    assert shown in d.message and "64 bits" in d.message
+
+
+def test_tagged_and_listed_huge_integers_are_refused_and_normal_ones_read():
+    [d] = load_yaml("sizes: [1, !!int 0x" + "f" * 40 + "]\n").diagnostics
+    assert d.check == "REC012" and d.field == "sizes[1]"
+    doc = load_yaml("year: 2024\nversion: 0xff\nbig: 9223372036854775807\n")
+    assert doc.data == {"year": 2024, "version": 255, "big": 2**63 - 1} and not doc.diagnostics
