@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("ingest", "Copy accepted studies' images into the archive's own store, verified."),
     "fixity": ("fixity", "Re-check published studies' data against their pinned fingerprints."),
     "renumber": ("renumber", "Move a study to the next free accession."),
+    "convert": ("convert", "Convert microscopy files (TIFF, CZI, MRC, PNG, JPEG) to validated OME-Zarr."),
+    "upload": ("upload", "Upload a study's converted images to the staging bucket and lock them."),
     "doi": ("doi", "Mint and update the studies' DOIs through DataCite."),
     "usage": ("usage", "Count views and downloads per study from access logs (COUNTER)."),
 }
