@@ -71,7 +71,7 @@ def write_mkdocs_config(
     settings: ArchiveSettings,
     target: Path,
 ) -> Path:
-    """A configuration that inherits the repository's mkdocs.yml.
+    """A configuration that inherits the archive's mkdocs.yml (or the builder's default).
 
     Paths in the inherited file resolve against the generated file's folder,
     so every path is given here as an absolute path. Names and URLs come from
