@@ -33,10 +33,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from builder.core import layout
 from builder.core.checks import Diagnostic, get_check
+from builder.core.errors import ArchiveError
 from builder.core.settings import ArchiveSettings
 from builder.curation import checks as C
 from builder.data import archive
@@ -51,13 +52,15 @@ from builder.data.storage import (
     open_store,
 )
 
+T = TypeVar("T")
+
 # Failures worth another attempt: connection trouble, slowness, 5xx answers.
 TRANSIENT_CHECKS = frozenset({"NET001", "NET004", "NET007"})
 BACKOFF_BASE_S = 0.2
 BACKOFF_MAX_S = 10.0
 
 
-class CustodyError(Exception):
+class CustodyError(ArchiveError):
     """One image (or study) cannot be archived; carries the diagnostic that says why."""
 
     def __init__(self, diagnostic: Diagnostic) -> None:
@@ -173,7 +176,7 @@ class CopiedObject:
     copied: bool  # False: it was in the store already (verified)
 
 
-def _with_retries(action: Callable[[], CopiedObject], retries: int, what: str) -> CopiedObject:
+def _with_retries(action: Callable[[], T], retries: int, what: str) -> T:
     attempt = 0
     while True:
         try:
@@ -282,7 +285,8 @@ class Ingest:
         self.report.images.append(result)
         source = open_store(image.url, self.settings, self.root, untrusted=True,
                             budget=source_budget(self.settings))
-        objects = self.source_objects(source, accession, image.name)
+        objects = _with_retries(lambda: self.source_objects(source, accession, image.name),
+                                self.settings.store.retries, source.url)
         total = sum(o.size for o in objects)
         where = f"{accession} v{version} image {image.name!r}"
         if locked.objects is not None and locked.total_bytes is not None and (
@@ -294,6 +298,8 @@ class Ingest:
                 f"{locked.objects} objects, {locked.total_bytes} bytes. Nothing was copied",
                 file=lock_file, study=accession, image=image.name))
         prefix = layout.archived_image_prefix(accession, version, image.name)
+        # The version has no manifest, so no reader uses this prefix: clear what a killed run left.
+        self.store.clear_interrupted(prefix)
         existing = {info.key[len(prefix) + 1:]: info for info in self.store.iter_objects(prefix)}
         result.objects, result.bytes_total = len(objects), total
         task = None

@@ -21,6 +21,12 @@ from builder.curation.ingest import ingest
 from builder.data import archive
 from builder.data.storage import LocalArchiveStore, S3ArchiveStore
 
+# Image workers fork from a server process started once per test process; it must already hold
+# the S3 test credentials (tests/support/stores.py sets them only when the S3 server starts).
+for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    os.environ.setdefault(_name, "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
 REPO = Path(__file__).resolve().parents[2]
 BIOARCHIVE = [sys.executable, "-m", "builder.cli"]
 
@@ -57,6 +63,11 @@ def lock(root: Path, accession: str, env: dict | None = None) -> None:
 
 def files_of(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def stored_objects(folder: Path) -> int:
+    """Objects in a local store folder (a put in progress is a hidden .partial file, no object)."""
+    return sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".partial"))
 
 
 def source_folder(root: Path, accession: str) -> Path:
@@ -205,9 +216,19 @@ def test_transient_source_failures_are_retried(tmp_path, http):
                                              f'storage_root = "{http.url_for(served.parent.parent)}"'))
     lock(root, "OIA-000005")
     rel = served.relative_to(http.root).as_posix()
-    http.fail(rel + "/0", 503)  # the first pyramid level answers 503 for a while
-    threading.Timer(1.0, lambda: http.failures.pop(rel + "/0", None)).start()
-    report = ingest(root, load_settings(root))
+    http.fail(rel + "/0/0", 503)  # the chunks of the first pyramid level answer 503 for a while
+
+    def end_outage() -> None:  # the outage ends a moment after the first refused request
+        deadline = time.monotonic() + 60
+        while not any(r.status == 503 for r in list(http.log)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        http.failures.pop(rel + "/0/0", None)
+
+    threading.Thread(target=end_outage, daemon=True).start()
+    settings = load_settings(root)
+    settings = settings.model_copy(update={"store": settings.store.model_copy(update={"retries": 10})})
+    report = ingest(root, settings)
     assert report.ok, [d.message for d in report.diagnostics]
     assert [i.status for i in report.images] == ["archived"]
     assert any(r.status == 503 for r in http.log)
@@ -234,7 +255,7 @@ def test_an_ingest_killed_at_any_moment_resumes_and_never_looks_complete(tmp_pat
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            count = sum(1 for p in prefix.rglob("*") if p.is_file()) if prefix.exists() else 0
+            count = stored_objects(prefix)
             if count >= at_objects:
                 break
             time.sleep(0.01)
@@ -243,7 +264,7 @@ def test_an_ingest_killed_at_any_moment_resumes_and_never_looks_complete(tmp_pat
         proc.wait()
         if manifest.exists():
             break  # this run finished before the kill point
-        seen_counts.append(sum(1 for p in prefix.rglob("*") if p.is_file()))
+        seen_counts.append(stored_objects(prefix))
         # A reader never sees the half-copied version as archived.
         assert archive.read_version_manifest(LocalArchiveStore(store_root), "OIA-000001", 1) is None
     assert seen_counts and seen_counts == sorted(seen_counts)

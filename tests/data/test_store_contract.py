@@ -233,6 +233,13 @@ class TestLocalArchiveStore(WritableStoreCases):
         (self.folder / "A/v1/.x.123.partial").write_bytes(b"half")
         assert list(store.iter_objects("")) == []
 
+    def test_clearing_interrupted_writes_removes_temporary_files_only(self):
+        store = self.make_empty()
+        store.put("A/v1/img/x", b"kept")
+        (self.folder / "A/v1/img/.y.123.partial").write_bytes(b"half")
+        assert store.clear_interrupted("A/v1/img") == 1
+        assert sorted(p.name for p in (self.folder / "A/v1/img").iterdir()) == ["x"]
+
     def test_keys_cannot_leave_the_store(self, tmp_path):
         store = self.make_empty()
         outside = tmp_path / "outside"
@@ -268,6 +275,15 @@ class TestS3ArchiveStore(WritableStoreCases):
         assert store.stat("big2") is None
         uploads = self.s3.client().list_multipart_uploads(Bucket=self.s3.bucket, Prefix=self.prefix)
         assert uploads.get("Uploads", []) == []  # the refused upload was aborted, not left behind
+
+    def test_clearing_interrupted_writes_aborts_unfinished_uploads(self):
+        store = self.make_empty()
+        store.put("A/v1/img/x", b"kept")
+        client = self.s3.client()
+        client.create_multipart_upload(Bucket=self.s3.bucket, Key=f"{self.prefix}/A/v1/img/y")
+        assert store.clear_interrupted("A/v1/img") == 1
+        assert client.list_multipart_uploads(Bucket=self.s3.bucket, Prefix=self.prefix).get("Uploads", []) == []
+        assert [o.key for o in store.iter_objects("A")] == ["A/v1/img/x"]
 
     def test_a_failed_put_names_the_bucket(self):
         store = S3ArchiveStore("s3://no-such-bucket-here/x", endpoint_url=self.s3.endpoint_url)

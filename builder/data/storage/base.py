@@ -341,6 +341,13 @@ class WritableStore(Store):
         self._count(f"PUT {key}", 200, info.size)
         return info
 
+    def clear_interrupted(self, prefix: str) -> int:
+        """Remove what killed writes below ``prefix`` left (temporary files, unfinished uploads; never an object).
+
+        Returns how many were removed. Run it only when no other writer works on the prefix.
+        """
+        return 0
+
     @abstractmethod
     def _put(
         self, key: str, blocks: Iterator[bytes], size: int | None, sha256: str | None, overwrite: bool

@@ -161,6 +161,15 @@ class LocalArchiveStore(LocalStore, WritableStore):
         self._resolve(key)  # a symbolic link planted in the store may not lead a write outside it
         return target
 
+    def clear_interrupted(self, prefix: str) -> int:
+        base = self._resolve(prefix.strip("/")) if prefix.strip("/") else self._resolve("")
+        removed = 0
+        for path in base.rglob(f"*{PARTIAL_SUFFIX}") if base.is_dir() else ():
+            if path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def _put(self, key, blocks, size, sha256, overwrite):
         target = self._target(key)
         digest = hashlib.sha256()

@@ -282,6 +282,14 @@ class S3ArchiveStore(S3Store, WritableStore):
         self.part_size = part_size
         self.fs = _s3_filesystem(endpoint_url, False, budget.request_timeout_s, pool=max_connections)
 
+    def clear_interrupted(self, prefix: str) -> int:
+        full = self._object(prefix.strip("/"))
+        resp = self._call(prefix, "list_multipart_uploads", Bucket=self.bucket, Prefix=full)
+        uploads = resp.get("Uploads", [])
+        for upload in uploads:
+            self._abort(upload["Key"], upload["Key"], upload["UploadId"])
+        return len(uploads)
+
     def _put(self, key, blocks, size, sha256, overwrite):
         digest = hashlib.sha256()
         buffer = bytearray()
