@@ -45,5 +45,6 @@ def command(url: str, output: Path, size: int, labels: bool) -> None:
             raise SystemExit(1)
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(cache) / files[name], output)
-    click.echo(f"wrote {output} ({size} x {size} {suffix}): {outcome.facts.thumbnail_alt}")
+    alt = outcome.facts.thumbnail_alt if outcome.facts is not None else ""
+    click.echo(f"wrote {output} ({size} x {size} {suffix}): {alt}")
     raise SystemExit(1 if has_errors(outcome.diagnostics) else 0)

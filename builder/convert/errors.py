@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from builder.core.errors import InvalidInputError
+
 # code -> (title, fix)
 CODES: dict[str, tuple[str, str]] = {
     "CNV001": ("unsupported file format",
@@ -39,7 +41,7 @@ CODES: dict[str, tuple[str, str]] = {
 
 
 @dataclass
-class ConversionError(Exception):
+class ConversionError(InvalidInputError):
     code: str
     file: str
     message: str

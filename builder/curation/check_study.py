@@ -234,10 +234,10 @@ def validate_archive(
     from builder.records.load import load_records
 
     extra: list[Diagnostic] = []
-    targets, missing = record_targets(root, paths or [])
-    if not paths:
-        targets = None
-    extra.extend(missing)
+    targets: list[Path] | None = None  # None: every record
+    if paths:
+        targets, missing = record_targets(root, paths)
+        extra.extend(missing)
     if changed_since is not None:
         from builder.core import git as gitops
         from builder.curation.submission import check_changes

@@ -414,11 +414,11 @@ def _lock_changes(root: Path, base: str, folder: str) -> list[str]:
     lines = []
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name), new.get(name)
-        if before is None:
+        if before is None and after is not None:
             lines.append(f"{name}: pinned ({after.kind}, NGFF {after.ngff_version}, {after.fingerprint[:19]}…)")
-        elif after is None:
+        elif after is None and before is not None:
             lines.append(f"{name}: no longer pinned (was {before.fingerprint[:19]}…)")
-        else:
+        elif before is not None and after is not None:
             for label in ("url", "kind", "ngff_version", "fingerprint"):
                 a, b = getattr(before, label), getattr(after, label)
                 if a != b:
