@@ -137,7 +137,7 @@ class ArchiveSettings(BaseModel):
 
     @property
     def accession_pattern(self) -> re.Pattern[str]:
-        from builder.model.identifiers import accession_regex  # ASCII digits only, valid in JSON Schema too
+        from builder.core.patterns import accession_regex  # ASCII digits only, valid in JSON Schema too
 
         return re.compile(accession_regex(self.accession_prefix, self.accession_digits))
 

@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from builder.core.markdown_budget import MAX_MARKDOWN_CHARS, markdown_budget_problem
 from builder.model.identifiers import (
     CURIE_RULES,
     EMAIL_RE,
@@ -83,10 +84,21 @@ def _not_blank(v: str) -> str:
     return v
 
 
+def _within_markdown_budget(v: str) -> str:
+    # the renderer refuses the same texts (builder.core.markdown_budget): validate says so first
+    problem = markdown_budget_problem(v)
+    if problem is not None:
+        raise PydanticCustomError("MOD029", "{problem}", {"problem": problem})
+    return v
+
+
 Text = Annotated[str, AfterValidator(_not_blank)]
 # Length limits before the validator, so pydantic checks them in Rust as string lengths.
 ShortText = Annotated[str, Field(max_length=500), AfterValidator(_not_blank)]
-LongText = Annotated[str, Field(max_length=20_000), AfterValidator(_not_blank)]
+LongText = Annotated[
+    str, Field(max_length=MAX_MARKDOWN_CHARS), AfterValidator(_not_blank), AfterValidator(_within_markdown_budget)
+]
+MarkdownText = Annotated[str, AfterValidator(_within_markdown_budget)]  # optional descriptions, blank allowed
 
 
 # ---------------------------------------------------------------- ontology terms
@@ -275,7 +287,7 @@ class Link(_Model):
 class Biosample(_Model):
     organisms: list[TaxonTerm] = Field(min_length=1, description="NCBI Taxonomy terms of the imaged organisms")
     biological_entity: ShortText = Field(examples=["HeLa cells", "adult mouse brain"])
-    description: str | None = Field(default=None, examples=["Adult C57BL/6J males, 10 weeks old"])
+    description: MarkdownText | None = Field(default=None, examples=["Adult C57BL/6J males, 10 weeks old"])
     intrinsic_variables: list[Text] = Field(default_factory=list, description="e.g. genotype, strain, cell line",
                                             examples=[["H2B-GFP transgenic line"]])
     extrinsic_variables: list[Text] = Field(default_factory=list, description="e.g. treatments, reagents",
@@ -341,6 +353,16 @@ def _check_image_url(v: str) -> str:
     if lower.startswith(("s3://", "https://")):
         if re.search(r"\s", v) or len(v) > 2000:
             raise PydanticCustomError("MOD027", "'{value}' is not a valid URL", {"value": v})
+        authority = re.split(r"[/?#]", v.split("://", 1)[1], maxsplit=1)[0]
+        if "@" in authority:
+            # whatever is in the URL is published (catalog, API, pages): never repeat the secret either
+            host = authority.rsplit("@", 1)[1]
+            raise PydanticCustomError(
+                "MOD027",
+                "the image URL on host '{host}' carries a user name or password before '@'; URLs are published, "
+                "so credentials are refused: make the data publicly readable and give the URL without them",
+                {"host": host},
+            )
         return v.rstrip("/")
     if lower.startswith("http://"):
         raise PydanticCustomError(
@@ -373,7 +395,7 @@ class ImageRef(_Model):
     )
     kind: ImageKind = ImageKind.IMAGE
     title: str | None = Field(default=None, examples=["Plate 1, replicate A"])
-    description: str | None = Field(default=None, examples=["Control and knock-down wells, 4 fields each"])
+    description: MarkdownText | None = Field(default=None, examples=["Control and knock-down wells, 4 fields each"])
 
 
 class Dataset(_Model):

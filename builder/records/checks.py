@@ -85,6 +85,9 @@ MOD026 = register("MOD026", E, "Invalid dataset or image name",
     "Use letters, digits, '.', '_' and '-' only, starting with a letter or digit (at most 100 characters).", area=_A)
 MOD027 = register("MOD027", E, "Invalid image location",
     "Give an s3:// or https:// URL, or a path relative to the archive's storage root without '..'.", area=_A)
+MOD029 = register("MOD029", E, "Text too complex to publish",
+    "Shorten the text, nest lists and quotes less deeply, and write links as Markdown [text](https://...) "
+    "instead of raw HTML tags; the message gives the limit that was exceeded.", area=_A)
 MOD030 = register("MOD030", E, "Record written for an older schema version",
     "Run `bioarchive migrate studies/<ACCESSION>/study.yaml` to upgrade the record, then review the changes.", area=_A)
 MOD031 = register("MOD031", E, "Not an accession of this archive",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from builder.core.settings import ArchiveSettings
-from builder.model.identifiers import accession_regex
+from builder.core.patterns import accession_regex
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "schema" / "study.schema.json"

@@ -100,3 +100,53 @@ def test_the_top_level_examples_make_a_valid_record():
     record["release_date"] = dt.date.fromisoformat(Study.model_fields["release_date"].examples[0])
     record["title"] = Study.model_fields["title"].examples[0]
     assert Study.model_validate(record).title.startswith("A 3D atlas")
+
+
+# ---------------------------------------------------------------- hostile text and URLs (issue 16)
+
+@pytest.mark.parametrize("url", [
+    "https://user:secret@data.example.org/cells1.ome.zarr",
+    "https://token@data.example.org/cells1.ome.zarr",
+    "s3://AKIA:secret@bucket/cells1.ome.zarr",
+])
+def test_image_urls_with_credentials_are_refused_without_repeating_them(url):
+    record = make_record()
+    record["datasets"][0]["images"][0]["url"] = url
+    with pytest.raises(ValidationError) as exc:
+        Study.model_validate(record)
+    [err] = exc.value.errors()
+    assert err["type"] == "MOD027" and err["loc"] == ("datasets", 0, "images", 0, "url")
+    assert "secret" not in err["msg"] and "user name or password" in err["msg"]
+
+
+def test_an_at_sign_in_the_path_is_not_user_info():
+    record = make_record()
+    record["datasets"][0]["images"][0]["url"] = "https://data.example.org/v@2/cells1.ome.zarr"
+    assert Study.model_validate(record).datasets[0].images[0].url.endswith("v@2/cells1.ome.zarr")
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("- " * 500 + "deep", "500 levels deep"),  # a RecursionError in Python-Markdown
+    ("Nuclei <a " * 300, "300 HTML tags"),  # quadratic time in the renderer
+])
+def test_markdown_over_the_rendering_budget_is_refused(text, words):
+    from builder.core.markdown_budget import markdown_budget_problem
+
+    for where in ("description", "dataset", "image"):
+        record = make_record()
+        if where == "description":
+            record["description"] = text
+        elif where == "dataset":
+            record["datasets"][0]["description"] = text
+        else:
+            record["datasets"][0]["images"][0]["description"] = text
+        with pytest.raises(ValidationError) as exc:
+            Study.model_validate(record)
+        [err] = exc.value.errors()
+        assert err["type"] == "MOD029" and words in err["msg"], err
+    assert markdown_budget_problem(text) is not None  # the renderer asks the same question
+
+
+def test_markdown_within_the_budget_passes():
+    record = make_record(description="Nuclei of fibroblasts.\n\n- a\n  - b\n    - c\n\n> quoted <b>bold</b> text")
+    assert Study.model_validate(record).description.startswith("Nuclei")
