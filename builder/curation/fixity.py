@@ -92,10 +92,10 @@ class FixityReport:
 
 def run_fixity(root: Path, settings: ArchiveSettings, *, today: dt.date | None = None) -> FixityReport:
     """Check every published study under ``root``."""
-    from builder.data.inspection import inspect_images
+    from builder.curation.check_study import check_studies
     from builder.curation.lock import LockError, check_lock_entries, image_name, image_targets, read_lock
     from builder.model.study import Status
-    from builder.records.load import load_records
+    from builder.records.load import RecordSet, load_records
 
     root = Path(root)
     today = today or utc_today()
@@ -124,8 +124,9 @@ def run_fixity(root: Path, settings: ArchiveSettings, *, today: dt.date | None =
         else:
             studies.append((record, study))
 
-    targets = [t for _, study in studies for t in image_targets(study)]
-    outcomes = inspect_images(targets, settings, root, thumbnails=False) if targets else {}
+    # The images are read by the one "check a study" service that validate and review use.
+    checked = check_studies(root, settings, RecordSet(records=[r for r, _ in studies]), hints=False)
+    outcomes = {key: outcome for check in checked for key, outcome in check.outcomes.items()}
 
     for record, study in studies:
         result = StudyFixity(accession=study.accession)
