@@ -38,7 +38,8 @@ _REGISTRY: dict[str, Check] = {}
 
 # The modules that declare checks, one per area, in documentation order.
 # Imported by name so that core imports no stage; a missing module is an error.
-CHECK_MODULES = ("builder.records.checks", "builder.data.checks", "builder.curation.checks")
+CHECK_MODULES = ("builder.records.checks", "builder.data.checks", "builder.curation.checks",
+                 "builder.curation.publication_checks")
 
 
 def register(id: str, severity: Severity | str, title: str, fix: str, *, area: str) -> Check:

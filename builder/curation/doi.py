@@ -48,7 +48,9 @@ from datacite.errors import (
 )
 
 from builder.catalog.registry import DOIS_FILE, DoiRecord, DoiRegistry, read_doi_registry
+from builder.core.checks import Check
 from builder.core.settings import ArchiveSettings, DoiSettings
+from builder.curation import publication_checks as checks
 from builder.model.study import Status, Study
 
 Action = Literal["create", "update", "unchanged"]
@@ -87,6 +89,7 @@ class Target:
 class Failure:
     doi: str
     accession: str
+    check: str  # a DOI check id (builder.curation.publication_checks)
     message: str
     fix: str
 
@@ -221,19 +224,14 @@ class DataCite:
         return self.client.put_doi(doi, {"type": "dois", "attributes": attributes})
 
 
-def _explain(exc: Exception) -> tuple[str, str]:
-    """(message, fix) of a failed DataCite call."""
+def _explain(exc: Exception) -> tuple[Check, str]:
+    """The check and the message of a failed DataCite call."""
     if isinstance(exc, HttpError):
-        return (f"DataCite could not be reached ({exc})",
-                "Nothing to do if DataCite is down: the next publish run retries. Otherwise check "
-                "[archive.doi] api_url in archive.toml.")
+        return checks.DOI_UNREACHABLE, f"DataCite could not be reached ({exc})"
     if isinstance(exc, DataCiteUnauthorizedError):
-        return ("DataCite refused the credentials (401)",
-                "Check [archive.doi] repository_id in archive.toml and the DATACITE_PASSWORD secret of the "
-                "publish workflow's environment.")
+        return checks.DOI_UNAUTHORISED, "DataCite refused the credentials (401)"
     if isinstance(exc, DataCiteForbiddenError):
-        return ("DataCite refused the request (403)",
-                "The repository may not use this prefix: check [archive.doi] prefix and repository_id.")
+        return checks.DOI_UNAUTHORISED, "DataCite refused the request (403): the repository may not use this prefix"
     detail, status = str(exc), ""
     try:
         errors = json.loads(detail).get("errors", [])
@@ -242,11 +240,9 @@ def _explain(exc: Exception) -> tuple[str, str]:
     except (ValueError, AttributeError, TypeError):
         pass
     if status.startswith("5") or isinstance(exc, DataCiteServerError) and not status:
-        return (f"DataCite answered with a server error{f' ({status})' if status else ''}: {detail[:300]}",
-                "Nothing to do: the next publish run retries.")
-    return (f"DataCite rejected the request{f' ({status})' if status else ''}: {detail[:500]}",
-            "Fix the record (its metadata is sent as the site's DataCite export shows it) or report a bug; "
-            "the next publish run retries.")
+        return (checks.DOI_SERVER_ERROR,
+                f"DataCite answered with a server error{f' ({status})' if status else ''}: {detail[:300]}")
+    return checks.DOI_REJECTED, f"DataCite rejected the request{f' ({status})' if status else ''}: {detail[:500]}"
 
 
 def _event(server_state: str | None, wanted: str) -> str | None:
@@ -294,13 +290,14 @@ def sync_dois(root: Path, settings: ArchiveSettings, *, today: dt.date | None = 
     doi_settings = settings.doi
     if not doi_settings.enabled:
         report.configured = False
-        report.problem = ("DOIs are not configured: set prefix and repository_id under [archive.doi] in "
-                          "archive.toml to mint them.")
+        report.problem = (f"{checks.DOI_NOT_SET_UP.id}: DOIs are not configured: set prefix and repository_id "
+                          "under [archive.doi] in archive.toml to mint them.")
         return report
     password = password or password_from_environment(doi_settings)
     if not password:
-        report.problem = (f"No DataCite password: the environment variable {doi_settings.password_env} is not set. "
-                          "Give the publish job the secret (see docs/guides/policies.md, DOIs).")
+        report.problem = (f"{checks.DOI_NOT_SET_UP.id}: no DataCite password: the environment variable "
+                          f"{doi_settings.password_env} is not set. Give the publish job the secret "
+                          "(docs/guides/policies.md, DOIs).")
         return report
     registry = read_doi_registry(root)
     registry.prefix = doi_settings.prefix
@@ -328,8 +325,8 @@ def sync_dois(root: Path, settings: ArchiveSettings, *, today: dt.date | None = 
                         continue
                 action, attributes = apply_target(api, target)
             except (DataCiteError, HttpError) as exc:
-                message, fix = _explain(exc)
-                report.failures.append(Failure(target.doi, target.accession, message, fix))
+                check, message = _explain(exc)
+                report.failures.append(Failure(target.doi, target.accession, check.id, message, check.fix))
                 if isinstance(exc, (HttpError, DataCiteUnauthorizedError)):
                     # Every further call would fail the same way; the next run retries them all.
                     return _finish(root, registry, report)
@@ -371,9 +368,9 @@ def render_markdown(report: SyncReport) -> str:
             lines += ["", f"### {title}", ""] + [f"- `{d}`" for d in dois]
     if report.failures:
         lines += ["", "### Failed (retried on the next run; the site was published without them)", "",
-                  "| DOI | study | problem | fix |", "|---|---|---|---|"]
+                  "| DOI | study | check | problem | fix |", "|---|---|---|---|---|"]
         for f in report.failures:
-            lines.append(f"| `{f.doi}` | {f.accession} | {_cell(f.message)} | {_cell(f.fix)} |")
+            lines.append(f"| `{f.doi}` | {f.accession} | `{f.check}` | {_cell(f.message)} | {_cell(f.fix)} |")
     if report.skipped_records:
         lines += ["", "Records with errors were left out: " + ", ".join(f"`{p}`" for p in report.skipped_records)]
     return "\n".join(lines) + "\n"
@@ -385,7 +382,7 @@ def render_text(report: SyncReport) -> str:
     out = [f"DOIs: {len(report.created)} created, {len(report.updated)} updated, {report.unchanged} unchanged, "
            f"{len(report.failures)} failed"]
     for f in report.failures:
-        out.append(f"  {f.doi} ({f.accession}): {f.message}\n    fix: {f.fix}")
+        out.append(f"  {f.doi} ({f.accession}): {f.check} {f.message}\n    fix: {f.fix}")
     return "\n".join(out) + "\n"
 
 

@@ -54,6 +54,7 @@ import counter_robots
 from builder.catalog.registry import LineTally, MonthUsage, StudyUsage, UsageCounts, usage_path
 from builder.core.errors import InvalidInputError
 from builder.core.settings import ArchiveSettings
+from builder.curation import publication_checks as checks
 
 DOUBLE_CLICK_SECONDS = 30
 MAX_LINE_BYTES = 64 * 1024
@@ -203,8 +204,9 @@ def count_usage(root: Path, settings: ArchiveSettings, logs: list[Path], month: 
     files = log_files(logs)
     for path in files:
         if path.resolve().is_relative_to(root):
-            raise UsageError(f"{path}: access logs hold IP addresses and must never be inside the archive's "
-                             "repository, where they could be committed. Move them out (e.g. to /tmp) and rerun.")
+            raise UsageError(f"{path}: {checks.USAGE_LOGS_IN_REPOSITORY.id} access logs hold IP addresses and must "
+                             "never be inside the archive's repository, where they could be committed. "
+                             "Move them out (e.g. to /tmp) and rerun.")
     if accessions is None:
         accessions = released_accessions(root, settings, today or dt.date.today())
     classifier = _Classifier(settings, accessions)
@@ -426,10 +428,9 @@ def render_text(report: UsageReport) -> str:
         f"{len(report.month.studies)} studies with use; written to {report.output}",
     ]
     for m in report.malformed:
-        out.append(f"  {m.file}:{m.line}: malformed line ({m.reason})")
+        out.append(f"  {m.file}:{m.line}: {checks.USAGE_MALFORMED_LINE.id} malformed line ({m.reason})")
     if lines.malformed > len(report.malformed):
         out.append(f"  ... and {lines.malformed - len(report.malformed)} more malformed lines")
     if lines.malformed:
-        out.append("  fix: pass logs in the combined log format or the S3 server access log format; "
-                   "malformed lines are skipped, the rest is counted")
+        out.append(f"  fix: {checks.USAGE_MALFORMED_LINE.fix}")
     return "\n".join(out) + "\n"

@@ -151,7 +151,7 @@ def test_datacite_down_never_raises_is_reported_and_retried(tmp_path, datacite_s
     datacite_server.fail_with(503, times=100)
     report = sync(root)
     assert not report.ok and report.failures
-    assert "server error (503)" in report.failures[0].message
+    assert "server error (503)" in report.failures[0].message and report.failures[0].check == "DOI004"
     summary = render_markdown(report)
     assert "Failed (retried on the next run" in summary and CONCEPT in summary
     assert read_doi_registry(root).dois == {}  # nothing recorded that DataCite did not confirm
@@ -164,10 +164,11 @@ def test_unreachable_datacite_and_refused_credentials(tmp_path, datacite_server,
     root = archive(tmp_path, refused_url + "/", **{"OIA-000001": make_record()})
     report = sync(root)
     assert len(report.failures) == 1 and "could not be reached" in report.failures[0].message
+    assert report.failures[0].check == "DOI001"
     root2 = archive(tmp_path / "b", datacite_server.url, **{"OIA-000001": make_record()})
     refused = sync(root2, password="wrong")
     assert [c.status for c in datacite_server.requests] == [401]  # stops at the first refusal
-    assert "refused the credentials (401)" in refused.failures[0].message
+    assert "refused the credentials (401)" in refused.failures[0].message and refused.failures[0].check == "DOI002"
     assert "DATACITE_PASSWORD" in refused.failures[0].fix
 
 
@@ -182,8 +183,8 @@ def test_rejected_metadata_is_422_with_the_field(tmp_path, datacite_server):
         apply_target(api, bad)
     from builder.curation.doi import _explain
 
-    message, _fix = _explain(caught.value)
-    assert "types/resourceTypeGeneral" in message
+    check, message = _explain(caught.value)
+    assert check.id == "DOI003" and "types/resourceTypeGeneral" in message
     assert datacite_server.requests[-1].status == 422
     assert CONCEPT not in datacite_server.dois
 
@@ -222,11 +223,11 @@ def test_server_state_machine_as_documented(datacite_server):
 def test_not_configured_or_no_password_is_reported_not_raised(tmp_path, monkeypatch, datacite_server):
     write_record(tmp_path / "plain", make_record())
     report = sync_dois(tmp_path / "plain", load_settings(tmp_path / "plain"), today=TODAY)
-    assert not report.configured and "not configured" in report.problem
+    assert not report.configured and "not configured" in report.problem and report.problem.startswith("DOI005")
     root = archive(tmp_path / "b", datacite_server.url, **{"OIA-000001": make_record()})
     monkeypatch.delenv("DATACITE_PASSWORD", raising=False)
     report = sync_dois(root, load_settings(root), today=TODAY)
-    assert "DATACITE_PASSWORD" in report.problem and not datacite_server.requests
+    assert "DATACITE_PASSWORD" in report.problem and "DOI005" in report.problem and not datacite_server.requests
 
 
 def test_doi_command_writes_the_job_summary_and_never_fails_the_job(tmp_path, datacite_server, monkeypatch):
@@ -238,7 +239,7 @@ def test_doi_command_writes_the_job_summary_and_never_fails_the_job(tmp_path, da
     result = CliRunner().invoke(main, ["doi", "--root", str(root), "--today", "2026-12-02"])
     assert result.exit_code == 0, result.output
     assert "failed" in result.output and "Traceback" not in result.output
-    assert "## DOIs (DataCite)" in summary.read_text()
+    assert "## DOIs (DataCite)" in summary.read_text() and "`DOI004`" in summary.read_text()
     datacite_server.failures.clear()
     result = CliRunner().invoke(main, ["doi", "--root", str(root), "--today", "2026-12-02", "--format", "json"])
     assert result.exit_code == 0

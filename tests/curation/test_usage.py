@@ -141,7 +141,7 @@ def test_malformed_lines_are_counted_and_located_never_fatal(archive, tmp_path):
     assert report.month.studies["OIA-000001"].regular.views == 2
     result = CliRunner().invoke(main, ["usage", str(log), "--month", "2026-11", "--root", str(archive)])
     assert result.exit_code == 0, result.output
-    assert f"{log}:2: malformed line" in result.output and "Traceback" not in result.output
+    assert f"{log}:2: USE001 malformed line" in result.output and "Traceback" not in result.output
 
 
 def test_gzip_logs_folders_and_a_truncated_archive(archive, tmp_path):
@@ -207,7 +207,7 @@ def test_a_large_log_is_streamed_in_bounded_memory(archive, tmp_path):
 def test_logs_inside_the_repository_and_bad_months_are_refused(archive, tmp_path):
     inside = archive / "access.log"
     inside.write_text(combined("203.0.113.7", at(0), "/archive/studies/OIA-000001/", BROWSER))
-    with pytest.raises(UsageError, match="must never be inside the archive's repository"):
+    with pytest.raises(UsageError, match="USE002 access logs hold IP addresses and must never be inside"):
         run(archive, inside)
     outside = tmp_path / "a.log"
     outside.write_text("")
