@@ -177,12 +177,13 @@ def test_generator_reproduces_the_committed_bytes(tmp_path, accession):
 def test_images_lock_pins_the_committed_data(path):
     """Each example commits images.lock, as depositors do; regenerate it after changing the data."""
     from builder.data.inspection import inspect_image
-    from builder.curation.lock import image_targets, lock_from_outcomes, read_lock
+    from builder.curation.lock import contents_of, image_contents, image_targets, lock_from_outcomes, read_lock
 
     study = STUDIES[path.parent.name]
     pinned = read_lock(REPO, study.accession)
     assert pinned is not None, f"run: bioarchive lock studies/{study.accession}"
     outcomes = {t.key: inspect_image(t, SETTINGS, REPO) for t in image_targets(study)}
-    live, problems = lock_from_outcomes(study, outcomes)
-    assert problems == []
+    manifests, unread = image_contents(study, SETTINGS, REPO)
+    live, problems = lock_from_outcomes(study, outcomes, contents_of(manifests))
+    assert problems == [] and unread == []
     assert live == pinned, f"the data changed: run bioarchive lock studies/{study.accession}"

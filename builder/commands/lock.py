@@ -1,6 +1,8 @@
-"""`bioarchive lock studies/<ACCESSION>`: pin the metadata fingerprints of a study's images.
+"""`bioarchive lock studies/<ACCESSION>`: pin what a study's images are (metadata and content).
 
-Reads every image of the (valid) record and writes studies/<ACCESSION>/images.lock.
+Reads every image of the (valid) record: its metadata, and every byte once,
+streaming, many objects at once, with a progress bar; then writes
+studies/<ACCESSION>/images.lock (version 2: a version-1 file is rewritten).
 Nothing is written when the record is invalid or an image cannot be read, so
 a lock always describes data that was really there.
 """
@@ -25,7 +27,9 @@ def _print(diagnostics: list[Diagnostic]) -> None:
 
 @click.command("lock")
 @click.argument("study", type=click.Path(path_type=Path, file_okay=False))
-def command(study: Path) -> None:
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Objects read at once (default: [archive.store] transfers in archive.toml).")
+def command(study: Path, workers: int | None) -> None:
     """Pin the fingerprints of the images of the study in folder STUDY (studies/<ACCESSION>).
 
     Commit the images.lock it writes. Run it again whenever you change the
@@ -33,7 +37,7 @@ def command(study: Path) -> None:
     """
     from builder.data.inspection import inspect_images
     from builder.core.layout import LOCK_NAME, RECORD_NAME
-    from builder.curation.lock import image_targets, lock_from_outcomes, lock_path
+    from builder.curation.lock import contents_of, image_targets, lock_from_outcomes, lock_path
     from builder.records.load import load_record
     from builder.core.settings import find_root, load_settings
 
@@ -52,7 +56,11 @@ def command(study: Path) -> None:
     targets = image_targets(result.study)
     click.echo(f"Reading {len(targets)} image(s) of {result.study.accession} ...", err=True)
     outcomes = inspect_images(targets, settings, root, thumbnails=False)
-    lock, problems = lock_from_outcomes(result.study, outcomes)
+    manifests, unread = _read_contents(result.study, settings, root, workers)
+    lock, problems = lock_from_outcomes(result.study, outcomes, contents_of(manifests))
+    problems = (problems or []) + unread
+    if unread:
+        lock = None
     if lock is None:
         click.echo("Nothing was written: these images could not be read. Fix them and lock again:", err=True)
         _print(problems)
@@ -64,6 +72,30 @@ def command(study: Path) -> None:
     if path.is_file() and path.read_text("utf-8") == text:
         click.echo(f"{rel} is up to date ({len(lock.images)} image(s) pinned).")
         return
-    path.write_text(text, "utf-8")
-    click.echo(f"Pinned {len(lock.images)} image(s) in {rel}.")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, "utf-8")
+    partial.replace(path)  # never a half-written lock
+    total = sum(m.total_bytes for m in manifests.values())
+    click.echo(f"Pinned {len(lock.images)} image(s) in {rel} ({total} bytes in "
+               f"{sum(len(m.objects) for m in manifests.values())} objects).")
     click.echo(f"Commit it: git add {rel} && git commit -m 'Pin images of {result.study.accession}'")
+
+
+def _read_contents(study, settings, root: Path, workers: int | None):
+    """Every byte of every image once, with a rich progress bar (on stderr) per image."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from builder.curation.lock import image_contents
+
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console, transient=not console.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def advance(name: str, nbytes: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(f"hashing {name}", total=None)
+            bar.advance(tasks[name], nbytes)
+
+        return image_contents(study, settings, root, max_workers=workers, progress=advance)

@@ -90,7 +90,7 @@ GIT_IDENTITY = {
 def lock_text(accession: str, images: dict[str, str]) -> str:
     """An images.lock for ``images`` (name -> url) with made-up fingerprints, for
     tests that check the lock's entries without reading data."""
-    from builder.curation.lock import ImageLock, LockEntry
+    from builder.curation.lock import ContentChecksum, ImageLock, LockEntry
 
     return ImageLock(
         accession=accession,
@@ -100,6 +100,7 @@ def lock_text(accession: str, images: dict[str, str]) -> str:
                 fingerprint="sha256:" + hashlib.sha256(url.encode()).hexdigest(),
                 ngff_version="0.5",
                 kind="image",
+                content=ContentChecksum(hashlib.md5(url.encode()).hexdigest() + "-1--1", 1, 1),
             )
             for name, url in images.items()
         },
