@@ -90,7 +90,7 @@ def run_codecs() -> None:
             encoded = [codec.encode(c) for c in chunks]
             encode_s = time.perf_counter() - start
             start = time.perf_counter()
-            for e, c in zip(encoded, chunks):
+            for e, c in zip(encoded, chunks, strict=False):
                 decoded = np.frombuffer(codec.decode(e), dtype=c.dtype)
                 assert np.array_equal(decoded, c.ravel())  # lossless, checked
             decode_s = time.perf_counter() - start

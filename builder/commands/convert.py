@@ -55,7 +55,7 @@ def command(inputs, output, version, codec, pixel_size, memory_mb, timeout_s, th
     try:
         root = find_root(root)
         settings = load_settings(root)
-    except Exception:  # outside an archive checkout: the default limits apply
+    except Exception:  # noqa: BLE001 - outside an archive checkout: the default limits apply
         root, settings = Path.cwd(), ArchiveSettings()
     try:
         converted = convert_files(list(inputs), output, settings=settings, root=root, version=version, codec=codec,
@@ -66,7 +66,7 @@ def command(inputs, output, version, codec, pixel_size, memory_mb, timeout_s, th
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     for image in converted:
-        shape = " x ".join(f"{n}{a}" for a, n in zip(image.axes, image.shape))
+        shape = " x ".join(f"{n}{a}" for a, n in zip(image.axes, image.shape, strict=False))
         click.echo(f"wrote {image.path} ({shape}, {image.dtype}, {image.levels} level(s)) from {image.source}")
         for warning in image.warnings:
             click.echo(f"  warning: {warning}", err=True)

@@ -37,7 +37,7 @@ def command(study: Path, destination: str, endpoint_url: str | None, no_lock: bo
     if endpoint_url is None:
         try:
             endpoint_url = load_settings(find_root(folder)).s3_endpoint_url
-        except Exception:  # outside an archive checkout: AWS itself
+        except Exception:  # noqa: BLE001 - outside an archive checkout: AWS itself
             endpoint_url = None
     try:
         report = upload_study(folder, destination, endpoint_url=endpoint_url, progress=sys.stderr.isatty())

@@ -163,7 +163,7 @@ def _join(*parts: Any) -> str:
 def rgb_channels(count: int, alpha: bool = False) -> list[ChannelInfo]:
     names = ["red", "green", "blue", "alpha"][:count]
     colours = ["FF0000", "00FF00", "0000FF", "FFFFFF"][:count]
-    return [ChannelInfo(name=n, color=c, contrast_method="Brightfield") for n, c in zip(names, colours)]
+    return [ChannelInfo(name=n, color=c, contrast_method="Brightfield") for n, c in zip(names, colours, strict=False)]
 
 
 def imagej_sizes(meta: dict[str, Any], resolution: tuple[float, float] | None, axes: str):

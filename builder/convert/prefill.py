@@ -91,7 +91,7 @@ def _facts_of_converted(path: Path) -> dict[str, Any]:
     axes = "".join(a["name"] for a in multiscale.get("axes", []))
     scale = next((t["scale"] for t in multiscale["datasets"][0].get("coordinateTransformations", []) if t.get("type") == "scale"), [])
     units = {a["name"]: a.get("unit") for a in multiscale.get("axes", [])}
-    sizes = {a: [s, units.get(a)] for a, s in zip(axes, scale) if a in "zyx" and units.get(a)}
+    sizes = {a: [s, units.get(a)] for a, s in zip(axes, scale, strict=False) if a in "zyx" and units.get(a)}
     from builder.convert.metadata import AcquisitionInfo, ChannelInfo, suggest_method
 
     channels = source.get("channels") or [{"name": c.get("label", "")} for c in (attrs.get("ome", attrs).get("omero") or {}).get("channels", [])]
@@ -121,7 +121,7 @@ def _image_name(path: Path, series: int | None) -> str:
 def _size_text(facts: dict[str, Any]) -> str:
     parts = []
     if facts.get("shape"):
-        parts.append(" x ".join(f"{n} {a}" for a, n in zip(facts["axes"], facts["shape"])) + f" ({facts['dtype']})")
+        parts.append(" x ".join(f"{n} {a}" for a, n in zip(facts["axes"], facts["shape"], strict=False)) + f" ({facts['dtype']})")
     sizes = facts.get("pixel_sizes") or {}
     if sizes:
         parts.append("pixel size " + ", ".join(f"{a} {v[0]:g} {v[1] or ''}".rstrip() for a, v in sorted(sizes.items(), reverse=True)))

@@ -100,7 +100,7 @@ def open_images(path: Path, *, block_limit_bytes: int) -> list[SourceImage]:
         images = opener(path, block_limit_bytes)
     except (ConversionError, MemoryError):
         raise
-    except Exception as exc:  # the readers raise many types for corrupt files; all mean "cannot be read"
+    except Exception as exc:  # noqa: BLE001 - the readers raise many types for corrupt files; all mean "cannot be read"
         raise ConversionError("CNV002", str(path), f"{fmt} reader failed: {type(exc).__name__}: {str(exc)[:300]}") from None
     for image in images:
         for axis, (size, _) in image.pixel_sizes.items():
@@ -139,7 +139,7 @@ def _normalise(path: Path, data, src_axes: str, *, samples_are_channels: bool = 
     taken: set[str] = set()
     mapping = {"T": "t", "C": "c", "Z": "z", "Y": "y", "X": "x", "S": "c" if samples_are_channels else None}
     extras: list[int] = []
-    for i, (letter, size) in enumerate(zip(src_axes.upper(), data.shape)):
+    for i, (letter, size) in enumerate(zip(src_axes.upper(), data.shape, strict=False)):
         name = mapping.get(letter)
         if name is None or name in taken:
             if size == 1:

@@ -50,7 +50,7 @@ def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
         images = open_images(path, block_limit_bytes=max(1, memory // 8))
         if payload.get("pixel_size"):
             for image in images:
-                for axis, size in zip("xyz", payload["pixel_size"]):
+                for axis, size in zip("xyz", payload["pixel_size"], strict=False):
                     if axis in image.axes:
                         image.pixel_sizes[axis] = (float(size), "micrometer")
                 for axis, (size, _) in image.pixel_sizes.items():
@@ -95,7 +95,7 @@ def output_names(inputs: list[Path], counts: list[int], out: Path) -> tuple[bool
 
     single = len(inputs) == 1 and counts[0] == 1 and out.name.endswith(".zarr")
     names = [[f"{_image_name(path, i if count > 1 else None)}.ome.zarr" for i in range(count)]
-             for path, count in zip(inputs, counts)]
+             for path, count in zip(inputs, counts, strict=False)]
     return single, names
 
 
@@ -137,10 +137,7 @@ def convert_files(inputs: list[Path], out: Path, *, settings, root: Path, versio
                 raise ConversionError(**{k: v for k, v in result.value["error"].items() if k != "fix"})
             results.append((Path(path), result.value["images"]))
         single, names = output_names([p for p, _ in results], [len(images) for _, images in results], out)
-        finals: list[Path] = []
-        for (path, images), file_names in zip(results, names):
-            for image, name in zip(images, file_names):
-                finals.append(out if single else out / name)
+        finals = [out if single else out / name for file_names in names for name in file_names]
         for final in finals:
             if final.exists() and not overwrite:
                 raise ConversionError("CNV006", str(final), "already exists")
@@ -179,7 +176,7 @@ def _validate(paths: list[Path], finals: list[Path], settings, root: Path) -> No
 
     targets = [ImageTarget(key=str(i), url=str(p), kind="image", untrusted=False) for i, p in enumerate(paths)]
     outcomes = inspect_images(targets, settings, root)
-    for target, final in zip(targets, finals):
+    for target, final in zip(targets, finals, strict=False):
         errors = [d for d in outcomes[target.key].diagnostics if d.severity is Severity.ERROR]
         if errors:
             text = "; ".join(f"{d.check}: {d.message}" for d in errors)

@@ -95,7 +95,7 @@ def upload_study(folder: Path, destination: str, *, endpoint_url: str | None = N
     try:
         if bar:
             bar.start()
-        for name, path, file in files:
+        for _name, path, file in files:
             key = f"{base}/{path.name}/{file.relative_to(path).as_posix()}"
             etag = expected_etag(file)
             if _matches(fs, key, file, etag):
@@ -103,7 +103,7 @@ def upload_study(folder: Path, destination: str, *, endpoint_url: str | None = N
             else:
                 try:
                     fs.put_file(str(file), key, chunksize=_part_size(file.stat().st_size))
-                except Exception as exc:  # credentials, network, bucket policy: one clear message
+                except Exception as exc:  # noqa: BLE001 - credentials, network, bucket policy: one clear message
                     raise ConversionError("UPL003", f"s3://{key}", f"{type(exc).__name__}: {exc}") from None
                 if not _matches(fs, key, file, etag, refresh=True):
                     raise ConversionError("UPL001", f"s3://{key}", f"after upload the object's size/ETag differ from {file}")
@@ -125,7 +125,7 @@ def _matches(fs, key: str, file: Path, etag: str, refresh: bool = False) -> bool
         info = fs.info(key, refresh=True) if refresh else fs.info(key)
     except FileNotFoundError:
         return False
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - botocore raises many types; name the object
         raise ConversionError("UPL003", f"s3://{key}", f"{type(exc).__name__}: {exc}") from None
     remote = str(info.get("ETag") or info.get("etag") or "").strip('"')
     return int(info.get("size", -1)) == file.stat().st_size and remote == etag

@@ -66,7 +66,7 @@ def codec_options(codec: str, version: str) -> dict[str, Any]:
 
 
 def plan_layout(image: SourceImage, version: str) -> Layout:
-    shape = dict(zip(image.axes, image.shape))
+    shape = dict(zip(image.axes, image.shape, strict=False))
     nz, ny, nx = shape.get("z", 1), shape["y"], shape["x"]
     volume = nz >= VOLUME_CHUNK and _isotropic_enough(image)
     chunks = {a: 1 for a in image.axes if a in "tc"}

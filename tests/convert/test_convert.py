@@ -227,7 +227,8 @@ def test_garbage_and_truncated_files(tmp_path, repo_root):
     error = _fails(tmp_path / "cut.mrc", tmp_path, repo_root, "CNV002")
     assert "truncated" in error.message
 
-    tifffile.imwrite(tmp_path / "cut.tif", RNG.integers(0, 255, (4, 200, 200), dtype=np.uint8), compression="zlib")
+    tifffile.imwrite(tmp_path / "cut.tif", RNG.integers(0, 255, (4, 200, 200), dtype=np.uint8), compression="zlib",
+                     photometric="minisblack")
     data = (tmp_path / "cut.tif").read_bytes()
     (tmp_path / "cut.tif").write_bytes(data[: len(data) * 2 // 3])
     _fails(tmp_path / "cut.tif", tmp_path, repo_root, "CNV002")
@@ -242,7 +243,7 @@ def test_absurd_dimensions_are_refused_before_decoding(tmp_path, repo_root):
         width, length = tf.pages[0].tags["ImageWidth"], tf.pages[0].tags["ImageLength"]
         offsets = [(t.valueoffset, t.dtype) for t in (width, length)]
     raw = bytearray(path.read_bytes())
-    for (offset, dtype), value in zip(offsets, (4_000_000_000, 16)):  # one strip of 16 rows would be 64 GB
+    for (offset, dtype), value in zip(offsets, (4_000_000_000, 16), strict=False):  # one strip of 16 rows would be 64 GB
         size = 2 if int(dtype) == 3 else 4
         raw[offset:offset + size] = min(value, 2 ** (8 * size) - 1).to_bytes(size, "little")
     path.write_bytes(bytes(raw))
