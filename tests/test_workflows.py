@@ -126,6 +126,26 @@ def test_actionlint_finds_nothing(actionlint_findings, workflow: Path) -> None:
     assert actionlint_findings[workflow.name] == []
 
 
+# Folder names whose lengths shift every path by a different amount: the WebAssembly crash
+# depended on the lengths of the paths one linter had been given (issue 16).
+PATH_LENGTHS = (1, 2, 3, 4, 7, 12, 30, 61)
+
+
+@pytest.mark.parametrize("length", PATH_LENGTHS)
+def test_actionlint_lints_every_workflow_from_folders_of_any_length(actionlint, tmp_path: Path, length: int) -> None:
+    """A clone may live anywhere: the workflows (and a bad one, linted last) under paths of other lengths."""
+    folder = tmp_path / ("w" * length) / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    copies = [folder / p.name for p in WORKFLOWS]
+    for original, copy in zip(WORKFLOWS, copies, strict=True):
+        shutil.copyfile(original, copy)
+    bad = folder / ("b" * length + ".yml")
+    bad.write_text(BAD_WORKFLOW)
+    findings = actionlint(*copies, bad)
+    assert {f["file"] for f in findings} == {str(bad)}, findings
+    assert "potentially untrusted" in " ".join(f["message"] for f in findings)
+
+
 def test_actionlint_does_find_problems(actionlint, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text(BAD_WORKFLOW)
