@@ -277,3 +277,30 @@ def test_a_study_only_submission_lists_no_outside_files(archive_repo: ArchiveRep
     text = (archive_repo.root / "review" / "README.md").read_text()
     assert "outside the study folders" not in text
     assert json.loads((archive_repo.root / "review" / "review.json").read_text())["outside_files"] == []
+
+
+def test_validate_review_and_fixity_find_the_same_data_problems(archive_repo: ArchiveRepo) -> None:
+    """One service checks a study for all three: the same image and lock findings, in the same places."""
+    publish_with_data(archive_repo)
+    shutil.rmtree(archive_repo.root / "example-data/images/cells.ome.zarr")
+    archive_repo.add_image("images/cells.ome.zarr", channels=3)  # the data changed after it was pinned
+    archive_repo.edit_study("OIA-000001", "\nversion: 1\n", "\nversion: 2\n")
+    archive_repo.write("studies/OIA-000001/study.yaml", archive_repo.read("studies/OIA-000001/study.yaml") + V2_ENTRY)
+
+    def data_findings(diagnostics: list[dict]) -> set[tuple]:
+        return {(d["check"], d["field"], d["line"]) for d in diagnostics
+                if d["check"].startswith(("IMG", "NET", "SAF", "SUB02"))}
+
+    validated = CliRunner().invoke(main, ["validate", "studies/OIA-000001", "--format", "json"])
+    assert validated.exit_code == 1, validated.output
+    (record,) = json.loads(validated.stdout)["records"]
+    from_validate = data_findings(record["diagnostics"])
+    assert from_validate == {("SUB021", "cells", None)}  # the pinned image "cells" changed
+
+    assert review(archive_repo).exit_code == 1
+    from_review = data_findings(json.loads((archive_repo.root / "review" / "OIA-000001.json").read_text())["diagnostics"])
+    assert from_review == from_validate
+
+    fixity = CliRunner().invoke(main, ["fixity", "--format", "json"])
+    assert fixity.exit_code == 1
+    assert "SUB021" in {d["check"] for d in json.loads(fixity.stdout)["problems"]}
