@@ -301,3 +301,16 @@ def test_command_line_prints_a_clear_error_not_a_traceback(tmp_path):
     assert "CNV001" in result.output and "scan.lif" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(main, ["convert", str(tmp_path / "scan.lif"), "-o", "x.ome.zarr", "--pixel-size", "0"])
     assert result.exit_code == 2 and "positive" in result.output
+
+
+def test_metadata_that_contradicts_the_pixels(tmp_path, repo_root):
+    """OME-XML naming three channels for pixels that have two."""
+    import tifffile
+
+    from tests.convert.test_prefill import OME_XML
+
+    extra = '<Channel ID="Channel:0:2" Name="Extra" SamplesPerPixel="1"/>\n   <TiffData/>'
+    data = np.zeros((2, 48, 64), np.uint16)
+    tifffile.imwrite(tmp_path / "liar.ome.tif", data, description=OME_XML.replace("<TiffData/>", extra), metadata=None)
+    error = _fails(tmp_path / "liar.ome.tif", tmp_path, repo_root, "CNV008")
+    assert "3 channels" in error.message and "have 2" in error.message
