@@ -1,6 +1,6 @@
 """How to cite a study, in every format reference managers and indexers read.
 
-Pure functions of a :class:`~builder.catalog.assembly.CatalogStudy` and the archive
+Pure functions of a :class:`~builder.catalog.model.CatalogStudy` and the archive
 settings. Every value from a record is untrusted; each format escapes it in
 its own way:
 
@@ -23,19 +23,18 @@ import datetime as dt
 import functools
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import idutils
 import yaml
 from datacite import schema45
 
+from builder.catalog.model import CatalogStudy
 from builder.core.settings import ArchiveSettings
 from builder.core.text import clean, initials, json_for_script, markdown_to_text, one_line, split_name, truncate_text
-from builder.model.identifiers import term_url
+from builder.core.term_links import term_url
 
-if TYPE_CHECKING:  # the catalog imports this module to fill CatalogStudy.citation
-    from builder.catalog.assembly import CatalogStudy
 
 DATACITE_SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 BIOSCHEMAS_DATASET_PROFILE = "https://bioschemas.org/profiles/Dataset/1.0-RELEASE"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
-from urllib.parse import quote
 
 ORCID_RE = re.compile(r"^(?:https?://orcid\.org/)?([0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X])$")
 ROR_RE = re.compile(r"^(?:https?://ror\.org/)?(0[a-hj-km-np-tv-z0-9]{6}[0-9]{2})$")
@@ -68,49 +66,3 @@ def normalise_doi(value: str) -> str | None:
 def split_curie(value: str) -> tuple[str, str] | None:
     m = CURIE_RE.match(value)
     return (m.group(1), m.group(2)) if m else None
-
-
-OBO_PURL = "http://purl.obolibrary.org/obo/"
-# Prefixes whose authority has a better page for readers than the OBO PURL
-# (NCBITaxon's PURL leads to an ontology browser; NCBI's page is the record itself).
-_TERM_PAGES = {"NCBITaxon": "https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id={local}"}
-
-
-def term_url(curie: str, *, identifier: bool = False) -> str | None:
-    """The URL of an ontology term, by its CURIE (None when it is not one).
-
-    With ``identifier`` the term's IRI, its OBO PURL (every prefix the archive
-    knows is an OBO ontology, NCBITaxon included): what linked data (JSON-LD
-    ``@id``, DataCite ``valueUri``) names a term by. Without, the page a reader
-    is sent to: the authority's own page where there is a better one.
-    """
-    prefix, _, local = curie.partition(":")
-    if not local:
-        return None
-    page = None if identifier else _TERM_PAGES.get(prefix)
-    if page is not None:
-        return page.format(local=quote(local, safe=""))
-    return f"{OBO_PURL}{quote(prefix, safe='')}_{quote(local, safe='')}"
-
-
-OBO_PURL = "http://purl.obolibrary.org/obo/"
-# Prefixes whose authority has a better page for readers than the OBO PURL
-# (NCBITaxon's PURL leads to an ontology browser; NCBI's page is the record itself).
-_TERM_PAGES = {"NCBITaxon": "https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id={local}"}
-
-
-def term_url(curie: str, *, identifier: bool = False) -> str | None:
-    """The URL of an ontology term, by its CURIE (None when it is not one).
-
-    With ``identifier`` the term's IRI, its OBO PURL (every prefix the archive
-    knows is an OBO ontology, NCBITaxon included): what linked data (JSON-LD
-    ``@id``, DataCite ``valueUri``) names a term by. Without, the page a reader
-    is sent to: the authority's own page where there is a better one.
-    """
-    prefix, _, local = curie.partition(":")
-    if not local:
-        return None
-    page = None if identifier else _TERM_PAGES.get(prefix)
-    if page is not None:
-        return page.format(local=quote(local, safe=""))
-    return f"{OBO_PURL}{quote(prefix, safe='')}_{quote(local, safe='')}"

@@ -48,7 +48,7 @@ from builder.site.templates import template_loader, template_search_path
 from builder.model.image import ImageFacts
 from builder.core.settings import ArchiveSettings
 from builder.core.text import is_plain_markdown, json_for_script
-from builder.model.identifiers import term_url
+from builder.core.term_links import term_url
 
 THUMBNAIL_FOLDER = "thumbnails"
 # Full image entries per study page, then compact rows, then a pointer to the
