@@ -29,6 +29,7 @@ import pytest
 from builder.catalog.assembly import Catalog, PastVersion, build_catalog
 from builder.model.image import AxisFacts, ChannelFacts, ImageFacts, LevelFacts, PlateFacts
 from builder.model.study import Study
+from builder.core.layout import image_key
 from builder.core.settings import ArchiveSettings
 
 TODAY = dt.date(2026, 6, 1)
@@ -393,7 +394,7 @@ def synthetic_image_facts(studies: list[Study]) -> dict[str, ImageFacts]:
     images: dict[str, ImageFacts] = {}
     for study in studies:
         for dataset, ref in study.images():
-            images[f"{study.accession}/{dataset.name}/{ref.name}"] = image_facts(
+            images[image_key(study.accession, dataset.name, ref.name)] = image_facts(
                 # Named like the data stage names them: a hash prefix, then the size.
                 ref.url, size_bytes=10_000_000,
                 thumbnail=hashlib.sha256(ref.url.encode()).hexdigest()[:32] + "-card.webp")
