@@ -99,6 +99,26 @@ class ArchiveStoreSettings(BaseModel):
     request_timeout_s: float = Field(default=60.0, gt=0)
 
 
+class FixitySettings(BaseModel):
+    """``[archive.fixity]``: how ``bioarchive fixity`` re-hashes the archive's copies.
+
+    Every run compares every manifest with the store's listing (cheap: no object
+    bytes). On top, each run re-hashes one of ``cycle_runs`` fixed slices of the
+    objects (an object's slice comes from its key, so it never moves as the
+    archive grows), reading at most ``byte_budget`` bytes: every object is
+    re-hashed once every ``cycle_runs`` runs (weekly runs, 13: every quarter).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    byte_budget: int = Field(default=50 * 1024**3, gt=0)  # object bytes re-read per run
+    cycle_runs: int = Field(default=13, ge=1, le=10_000)
+    workers: int = Field(default=8, ge=1, le=256)  # objects re-hashed at once
+    # Trust the store's own SHA-256 of an object (S3 x-amz-checksum-sha256, kept
+    # since the upload and checked by the service) instead of downloading it.
+    use_store_checksums: bool = True
+
+
 class ArchiveSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -125,6 +145,7 @@ class ArchiveSettings(BaseModel):
     facet_studies_per_page: int = Field(default=96, ge=1, le=500)
     limits: Limits = Field(default_factory=Limits)
     store: ArchiveStoreSettings = Field(default_factory=ArchiveStoreSettings)
+    fixity: FixitySettings = Field(default_factory=FixitySettings)
     doi: DoiSettings = Field(default_factory=DoiSettings)
     usage: UsageSettings = Field(default_factory=UsageSettings)
 

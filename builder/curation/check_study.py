@@ -119,8 +119,12 @@ def check_studies(
     thumbnails: bool = False,
     cache_dir: Path | None = None,
     hints: bool = True,
+    content: bool = False,
 ) -> list[StudyCheck]:
     """Check every loaded record fully: its images (when ``data``) and images.lock.
+
+    With ``content`` (review), every byte of each image is also compared with the
+    content checksum in images.lock (SUB026; builder.curation.lock.check_content).
 
     ``records`` come from :func:`builder.records.load.load_records`, which has
     already checked the records themselves. For each valid study ``read``
@@ -130,7 +134,7 @@ def check_studies(
     give (CMP012, when ``hints``). Raises :class:`StageError` when the image
     checks as a whole cannot run (e.g. no worker process could start).
     """
-    from builder.curation.lock import check_lock, image_targets
+    from builder.curation.lock import check_content, check_lock, image_targets
 
     checks = [StudyCheck(record=r) for r in records.records]
     if not data:
@@ -155,6 +159,8 @@ def check_studies(
         check.outcomes = {k: o for k, o in outcomes.items() if k.startswith(prefix)}
         check.record.diagnostics.extend(_image_findings(check.record, study, check.outcomes))
         check.record.diagnostics.extend(check_lock(root, study, check.outcomes))
+        if content:
+            check.record.diagnostics.extend(check_content(root, study, settings))
         if hints:
             check.record.diagnostics.extend(_channel_hints(check.record, study, check.outcomes))
     return checks

@@ -276,3 +276,8 @@ FIXITY_MANIFEST_UNREADABLE = register(
     "Restore manifest.json from the bucket's previous versions; never write it by hand.",
     area=FIXITY,
 )
+FIXITY_BUDGET_TOO_SMALL = register(
+    "FIX006", Severity.WARNING, "The fixity byte budget cannot re-hash every object within the configured runs",
+    "Raise [archive.fixity] byte_budget (or cycle_runs) in archive.toml to at least the size the message names.",
+    area=FIXITY,
+)

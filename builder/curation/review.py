@@ -348,7 +348,8 @@ def build_review(
     records = load_records(root, settings, [root / STUDIES_DIR / c.folder / RECORD_NAME for c in present])
     if data:
         cache_dir = cache_dir or root / ".cache" / "review-thumbnails"
-    checked = check_studies(root, settings, records, data=data, thumbnails=True, cache_dir=cache_dir)
+    checked = check_studies(root, settings, records, data=data, thumbnails=True, cache_dir=cache_dir,
+                           content=data)
     by_folder = {c.record.path.parent.name: c for c in checked}
     report.outside_files = outside_study_files(root, settings, paths)
     report.diagnostics = sort_diagnostics([*mixed_changes(paths), *outside_file_warnings(report.outside_files)])

@@ -28,7 +28,8 @@ def _archive(repo: ArchiveRepo) -> None:
 
 
 def fixity(*args: str):
-    return CliRunner().invoke(main, ["fixity", "--root", ".", *args], env={"GITHUB_STEP_SUMMARY": ""})
+    """The source check (`--sources`): the depositors' data against images.lock."""
+    return CliRunner().invoke(main, ["fixity", "--root", ".", "--sources", *args], env={"GITHUB_STEP_SUMMARY": ""})
 
 
 def test_intact_archive_passes(archive_repo: ArchiveRepo) -> None:
@@ -50,7 +51,7 @@ def test_vanished_and_changed_data_fail_with_a_report(archive_repo: ArchiveRepo,
     summary = tmp_path / "summary.md"
 
     result = CliRunner().invoke(
-        main, ["fixity", "--root", ".", "--report", str(report)], env={"GITHUB_STEP_SUMMARY": str(summary)}
+        main, ["fixity", "--root", ".", "--sources", "--report", str(report)], env={"GITHUB_STEP_SUMMARY": str(summary)}
     )
     assert result.exit_code == 1
     assert "   changed  OIA-000001/cells  images/cells.ome.zarr" in result.stdout
@@ -80,3 +81,204 @@ def test_an_invalid_record_on_main_is_reported(archive_repo: ArchiveRepo) -> Non
     result = fixity()
     assert result.exit_code == 1
     assert "studies/OIA-000002/study.yaml does not validate" in result.stdout
+
+
+# ------------------------------------------------------------------ the archive's copies (the default)
+
+import datetime as dt  # noqa: E402
+import uuid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from builder.core import layout  # noqa: E402
+from builder.core.settings import ArchiveSettings  # noqa: E402
+from builder.curation.fixity import rotation_slice, run_archive_fixity  # noqa: E402
+from builder.data.manifest import VersionManifest, manifest_of  # noqa: E402
+from builder.data.storage import Budget, LocalArchiveStore, LocalStore, S3ArchiveStore  # noqa: E402
+from builder.testing.ngff_writer import write_image  # noqa: E402
+
+TODAY = dt.date(2026, 12, 2)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("fixity-images")
+    rng = np.random.default_rng(11)
+    found = {}
+    for name, shape in (("cells", (2, 64, 64)), ("tissue", (1, 48, 80))):
+        path = base / f"{name}.ome.zarr"
+        write_image(path, rng.integers(0, 900, shape, dtype=np.uint16), axes="cyx", chunks=(1, 16, 16), levels=2)
+        found[name] = path
+    return found
+
+
+def archive_version(store, accession: str, version: int, images: dict[str, Path]) -> VersionManifest:
+    """What ingest leaves in the store, written with the layout's keys: the objects, then the manifest."""
+    manifests = {}
+    for name, folder in images.items():
+        manifest = manifest_of(LocalStore(folder, Budget.unbounded()), image=name)
+        base = layout.archived_image_prefix(accession, version, name)
+        for entry in manifest.objects:
+            store.put(f"{base}/{entry.key}", (folder / entry.key).read_bytes(), sha256=entry.sha256)
+        manifests[name] = manifest
+    document = VersionManifest(accession, version, manifests, "2026-12-01T00:00:00+00:00")
+    store.put(layout.manifest_key(accession, version), document.to_bytes())
+    return document
+
+
+def settings_with(**fixity) -> ArchiveSettings:
+    return ArchiveSettings.model_validate({"fixity": {"cycle_runs": 1, **fixity}})
+
+
+def a_chunk(document: VersionManifest, image: str = "cells") -> str:
+    entry = [e for e in document.images[image].objects if "/c/" in e.key or e.key[0].isdigit()][0]
+    return f"{layout.archived_image_prefix(document.accession, document.version, image)}/{entry.key}"
+
+
+@pytest.fixture(params=["local", "s3"])
+def archive(request, tmp_path, images):
+    """A fresh archive store holding two archived versions: (store, {accession: manifest}, raw writer)."""
+    if request.param == "local":
+        store = LocalArchiveStore(tmp_path / "store")
+
+        def overwrite(key: str, data: bytes) -> None:
+            target = store.path / key
+            target.chmod(0o644)
+            target.write_bytes(data)
+
+        def delete(key: str) -> None:
+            (store.path / key).unlink()
+
+        def add(key: str, data: bytes) -> None:
+            (store.path / key).parent.mkdir(parents=True, exist_ok=True)
+            (store.path / key).write_bytes(data)
+    else:
+        s3 = request.getfixturevalue("s3_server")
+        prefix = f"archive-{uuid.uuid4().hex[:8]}"
+        store = S3ArchiveStore(f"s3://{s3.bucket}/{prefix}", endpoint_url=s3.endpoint_url)
+        client = s3.client()
+
+        def overwrite(key: str, data: bytes) -> None:  # a plain PUT, as a stray writer would send it
+            client.put_object(Bucket=s3.bucket, Key=f"{prefix}/{key}", Body=data)
+
+        def delete(key: str) -> None:
+            client.delete_object(Bucket=s3.bucket, Key=f"{prefix}/{key}")
+
+        add = overwrite
+    documents = {
+        "OIA-000001": archive_version(store, "OIA-000001", 1, {"cells": images["cells"]}),
+        "OIA-000002": archive_version(store, "OIA-000002", 3, images),
+    }
+    return store, documents, {"overwrite": overwrite, "delete": delete, "add": add}
+
+
+def test_a_clean_archive_passes_and_every_object_is_rehashed(archive, tmp_path):
+    store, documents, _ = archive
+    report = run_archive_fixity(tmp_path, settings_with(), store=store, today=TODAY)
+    assert report.ok, report.problems
+    listed = sum(len(m.objects) for d in documents.values() for m in d.images.values())
+    doc = report.to_dict()
+    assert doc["summary"]["versions_checked"] == 2 and doc["summary"]["objects_listed"] == listed
+    assert doc["summary"]["objects_rehashed"] == listed  # one slice: everything, every run
+    if store.kind == "s3":  # S3 kept the SHA-256 of each put: verified without a download
+        assert doc["summary"]["verified_by_store_checksum"] == listed and doc["summary"]["bytes_rehashed"] == 0
+    else:
+        assert doc["summary"]["bytes_rehashed"] == doc["summary"]["bytes_listed"]
+
+
+def test_one_corrupted_byte_is_reported_with_its_key_and_study(archive, tmp_path):
+    store, documents, raw = archive
+    key = a_chunk(documents["OIA-000002"], "tissue")
+    data = bytearray(store.get(key))
+    data[0] ^= 0x01
+    raw["overwrite"](key, bytes(data))  # same size: only a re-hash tells
+    report = run_archive_fixity(tmp_path, settings_with(), store=store, today=TODAY)
+    (problem,) = report.problems
+    assert problem.check == "FIX004" and problem.extra["object"] == key
+    assert problem.extra["study"] == "OIA-000002" and problem.extra["image"] == "tissue"
+    assert "OIA-000002 v3 image 'tissue'" in problem.message and key in problem.message
+
+
+def test_a_deleted_chunk_and_a_stray_object_are_reported(archive, tmp_path):
+    store, documents, raw = archive
+    gone = a_chunk(documents["OIA-000001"])
+    raw["delete"](gone)
+    stray = f"{layout.archived_image_prefix('OIA-000002', 3, 'cells')}/0/c/9/9/9"
+    raw["add"](stray, b"not archived")
+    resized = a_chunk(documents["OIA-000002"], "cells")
+    raw["overwrite"](resized, store.get(resized) + b"x")
+    report = run_archive_fixity(tmp_path, settings_with(), store=store, today=TODAY)
+    found = {(d.check, d.extra["study"], d.extra["object"]) for d in report.problems}
+    assert found == {("FIX001", "OIA-000001", gone), ("FIX002", "OIA-000002", stray),
+                     ("FIX003", "OIA-000002", resized)}
+
+
+def test_the_store_checksum_catches_a_replaced_object_without_a_download(tmp_path, images, s3_server):
+    store = S3ArchiveStore(f"s3://{s3_server.bucket}/archive-{uuid.uuid4().hex[:8]}", endpoint_url=s3_server.endpoint_url)
+    document = archive_version(store, "OIA-000001", 1, {"cells": images["cells"]})
+    key = a_chunk(document)
+    data = bytearray(store.get(key))
+    data[-1] ^= 0xFF
+    s3_server.client().put_object(Bucket=s3_server.bucket, Key=f"{store.prefix}/{key}", Body=bytes(data),
+                                  ChecksumAlgorithm="SHA256")
+    report = run_archive_fixity(tmp_path, settings_with(), store=store, today=TODAY)
+    (problem,) = report.problems
+    assert problem.check == "FIX004" and "the store's own checksum" in problem.message
+    assert report.rehashed_bytes == 0
+    # Without trusting the store, the bytes themselves are read and tell the same.
+    (again,) = run_archive_fixity(tmp_path, settings_with(use_store_checksums=False), store=store,
+                                  today=TODAY).problems
+    assert again.extra["object"] == key and "its bytes now hash to" in again.message
+
+
+def test_the_rotation_rehashes_every_object_once_per_cycle(tmp_path, images):
+    store = LocalArchiveStore(tmp_path / "store")
+    document = archive_version(store, "OIA-000002", 1, images)
+    settings = settings_with(cycle_runs=4)
+    seen: list[int] = []
+    for run in range(8, 12):  # any four consecutive runs
+        report = run_archive_fixity(tmp_path, settings, store=store, run=run)
+        assert report.ok
+        seen.append(report.rehashed_objects)
+    total = sum(len(m.objects) for m in document.images.values())
+    assert sum(seen) == total and all(seen)  # each object exactly once in the cycle, every slice non-empty
+    # The slice of an object depends only on its identity: the same run checks the same objects.
+    entry = document.images["cells"].objects[0]
+    assert rotation_slice("OIA-000002", 1, "cells", entry.key, 4) == rotation_slice("OIA-000002", 1, "cells", entry.key, 4)
+
+
+def test_a_budget_too_small_is_a_warning_and_rehashes_what_it_can(tmp_path, images):
+    store = LocalArchiveStore(tmp_path / "store")
+    archive_version(store, "OIA-000001", 1, {"cells": images["cells"]})
+    report = run_archive_fixity(tmp_path, settings_with(byte_budget=1000), store=store, today=TODAY)
+    assert report.ok and report.rehashed_bytes <= max(1000, report.rehashed_bytes) and report.rehashed_objects >= 1
+    (warning,) = report.diagnostics
+    assert warning.check == "FIX006" and f"byte_budget >= {report.slice_bytes}" in warning.message
+
+
+def test_an_unreadable_manifest_and_an_unfinished_version(tmp_path, images):
+    store = LocalArchiveStore(tmp_path / "store")
+    archive_version(store, "OIA-000001", 1, {"cells": images["cells"]})
+    store.put(layout.manifest_key("OIA-000001", 2), b'{"format": "something else"}')
+    store.put(f"{layout.archived_image_prefix('OIA-000003', 1, 'cells')}/zarr.json", b"{}")  # ingest under way
+    report = run_archive_fixity(tmp_path, settings_with(), store=store, today=TODAY)
+    (problem,) = report.problems
+    assert problem.check == "FIX005" and problem.extra["study"] == "OIA-000001" and problem.extra["version"] == 2
+    assert report.unfinished == ["OIA-000003/v1"]
+
+
+def test_the_command_checks_the_archive_store_by_default(archive_repo: ArchiveRepo, images) -> None:
+    store = LocalArchiveStore(archive_repo.root / "archive-store")
+    document = archive_version(store, "OIA-000001", 1, {"cells": images["cells"]})
+    result = fixity_archive("--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["versions_checked"] == 1
+    (store.path / a_chunk(document)).unlink()
+    result = fixity_archive("--report", "fixity.md")
+    assert result.exit_code == 1 and "FIX001" in result.stdout
+    assert "FIX001" in (archive_repo.root / "fixity.md").read_text()
+
+
+def fixity_archive(*args: str):
+    return CliRunner().invoke(main, ["fixity", "--root", ".", *args], env={"GITHUB_STEP_SUMMARY": ""})

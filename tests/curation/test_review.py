@@ -116,7 +116,8 @@ def test_changed_data_is_caught_against_the_lock(archive_repo: ArchiveRepo) -> N
     result = review(archive_repo)
     assert result.exit_code == 1
     doc = json.loads((archive_repo.root / "review" / "OIA-000001.json").read_text())
-    assert [d["check"] for d in doc["diagnostics"] if d["severity"] == "error"] == ["SUB021"]
+    # Metadata and content both changed (the content check reads every byte against images.lock).
+    assert [d["check"] for d in doc["diagnostics"] if d["severity"] == "error"] == ["SUB021", "SUB026"]
     assert doc["images"][0]["fingerprint_status"] == "differs"
 
     # Re-pinned as the fix says: the report shows what the lock change means.
@@ -299,8 +300,9 @@ def test_validate_review_and_fixity_find_the_same_data_problems(archive_repo: Ar
 
     assert review(archive_repo).exit_code == 1
     from_review = data_findings(json.loads((archive_repo.root / "review" / "OIA-000001.json").read_text())["diagnostics"])
-    assert from_review == from_validate
+    # Review also compares every byte with the lock's content checksum (SUB026, in images.lock).
+    assert from_review == from_validate | {("SUB026", "cells", None)}
 
-    fixity = CliRunner().invoke(main, ["fixity", "--format", "json"])
+    fixity = CliRunner().invoke(main, ["fixity", "--sources", "--format", "json"])
     assert fixity.exit_code == 1
     assert "SUB021" in {d["check"] for d in json.loads(fixity.stdout)["problems"]}
