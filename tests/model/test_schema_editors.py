@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.core.settings import ArchiveSettings
 from builder.core.patterns import accession_regex
+from builder.core.settings import ArchiveSettings
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "schema" / "study.schema.json"
