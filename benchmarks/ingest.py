@@ -18,6 +18,7 @@ Prints a Markdown table for benchmarks/README.md, and the machine's load.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -74,12 +75,12 @@ def make_repo(base: Path, image_url: str, store_url: str) -> Path:
     (root / "studies").mkdir(parents=True, exist_ok=True)
     text = (REPO / "archive.toml").read_text().replace('url = "archive-store"', f'url = "{store_url}"')
     (root / "archive.toml").write_text(text)
-    study = root / "studies/OIA-000006"
+    study = root / "studies/OIA-000005"
     if study.exists():
         shutil.rmtree(study)
-    shutil.copytree(REPO / "studies/OIA-000006", study)
+    shutil.copytree(REPO / "studies/OIA-000005", study)
     record = study / "study.yaml"
-    record.write_text(record.read_text().replace("url: OIA-000006/wing-disc.ome.zarr", f"url: {image_url}"))
+    record.write_text(record.read_text().replace("url: OIA-000005/mouse-ct.ome.zarr", f"url: {image_url}"))
     (study / "images.lock").unlink(missing_ok=True)
     return root
 
@@ -108,8 +109,8 @@ def our_ingest(root: Path, env: dict, transfers: int) -> tuple[float, int]:
     started = time.perf_counter()
     report = ingest(root, settings, transfers=transfers, derive=False)
     elapsed = time.perf_counter() - started
-    if not report.ok:
-        raise SystemExit("\n".join(d.message for d in report.diagnostics))
+    if not report.ok or not report.images:
+        raise SystemExit("\n".join(d.message for d in report.diagnostics) or "nothing was ingested")
     return elapsed, report.bytes_copied
 
 
@@ -131,10 +132,21 @@ def main() -> None:
         client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
         for bucket in ("deposits", "ours", "theirs"):
             client.create_bucket(Bucket=bucket)
-        image = base / "data" / "bench.ome.zarr"
+        # Depositors' buckets are public: review and ingest read them anonymously.
+        client.put_bucket_policy(Bucket="deposits", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::deposits/*"},
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::deposits"},
+        ]}))
+        # Writing 1 GB of random pixels takes minutes on a small machine: kept between runs.
+        cache = Path(tempfile.gettempdir()) / f"bioarchive-bench-image-{args.gib:g}g-{args.chunk_mib:g}m"
+        image = cache / "bench.ome.zarr"
         started = time.perf_counter()
-        count, size = write_image(image, args.gib, args.chunk_mib)
-        print(f"image: {count} objects, {size / 1e9:.2f} GB, written in {time.perf_counter() - started:.1f} s",
+        if not (image / "zarr.json").is_file():
+            shutil.rmtree(image.parent, ignore_errors=True)
+            write_image(image, args.gib, args.chunk_mib)
+        files = [p for p in image.rglob("*") if p.is_file()]
+        count, size = len(files), sum(p.stat().st_size for p in files)
+        print(f"image: {count} objects, {size / 1e9:.2f} GB, ready in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
         rows = []
 
@@ -146,9 +158,9 @@ def main() -> None:
         root = make_repo(base, str(image), "s3://ours/local")
         (root / "archive.toml").write_text((root / "archive.toml").read_text().replace(
             'storage_root = "example-data"', f'storage_root = "{image.parent}"'))
-        record = root / "studies/OIA-000006/study.yaml"
+        record = root / "studies/OIA-000005/study.yaml"
         record.write_text(record.read_text().replace(f"url: {image}", f"url: {image.name}"))
-        lock_s = bioarchive(root, "lock", "studies/OIA-000006", env=env)
+        lock_s = bioarchive(root, "lock", "studies/OIA-000005", env=env)
         print(f"lock (reads every byte once, hashing): {lock_s:.1f} s", file=sys.stderr)
         row("s5cmd cp, local -> S3", s5cmd(f"{image}/*", "s3://theirs/local/", env, args.transfers), size)
         seconds, moved = our_ingest(root, env, args.transfers)
@@ -161,7 +173,7 @@ def main() -> None:
         subprocess.run([str(S5CMD), "--endpoint-url", endpoint, "cp", f"{image}/*", "s3://deposits/bench.ome.zarr/"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
         root = make_repo(base / "s3", "s3://deposits/bench.ome.zarr", "s3://ours/s3")
-        bioarchive(root, "lock", "studies/OIA-000006", env=env)
+        bioarchive(root, "lock", "studies/OIA-000005", env=env)
         row("s5cmd cp, S3 -> S3", s5cmd("s3://deposits/bench.ome.zarr/*", "s3://theirs/s3/", env, args.transfers),
             size)
         seconds, moved = our_ingest(root, env, args.transfers)
@@ -175,7 +187,7 @@ def main() -> None:
             rate = f"{moved / seconds / 1e6:.0f}" if moved else "-"
             print(f"| {what} | {seconds:.1f} | {rate} | {moved:,} |")
         theirs = {w.split(", ")[1]: s for w, s, _ in rows if w.startswith("s5cmd")}
-        for what, seconds, moved in rows:
+        for what, seconds, _moved in rows:
             if what.startswith("bioarchive ingest"):
                 path = what.split(", ")[1].split(" (")[0]
                 print(f"\n{path}: ours {theirs[path] / seconds:.2f}x s5cmd's throughput")
