@@ -44,12 +44,12 @@ from builder.catalog.model import (  # re-exported: the catalog's types are impo
     ViewerLink,
     licence_info,
 )
-from builder.model.image import ImageFacts
-from builder.model.publication import Visibility, is_public, published_on, study_visibility, version_visibility
-from builder.model.study import ImageRef, OntologyTerm, Study
 from builder.core.layout import image_key
 from builder.core.settings import ArchiveSettings
 from builder.core.text import markdown_to_text, truncate_text
+from builder.model.image import ImageFacts
+from builder.model.publication import Visibility, is_public, published_on, study_visibility, version_visibility
+from builder.model.study import ImageRef, OntologyTerm, Study
 
 # Viewers that open an OME-Zarr straight from an HTTPS URL in the browser.
 VIZARR_URL = "https://hms-dbmi.github.io/vizarr/"

@@ -32,9 +32,8 @@ from datacite import schema45
 
 from builder.catalog.model import CatalogStudy
 from builder.core.settings import ArchiveSettings
-from builder.core.text import clean, initials, json_for_script, markdown_to_text, one_line, split_name, truncate_text
 from builder.core.term_links import term_url
-
+from builder.core.text import clean, initials, json_for_script, markdown_to_text, one_line, split_name, truncate_text
 
 DATACITE_SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 BIOSCHEMAS_DATASET_PROFILE = "https://bioschemas.org/profiles/Dataset/1.0-RELEASE"
@@ -414,6 +413,8 @@ def _unique_key(item: Any) -> Any:
 
 
 def _deep_clean(value: Any) -> Any:
+    if type(value) is str:  # the common case first, without a call
+        return value if value.isprintable() else clean(value)
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, list):

@@ -78,7 +78,7 @@ def version_history(
     last: dict[int, tuple[str, dict | None]] = {}
     commits = _commits_touching(root, ref, record_path)
     texts = gitops.files_at(root, [(commit, record_path) for commit, _ in commits])
-    for (commit, date), text in zip(commits, texts):
+    for (commit, date), text in zip(commits, texts, strict=True):
         raw = parse_record_text(text, settings)
         if raw is None:
             continue  # deleted or unreadable in this commit

@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from builder.core import git as gitops
 from builder.core.checks import Diagnostic, sort_diagnostics
-from builder.curation import checks as sub
 from builder.core.layout import LOCK_NAME, RECORD_NAME, STUDIES_DIR
 from builder.core.settings import ArchiveSettings
+from builder.curation import checks as sub
 from builder.model.publication import is_released
 from builder.records.raw import as_date, as_int, load_record_text, parse_record_text
 

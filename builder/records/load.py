@@ -25,16 +25,28 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from builder.core.layout import RECORD_NAME, STUDIES_DIR
 from builder.core.checks import Diagnostic, get_check, has_errors, sort_diagnostics
-from builder.records.checks import (
-    MOD028, MOD030, MOD050, ONT003, ONT004, ONT006, REC001, REC002, XRF001, XRF002, XRF003, XRF004, XRF005,
-)
+from builder.core.layout import RECORD_NAME, STUDIES_DIR
+from builder.core.settings import ArchiveSettings
 from builder.model.completeness import assess
-from builder.records.migrations import record_version
 from builder.model.ontology import TermIndex, check_terms, raw_terms, study_terms, use_known_labels
 from builder.model.study import SCHEMA_VERSION, Study, is_human_taxon
-from builder.core.settings import ArchiveSettings
+from builder.records.checks import (
+    MOD028,
+    MOD030,
+    MOD050,
+    ONT003,
+    ONT004,
+    ONT006,
+    REC001,
+    REC002,
+    XRF001,
+    XRF002,
+    XRF003,
+    XRF004,
+    XRF005,
+)
+from builder.records.migrations import record_version
 from builder.records.terms import load_term_index
 from builder.records.yaml_source import (
     YamlDocument,
@@ -43,7 +55,6 @@ from builder.records.yaml_source import (
     load_yaml,
     quote_hint,
 )
-
 
 # Texts `bioarchive new` writes for the depositor to replace. They satisfy the
 # model so a scaffold validates, so a record still holding one gets MOD050.

@@ -33,28 +33,15 @@ from typing import Any
 
 from rich.console import Console
 
-from builder.core.errors import StageError
 from builder.catalog.assembly import Catalog, PastVersion
 from builder.core.checks import Diagnostic, Severity
+from builder.core.errors import StageError
 from builder.core.layout import image_key
-from builder.site.frames import Frames, refuse_page_dependent_features
+from builder.core.settings import ArchiveSettings, load_settings
 from builder.model.image import ImageFacts
 from builder.model.publication import data_is_public
 from builder.model.study import Study
-from builder.site.pages import (
-    GeneratedPage,
-    PagesResult,
-    ThumbnailStore,
-    copy_hand_written_docs,
-    doc_pages,
-    entry_pages,
-    framed_study_pages,
-    make_environment,
-    render_site_pages,
-    template_search_path,
-    write_reference_pages,
-)
-from builder.core.settings import ArchiveSettings, load_settings
+from builder.site.frames import Frames, refuse_page_dependent_features
 from builder.site.mkdocs_site import (
     MKDOCS_CONFIG,
     SiteBuildError,
@@ -67,6 +54,19 @@ from builder.site.mkdocs_site import (
     stage_overrides,
     swap_in,
     write_mkdocs_config,
+)
+from builder.site.pages import (
+    GeneratedPage,
+    PagesResult,
+    ThumbnailStore,
+    copy_hand_written_docs,
+    doc_pages,
+    entry_pages,
+    framed_study_pages,
+    make_environment,
+    render_site_pages,
+    template_search_path,
+    write_reference_pages,
 )
 from builder.site.templates import mkdocs_config_for, theme_search_path
 
@@ -200,8 +200,8 @@ def inspect_study_images(
 
 def study_histories(root: Path, studies: list[Study], settings: ArchiveSettings) -> dict[str, list[PastVersion]]:
     """Earlier versions from Git, when the archive is a Git repository."""
-    from builder.core.git import GitError
     from builder.catalog.history import version_history
+    from builder.core.git import GitError
 
     if not (root / ".git").exists():
         return {}

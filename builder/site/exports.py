@@ -50,9 +50,9 @@ from builder.catalog.citation import (
     to_datacite_xml,
     to_ris,
 )
-from builder.site.search_index import decoder_script
 from builder.core.settings import ArchiveSettings
 from builder.core.text import clean, one_line
+from builder.site.search_index import decoder_script
 
 API_FORMAT_VERSION = 2  # 2: citation_formats in study documents replace the citation_files links
 FEED_ENTRIES = 50

@@ -40,15 +40,15 @@ import markdown as markdown_lib
 import nh3
 from markupsafe import Markup
 
-from builder.core.errors import StageError
 from builder.catalog.assembly import FACETS, Catalog, CatalogStudy, FacetValue, PastVersion, past_version_entry
+from builder.core.errors import StageError
+from builder.core.settings import ArchiveSettings
+from builder.core.term_links import term_url
+from builder.core.text import is_plain_markdown, json_for_script
+from builder.model.image import ImageFacts
 from builder.site.exports import citation_links, study_api_path
 from builder.site.frames import DEFAULT_HIDE, FramedPage, front_matter, page_meta
 from builder.site.templates import template_loader, template_search_path
-from builder.model.image import ImageFacts
-from builder.core.settings import ArchiveSettings
-from builder.core.text import is_plain_markdown, json_for_script
-from builder.core.term_links import term_url
 
 THUMBNAIL_FOLDER = "thumbnails"
 # Full image entries per study page, then compact rows, then a pointer to the
@@ -139,7 +139,7 @@ def format_number(value: float) -> str:
 def image_dimensions(facts: ImageFacts) -> str:
     """"x 512 × y 512 × z 30" in axis order, the way microscopists read shapes."""
     if facts.axes and len(facts.axes) == len(facts.shape):
-        return " × ".join(f"{a.name} {n:,}" for a, n in zip(facts.axes, facts.shape))
+        return " × ".join(f"{a.name} {n:,}" for a, n in zip(facts.axes, facts.shape, strict=True))
     return " × ".join(f"{n:,}" for n in facts.shape)
 
 

@@ -91,8 +91,8 @@ from lunr.token import Token
 from lunr.tokenizer import SEPARATOR_CHARS
 
 from builder.catalog.assembly import Catalog, CatalogStudy
-from builder.core.text import markdown_to_text, split_name, truncate_text
 from builder.core.settings import ArchiveSettings
+from builder.core.text import markdown_to_text, split_name, truncate_text
 from builder.site.templates import DEFAULT_TEMPLATES
 
 STORE_FORMAT_VERSION = 1
