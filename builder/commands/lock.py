@@ -35,16 +35,18 @@ def command(study: Path, workers: int | None) -> None:
     Commit the images.lock it writes. Run it again whenever you change the
     images on purpose (for a published study, that is a new version).
     """
-    from builder.data.inspection import inspect_images
     from builder.core.layout import LOCK_NAME, RECORD_NAME
-    from builder.curation.lock import contents_of, image_targets, lock_from_outcomes, lock_path
-    from builder.records.load import load_record
     from builder.core.settings import find_root, load_settings
+    from builder.curation.lock import contents_of, image_targets, lock_from_outcomes, lock_path
+    from builder.data.inspection import inspect_images
+    from builder.records.load import load_record
 
     folder = (study if study.is_absolute() else Path.cwd() / study).resolve()
     record = folder / RECORD_NAME
     if not record.is_file():
-        raise click.ClickException(f"{study}/{RECORD_NAME} does not exist; give the folder of your study, e.g. studies/OIA-000042")
+        raise click.ClickException(
+            f"{study}/{RECORD_NAME} does not exist; give the folder of your study, e.g. studies/OIA-000042"
+        )
     root = find_root(folder)
     settings = load_settings(root)
     result = load_record(record, settings, root=root, hints=False)
@@ -84,14 +86,14 @@ def command(study: Path, workers: int | None) -> None:
 def _read_contents(study, settings, root: Path, workers: int | None):
     """Every byte of every image once, with a rich progress bar (on stderr) per image."""
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
     from builder.curation.lock import image_contents
 
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
     with Progress(*columns, console=console, transient=not console.is_terminal) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def advance(name: str, nbytes: int) -> None:
             if name not in tasks:

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from builder.core.checks import Diagnostic, Severity, has_errors, sort_diagnostics
-from builder.curation import checks as sub
 from builder.core.settings import ArchiveSettings
+from builder.curation import checks as sub
 from builder.curation.submission import utc_today
 
 REPORT_FORMAT = "bioarchive-fixity"
@@ -505,7 +505,8 @@ def render_archive_markdown(report: ArchiveFixityReport) -> str:
 
     doc = report.to_dict()
     summary = doc["summary"]
-    verdict = "✅ every archived copy is complete and unchanged" if report.ok else f"❌ {summary['problems']} problem(s)"
+    verdict = ("✅ every archived copy is complete and unchanged" if report.ok
+               else f"❌ {summary['problems']} problem(s)")
     lines = [
         f"# Archive fixity {report.today.isoformat()}", "",
         f"{summary['versions_checked']} archived versions, {summary['objects_listed']} objects; "

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.core.errors import InvalidInputError
 from builder.core.checks import Diagnostic
-from builder.curation import checks as sub
+from builder.core.errors import InvalidInputError
 from builder.core.layout import LOCK_NAME, RECORD_NAME, STUDIES_DIR, image_key, image_key_name
+from builder.curation import checks as sub
 
 LOCK_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -548,7 +548,8 @@ def check_content(
     live, problems = image_contents(study, settings, root, max_workers=max_workers, progress=progress,
                                     names=pinned)
     out = [d for d in problems]
-    changed = [name for name, m in live.items() if m.tree_checksum != lock.images[name].content.tree_checksum]
+    changed = [name for name, m in live.items()
+               if m.tree_checksum != getattr(lock.images[name].content, "tree_checksum", None)]
     references = reference_manifests(settings, root, study.accession, study.version) if changed else {}
     out.extend(compare_content(study.accession, lock, live, references))
     return out

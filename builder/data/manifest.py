@@ -363,9 +363,8 @@ class _Walk:
             if v3.get("node_type") == "array":
                 self.array(path, v3, 3)
             else:
-                attrs = v3.get("attributes") if isinstance(v3.get("attributes"), dict) else {}
-                ome = attrs.get("ome") if isinstance(attrs.get("ome"), dict) else attrs
-                self.children(path, ome)
+                attrs = _dict(v3.get("attributes"))
+                self.children(path, _dict(attrs.get("ome")) or attrs)
             return
         zarray = self.document(at + ".zarray")
         zattrs = self.document(at + ".zattrs")
@@ -376,7 +375,7 @@ class _Walk:
             self.children(path, zattrs or {})
 
     def children(self, path: str, attrs: dict[str, Any]) -> None:
-        names: list[str] = []
+        names: list[Any] = []  # checked one by one below
         for multiscale in _list(attrs.get("multiscales")):
             names.extend(d.get("path") for d in _list(multiscale.get("datasets")))
         labels = attrs.get("labels")
@@ -388,9 +387,7 @@ class _Walk:
         if isinstance(plate, dict):
             for well in _list(plate.get("wells")):
                 names.append(well.get("path"))
-        well = attrs.get("well")
-        if isinstance(well, dict):
-            names.extend(i.get("path") for i in _list(well.get("images")))
+        names.extend(i.get("path") for i in _list(_dict(attrs.get("well")).get("images")))
         at = f"{path}/" if path else ""
         for child in names:
             if not isinstance(child, str) or not _valid_key(child):
@@ -405,11 +402,9 @@ class _Walk:
                                                                                   else ".zarray"))
         shape = meta.get("shape")
         if zarr_format == 3:
-            grid = meta.get("chunk_grid") if isinstance(meta.get("chunk_grid"), dict) else {}
-            config = grid.get("configuration") if isinstance(grid.get("configuration"), dict) else {}
-            chunks = config.get("chunk_shape")
-            encoding = meta.get("chunk_key_encoding") if isinstance(meta.get("chunk_key_encoding"), dict) else {}
-            enc_config = encoding.get("configuration") if isinstance(encoding.get("configuration"), dict) else {}
+            chunks = _dict(_dict(meta.get("chunk_grid")).get("configuration")).get("chunk_shape")
+            encoding = _dict(meta.get("chunk_key_encoding"))
+            enc_config = _dict(encoding.get("configuration"))
             if encoding.get("name", "default") == "v2":
                 separator, lead = enc_config.get("separator", "."), ""
             else:
@@ -439,6 +434,10 @@ class _Walk:
             if lead:
                 cell = f"{lead}{separator}{cell}" if index else lead
             self.keys.append(at + cell)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list[dict[str, Any]]:

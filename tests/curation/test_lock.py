@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from click.testing import CliRunner
 
 from builder.cli import main
-from builder.data.inspection import inspect_images
-import pytest
-
 from builder.core import layout
+from builder.core.settings import load_settings
 from builder.curation.lock import (
     LockError,
     check_content,
@@ -22,8 +21,8 @@ from builder.curation.lock import (
     parse_lock,
     read_lock,
 )
+from builder.data.inspection import inspect_images
 from builder.records.load import load_record
-from builder.core.settings import load_settings
 from tests.support.gitrepo import ArchiveRepo
 
 RECORD = "studies/OIA-000003/study.yaml"
@@ -51,7 +50,8 @@ def test_lock_pins_every_image_deterministically(archive_repo: ArchiveRepo) -> N
     folder = archive_repo.root / "example-data/images/new.ome.zarr"
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert entry["content"] == {
-        "tree_checksum": _zarr_checksum(folder), "objects": len(files), "total_bytes": sum(p.stat().st_size for p in files),
+        "tree_checksum": _zarr_checksum(folder), "objects": len(files),
+        "total_bytes": sum(p.stat().st_size for p in files),
     }
     # Same data, same bytes.
     again = _lock("studies/OIA-000003")

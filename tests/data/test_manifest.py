@@ -153,7 +153,8 @@ def sample_manifest() -> ImageManifest:
                ObjectEntry("zarr.json", 2, hashlib.sha256(b"{}").hexdigest()))
     from builder.data.manifest import tree_checksum
 
-    tree = tree_checksum([("0/c/0", 3, hashlib.md5(b"abc").hexdigest()), ("zarr.json", 2, hashlib.md5(b"{}").hexdigest())])
+    tree = tree_checksum([("0/c/0", 3, hashlib.md5(b"abc").hexdigest()),
+                          ("zarr.json", 2, hashlib.md5(b"{}").hexdigest())])
     return ImageManifest("cells", tree, objects, 5)
 
 
