@@ -276,3 +276,13 @@ def test_an_ingest_killed_at_any_moment_resumes_and_never_looks_complete(tmp_pat
     listed = [o.key for o in LocalArchiveStore(store_root).iter_objects("")]
     assert not [k for k in listed if k.endswith(".partial")]  # a killed put's temporary file is no object
     assert json.loads(manifest.read_bytes())["accession"] == "OIA-000001"
+
+
+def test_a_manifest_the_builder_did_not_write_is_reported_not_trusted(brain):
+    manifest = brain / "archive-store" / layout.manifest_key("OIA-000002", 1)
+    manifest.parent.mkdir(parents=True)
+    manifest.write_bytes(b'{"accession": "OIA-000002", "images": "everything is fine"}')
+    report = ingest(brain, load_settings(brain))
+    [problem] = report.diagnostics
+    assert problem.check == "ARC006" and "OIA-000002/v1/manifest.json" in problem.message
+    assert report.images == [] and manifest.read_bytes().startswith(b'{"accession"')
