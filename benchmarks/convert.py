@@ -81,9 +81,12 @@ def run_codecs() -> None:
     print("|---|---|---|---|---|---|---|")
     for name, data in examples.items():
         flat = data.reshape(-1, *data.shape[-2:])
-        chunks = [np.ascontiguousarray(flat[i, y:y + PLANE_CHUNK, x:x + PLANE_CHUNK])
-                  for i in range(flat.shape[0]) for y in range(0, flat.shape[1], PLANE_CHUNK)
-                  for x in range(0, flat.shape[2], PLANE_CHUNK)]
+        chunks = [
+            np.ascontiguousarray(flat[i, y : y + PLANE_CHUNK, x : x + PLANE_CHUNK])
+            for i in range(flat.shape[0])
+            for y in range(0, flat.shape[1], PLANE_CHUNK)
+            for x in range(0, flat.shape[2], PLANE_CHUNK)
+        ]
         raw = sum(c.nbytes for c in chunks)
         for codec_name, codec in _codecs().items():
             start = time.perf_counter()
@@ -95,8 +98,11 @@ def run_codecs() -> None:
                 assert np.array_equal(decoded, c.ravel())  # lossless, checked
             decode_s = time.perf_counter() - start
             size = sum(len(e) for e in encoded)
-            print(f"| {name} | {data.dtype} | {raw / 2**20:.0f} | {codec_name} | {raw / size:.2f} | "
-                  f"{raw / 2**20 / encode_s:.0f} | {raw / 2**20 / decode_s:.0f} |", flush=True)
+            print(
+                f"| {name} | {data.dtype} | {raw / 2**20:.0f} | {codec_name} | {raw / size:.2f} | "
+                f"{raw / 2**20 / encode_s:.0f} | {raw / 2**20 / decode_s:.0f} |",
+                flush=True,
+            )
 
 
 def write_stack(path: Path, gb: float) -> tuple[int, ...]:
@@ -159,19 +165,52 @@ def run_stack(gb: float, memory_mb: int, keep: bool) -> None:
     source = work / "stack.tif"
     t = time.perf_counter()
     shape = write_stack(source, gb)
-    print(f"input: {source.stat().st_size / 2**30:.2f} GiB uint16 TIFF, shape {shape}, written in {time.perf_counter() - t:.0f} s;"
-          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    print(
+        f"input: {source.stat().st_size / 2**30:.2f} GiB uint16 TIFF, shape {shape}, "
+        f"written in {time.perf_counter() - t:.0f} s;"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        flush=True,
+    )
     runs = {
         "bioarchive convert (0.5, sharded, blosc-zstd)": (
-            [str(Path(PYTHON).parent / "bioarchive"), "convert", str(source), "-o", str(work / "ours.ome.zarr"),
-             "--memory", str(memory_mb)], work / "ours.ome.zarr"),
+            [
+                str(Path(PYTHON).parent / "bioarchive"),
+                "convert",
+                str(source),
+                "-o",
+                str(work / "ours.ome.zarr"),
+                "--memory",
+                str(memory_mb),
+            ],
+            work / "ours.ome.zarr",
+        ),
         "ngff-zarr CLI (0.5, sharded, dask_bin_shrink)": (
-            [str(Path(PYTHON).parent / "ngff-zarr"), "-i", str(source), "-o", str(work / "ngff.ome.zarr"),
-             "--ome-zarr-version", "0.5", "-c", "512", "--chunks-per-shard", "4", "-m", "dask_bin_shrink",
-             "--memory-target", str(memory_mb * 2**20 // 4), "--cache-dir", str(work / "cache"), "-q"],
-            work / "ngff.ome.zarr"),
+            [
+                str(Path(PYTHON).parent / "ngff-zarr"),
+                "-i",
+                str(source),
+                "-o",
+                str(work / "ngff.ome.zarr"),
+                "--ome-zarr-version",
+                "0.5",
+                "-c",
+                "512",
+                "--chunks-per-shard",
+                "4",
+                "-m",
+                "dask_bin_shrink",
+                "--memory-target",
+                str(memory_mb * 2**20 // 4),
+                "--cache-dir",
+                str(work / "cache"),
+                "-q",
+            ],
+            work / "ngff.ome.zarr",
+        ),
         "ome-zarr-py write_image (0.5, sharded, default codec)": (
-            [PYTHON, "-c", OME_ZARR_PY, str(source), str(work / "omezarr.ome.zarr")], work / "omezarr.ome.zarr"),
+            [PYTHON, "-c", OME_ZARR_PY, str(source), str(work / "omezarr.ome.zarr")],
+            work / "omezarr.ome.zarr",
+        ),
     }
     print("| converter | wall s | peak RSS MB | bytes written (MB) | objects |")
     print("|---|---|---|---|---|")
@@ -181,8 +220,10 @@ def run_stack(gb: float, memory_mb: int, keep: bool) -> None:
         figures = measure(cmd)
         size, objects = tree_size(out)
         results[name] = {**figures, "bytes": size, "objects": objects}
-        print(f"| {name} | {figures['wall_s']:.0f} | {figures['peak_rss_mb']:.0f} | {size / 2**20:.0f} | {objects} |",
-              flush=True)
+        print(
+            f"| {name} | {figures['wall_s']:.0f} | {figures['peak_rss_mb']:.0f} | {size / 2**20:.0f} | {objects} |",
+            flush=True,
+        )
     print(json.dumps({"load_average_end": os.getloadavg()[0], "results": results}))
     if not keep:
         import shutil

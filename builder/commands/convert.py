@@ -31,21 +31,54 @@ def _pixel_size(value: str | None) -> tuple[float, ...] | None:
 
 @click.command("convert")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path),
-              help="OUT.ome.zarr for one image, or a folder for several.")
-@click.option("--ngff-version", "version", type=click.Choice(["0.5", "0.4"]), default="0.5", show_default=True,
-              help="0.5 (Zarr v3, sharded) or 0.4 (Zarr v2) for older viewers.")
-@click.option("--codec", type=click.Choice(["blosc-zstd", "blosc-lz4", "zstd", "gzip", "none"]), default=None,
-              help="Lossless compression (default: blosc-zstd, see benchmarks/README.md).")
-@click.option("--pixel-size", "pixel_size", metavar="X[,Y[,Z]]", help="Pixel size in micrometres, overriding the file's.")
-@click.option("--memory", "memory_mb", type=click.IntRange(1024), default=None,
-              help="Memory limit of the decoding worker in MB (default: archive.toml limits.worker_memory_bytes).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(1), default=3600, show_default=True,
-              help="Seconds allowed per input file.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="OUT.ome.zarr for one image, or a folder for several.",
+)
+@click.option(
+    "--ngff-version",
+    "version",
+    type=click.Choice(["0.5", "0.4"]),
+    default="0.5",
+    show_default=True,
+    help="0.5 (Zarr v3, sharded) or 0.4 (Zarr v2) for older viewers.",
+)
+@click.option(
+    "--codec",
+    type=click.Choice(["blosc-zstd", "blosc-lz4", "zstd", "gzip", "none"]),
+    default=None,
+    help="Lossless compression (default: blosc-zstd, see benchmarks/README.md).",
+)
+@click.option(
+    "--pixel-size", "pixel_size", metavar="X[,Y[,Z]]", help="Pixel size in micrometres, overriding the file's."
+)
+@click.option(
+    "--memory",
+    "memory_mb",
+    type=click.IntRange(1024),
+    default=None,
+    help="Memory limit of the decoding worker in MB (default: archive.toml limits.worker_memory_bytes).",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(1),
+    default=3600,
+    show_default=True,
+    help="Seconds allowed per input file.",
+)
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True, help="Threads per conversion.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (only after the new one is complete).")
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Archive root (default: the folder holding archive.toml above the current one).")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Archive root (default: the folder holding archive.toml above the current one).",
+)
 def command(inputs, output, version, codec, pixel_size, memory_mb, timeout_s, threads, overwrite, root) -> None:
     """Convert microscopy files (TIFF, OME-TIFF, CZI, MRC, PNG, JPEG) to OME-Zarr."""
     from builder.convert.errors import ConversionError
@@ -58,10 +91,20 @@ def command(inputs, output, version, codec, pixel_size, memory_mb, timeout_s, th
     except Exception:  # noqa: BLE001 - outside an archive checkout: the default limits apply
         root, settings = Path.cwd(), ArchiveSettings()
     try:
-        converted = convert_files(list(inputs), output, settings=settings, root=root, version=version, codec=codec,
-                                  memory_bytes=memory_mb * 1024 * 1024 if memory_mb else None, timeout_s=timeout_s,
-                                  overwrite=overwrite, pixel_size=_pixel_size(pixel_size),
-                                  progress=sys.stderr.isatty(), threads=threads)
+        converted = convert_files(
+            list(inputs),
+            output,
+            settings=settings,
+            root=root,
+            version=version,
+            codec=codec,
+            memory_bytes=memory_mb * 1024 * 1024 if memory_mb else None,
+            timeout_s=timeout_s,
+            overwrite=overwrite,
+            pixel_size=_pixel_size(pixel_size),
+            progress=sys.stderr.isatty(),
+            threads=threads,
+        )
     except ConversionError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -19,10 +19,20 @@ import click
 
 @click.command("upload")
 @click.argument("study", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--to", "destination", envvar="BIOARCHIVE_STAGING_URL", required=True, metavar="s3://BUCKET/PREFIX",
-              help="The staging area the archive's operators gave you (or set BIOARCHIVE_STAGING_URL).")
-@click.option("--endpoint-url", envvar="BIOARCHIVE_S3_ENDPOINT_URL", default=None,
-              help="S3-compatible endpoint (default: AWS, or archive.toml s3_endpoint_url).")
+@click.option(
+    "--to",
+    "destination",
+    envvar="BIOARCHIVE_STAGING_URL",
+    required=True,
+    metavar="s3://BUCKET/PREFIX",
+    help="The staging area the archive's operators gave you (or set BIOARCHIVE_STAGING_URL).",
+)
+@click.option(
+    "--endpoint-url",
+    envvar="BIOARCHIVE_S3_ENDPOINT_URL",
+    default=None,
+    help="S3-compatible endpoint (default: AWS, or archive.toml s3_endpoint_url).",
+)
 @click.option("--no-lock", is_flag=True, help="Do not run `bioarchive lock` after the upload.")
 def command(study: Path, destination: str, endpoint_url: str | None, no_lock: bool) -> None:
     """Upload the converted images of STUDY (studies/<ACCESSION>) and point its record at them."""
@@ -33,7 +43,9 @@ def command(study: Path, destination: str, endpoint_url: str | None, no_lock: bo
 
     folder = study.resolve()
     if not (folder / "study.yaml").is_file():
-        raise click.ClickException(f"{study}/study.yaml does not exist; give the folder of your study, e.g. studies/OIA-000042")
+        raise click.ClickException(
+            f"{study}/study.yaml does not exist; give the folder of your study, e.g. studies/OIA-000042"
+        )
     if endpoint_url is None:
         try:
             endpoint_url = load_settings(find_root(folder)).s3_endpoint_url
@@ -44,7 +56,9 @@ def command(study: Path, destination: str, endpoint_url: str | None, no_lock: bo
     except ConversionError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    click.echo(f"uploaded {report.sent} object(s) ({report.bytes_sent} bytes), {report.skipped} already there and verified")
+    click.echo(
+        f"uploaded {report.sent} object(s) ({report.bytes_sent} bytes), {report.skipped} already there and verified"
+    )
     for name, url in report.images.items():
         click.echo(f"  {name}: {url}")
     click.echo(f"rewrote the image URLs in {study}/study.yaml")

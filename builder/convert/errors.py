@@ -13,30 +13,52 @@ from builder.core.errors import InvalidInputError
 
 # code -> (title, fix)
 CODES: dict[str, tuple[str, str]] = {
-    "CNV001": ("unsupported file format",
-               "convert it with bioformats2raw (https://github.com/glencoesoftware/bioformats2raw) "
-               "or save it as OME-TIFF from your acquisition software, then deposit the result"),
-    "CNV002": ("the file cannot be read (truncated, corrupt or not what its name says)",
-               "copy the file again from the instrument computer and check it opens in Fiji/napari"),
-    "CNV003": ("declared dimensions are absurd or too large to decode safely",
-               "check the file is not corrupt; very large planes need tiling (save as tiled OME-TIFF)"),
-    "CNV004": ("pixel sizes or time increments are zero, negative or not numbers",
-               "set the physical pixel size in the acquisition software or Fiji (Image > Properties) and save again, "
-               "or give --pixel-size"),
-    "CNV005": ("decoding ran out of memory or time",
-               "raise --memory or --timeout, or save the data as a tiled/chunked file (OME-TIFF with tiles)"),
-    "CNV006": ("the output cannot be written where it was asked",
-               "give a new path ending in .ome.zarr (or a folder for several images), or pass --overwrite"),
-    "CNV007": ("the converted image failed validation",
-               "this is a bug in the converter: report it with the input file's format and the message"),
-    "CNV008": ("the file's metadata contradicts its pixels",
-               "fix or remove the wrong metadata (e.g. channel count) in the acquisition software and save again"),
-    "UPL001": ("an uploaded object does not match its checksum",
-               "run the upload again: it resumes and re-sends objects whose checksums differ"),
-    "UPL002": ("the study has no local converted images to upload",
-               "convert your files first (bioarchive convert) into studies/<ACC>/images or give --images"),
-    "UPL003": ("the staging store cannot be reached or refused the upload",
-               "check --to, --endpoint-url and your credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"),
+    "CNV001": (
+        "unsupported file format",
+        "convert it with bioformats2raw (https://github.com/glencoesoftware/bioformats2raw) "
+        "or save it as OME-TIFF from your acquisition software, then deposit the result",
+    ),
+    "CNV002": (
+        "the file cannot be read (truncated, corrupt or not what its name says)",
+        "copy the file again from the instrument computer and check it opens in Fiji/napari",
+    ),
+    "CNV003": (
+        "declared dimensions are absurd or too large to decode safely",
+        "check the file is not corrupt; very large planes need tiling (save as tiled OME-TIFF)",
+    ),
+    "CNV004": (
+        "pixel sizes or time increments are zero, negative or not numbers",
+        "set the physical pixel size in the acquisition software or Fiji (Image > Properties) and save again, "
+        "or give --pixel-size",
+    ),
+    "CNV005": (
+        "decoding ran out of memory or time",
+        "raise --memory or --timeout, or save the data as a tiled/chunked file (OME-TIFF with tiles)",
+    ),
+    "CNV006": (
+        "the output cannot be written where it was asked",
+        "give a new path ending in .ome.zarr (or a folder for several images), or pass --overwrite",
+    ),
+    "CNV007": (
+        "the converted image failed validation",
+        "this is a bug in the converter: report it with the input file's format and the message",
+    ),
+    "CNV008": (
+        "the file's metadata contradicts its pixels",
+        "fix or remove the wrong metadata (e.g. channel count) in the acquisition software and save again",
+    ),
+    "UPL001": (
+        "an uploaded object does not match its checksum",
+        "run the upload again: it resumes and re-sends objects whose checksums differ",
+    ),
+    "UPL002": (
+        "the study has no local converted images to upload",
+        "convert your files first (bioarchive convert) into studies/<ACC>/images or give --images",
+    ),
+    "UPL003": (
+        "the staging store cannot be reached or refused the upload",
+        "check --to, --endpoint-url and your credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+    ),
 }
 
 

@@ -12,11 +12,32 @@ from typing import Any
 
 # OME / ImageJ unit spellings -> NGFF (UDUNITS-2) names
 UNITS = {
-    "µm": "micrometer", "um": "micrometer", "micron": "micrometer", "microns": "micrometer", "\\u00B5m": "micrometer",
-    "micrometer": "micrometer", "nm": "nanometer", "nanometer": "nanometer", "mm": "millimeter", "millimeter": "millimeter",
-    "cm": "centimeter", "m": "meter", "Å": "angstrom", "angstrom": "angstrom", "pm": "picometer",
-    "s": "second", "sec": "second", "second": "second", "ms": "millisecond", "millisecond": "millisecond",
-    "min": "minute", "minute": "minute", "h": "hour", "hour": "hour", "µs": "microsecond", "us": "microsecond",
+    "µm": "micrometer",
+    "um": "micrometer",
+    "micron": "micrometer",
+    "microns": "micrometer",
+    "\\u00B5m": "micrometer",
+    "micrometer": "micrometer",
+    "nm": "nanometer",
+    "nanometer": "nanometer",
+    "mm": "millimeter",
+    "millimeter": "millimeter",
+    "cm": "centimeter",
+    "m": "meter",
+    "Å": "angstrom",
+    "angstrom": "angstrom",
+    "pm": "picometer",
+    "s": "second",
+    "sec": "second",
+    "second": "second",
+    "ms": "millisecond",
+    "millisecond": "millisecond",
+    "min": "minute",
+    "minute": "minute",
+    "h": "hour",
+    "hour": "hour",
+    "µs": "microsecond",
+    "us": "microsecond",
 }
 DEFAULT_COLOURS = ["0000FF", "00FF00", "FF0000", "FF00FF", "00FFFF", "FFFF00", "FFFFFF"]
 
@@ -115,14 +136,24 @@ def parse_ome_xml(xml: str) -> OmeInfo:
             if value is not None:
                 sizes[axis] = (value, unit_name(pixels.get(f"PhysicalSize{axis.upper()}Unit"), "micrometer"))
         increment = _number(pixels.get("TimeIncrement"))
-        time = (increment, unit_name(pixels.get("TimeIncrementUnit"), "second") or "second") if increment is not None else None
+        time = (
+            (increment, unit_name(pixels.get("TimeIncrementUnit"), "second") or "second")
+            if increment is not None
+            else None
+        )
         channels = []
         for ch in _list(pixels.get("Channel")):
-            channels.append(ChannelInfo(
-                name=str(ch.get("Name") or ch.get("Fluor") or ch.get("ID") or ""), color=ome_colour(ch.get("Color")),
-                emission_nm=_number(ch.get("EmissionWavelength")), excitation_nm=_number(ch.get("ExcitationWavelength")),
-                fluor=ch.get("Fluor"), contrast_method=ch.get("ContrastMethod"), acquisition_mode=ch.get("AcquisitionMode"),
-            ))
+            channels.append(
+                ChannelInfo(
+                    name=str(ch.get("Name") or ch.get("Fluor") or ch.get("ID") or ""),
+                    color=ome_colour(ch.get("Color")),
+                    emission_nm=_number(ch.get("EmissionWavelength")),
+                    excitation_nm=_number(ch.get("ExcitationWavelength")),
+                    fluor=ch.get("Fluor"),
+                    contrast_method=ch.get("ContrastMethod"),
+                    acquisition_mode=ch.get("AcquisitionMode"),
+                )
+            )
         # An RGB image has one Channel with SamplesPerPixel 3: the pixels have 3 channels.
         samples = int(_number(_list(pixels.get("Channel"))[0].get("SamplesPerPixel")) or 1) if channels else 1
         if samples == 3 and len(channels) == 1:
@@ -151,8 +182,15 @@ def parse_ome_xml(xml: str) -> OmeInfo:
         modes = {c.acquisition_mode for c in channels if c.acquisition_mode}
         if len(modes) == 1:
             acquisition.acquisition_mode = modes.pop()
-        images.append(OmeImageInfo(name=image.get("Name"), pixel_sizes=sizes, time_increment=time,
-                                   channels=channels, acquisition=acquisition))
+        images.append(
+            OmeImageInfo(
+                name=image.get("Name"),
+                pixel_sizes=sizes,
+                time_increment=time,
+                channels=channels,
+                acquisition=acquisition,
+            )
+        )
     return OmeInfo(images=images)
 
 
@@ -198,7 +236,10 @@ def tiff_resolution_sizes(resolution: tuple[float, float] | None, unit: int) -> 
     if resolution is None or unit not in per_unit:
         return {}
     rx, ry = resolution
-    return {"x": (per_unit[unit] / rx if rx else 0.0, "micrometer"), "y": (per_unit[unit] / ry if ry else 0.0, "micrometer")}
+    return {
+        "x": (per_unit[unit] / rx if rx else 0.0, "micrometer"),
+        "y": (per_unit[unit] / ry if ry else 0.0, "micrometer"),
+    }
 
 
 def czi_metadata(meta: dict[str, Any]) -> OmeImageInfo:
@@ -212,17 +253,24 @@ def czi_metadata(meta: dict[str, Any]) -> OmeImageInfo:
         elif axis in "zyx" and axis and value == 0:
             pass  # pylibCZIrw writes 0 for "not set"
     info = doc.get("Information") or {}
-    dims = ((info.get("Image") or {}).get("Dimensions") or {})
+    dims = (info.get("Image") or {}).get("Dimensions") or {}
     channels = []
-    display = {str(c.get("@Id")): c for c in _list(((doc.get("DisplaySetting") or {}).get("Channels") or {}).get("Channel"))}
+    display = {
+        str(c.get("@Id")): c for c in _list(((doc.get("DisplaySetting") or {}).get("Channels") or {}).get("Channel"))
+    }
     for i, ch in enumerate(_list((dims.get("Channels") or {}).get("Channel"))):
         colour = (display.get(str(ch.get("@Id"))) or {}).get("Color") or ch.get("Color")
-        channels.append(ChannelInfo(
-            name=str(ch.get("@Name") or ch.get("Name") or f"channel{i}"),
-            color=str(colour)[-6:].upper() if colour and str(colour).startswith("#") else None,
-            emission_nm=_number(ch.get("EmissionWavelength")), excitation_nm=_number(ch.get("ExcitationWavelength")),
-            fluor=ch.get("Fluor"), contrast_method=ch.get("ContrastMethod"), acquisition_mode=ch.get("AcquisitionMode"),
-        ))
+        channels.append(
+            ChannelInfo(
+                name=str(ch.get("@Name") or ch.get("Name") or f"channel{i}"),
+                color=str(colour)[-6:].upper() if colour and str(colour).startswith("#") else None,
+                emission_nm=_number(ch.get("EmissionWavelength")),
+                excitation_nm=_number(ch.get("ExcitationWavelength")),
+                fluor=ch.get("Fluor"),
+                contrast_method=ch.get("ContrastMethod"),
+                acquisition_mode=ch.get("AcquisitionMode"),
+            )
+        )
     acquisition = AcquisitionInfo()
     instrument = info.get("Instrument") or {}
     microscopes = _list((instrument.get("Microscopes") or {}).get("Microscope"))

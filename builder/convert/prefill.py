@@ -29,8 +29,13 @@ def facts_of(image) -> dict[str, Any]:
 
     method = suggest_method(image.channels, image.acquisition, image.format)
     return {
-        "file": image.file, "format": image.format, "name": image.name, "series": image.series,
-        "axes": image.axes, "shape": list(image.shape), "dtype": str(image.dtype),
+        "file": image.file,
+        "format": image.format,
+        "name": image.name,
+        "series": image.series,
+        "axes": image.axes,
+        "shape": list(image.shape),
+        "dtype": str(image.dtype),
         "pixel_sizes": {a: list(v) for a, v in image.pixel_sizes.items()},
         "time_increment": list(image.time_increment) if image.time_increment else None,
         "channels": [{k: v for k, v in vars(c).items() if v not in (None, "")} for c in image.channels],
@@ -60,11 +65,18 @@ def read_facts(paths: list[Path], settings) -> list[dict[str, Any]]:
         if path.name.endswith(".zarr") and path.is_dir():
             facts.append(_facts_of_converted(path))
             continue
-        result = run_isolated(_facts_in_worker, {"input": str(path.absolute()), "memory_bytes": memory},
-                              memory_bytes=memory, timeout_s=settings.limits.image_timeout_s)
+        result = run_isolated(
+            _facts_in_worker,
+            {"input": str(path.absolute()), "memory_bytes": memory},
+            memory_bytes=memory,
+            timeout_s=settings.limits.image_timeout_s,
+        )
         if not result.ok:
-            raise ConversionError("CNV005" if result.failure in ("memory", "timeout") else "CNV002", str(path),
-                                  f"reading the metadata failed: {result.failure} {result.detail}")
+            raise ConversionError(
+                "CNV005" if result.failure in ("memory", "timeout") else "CNV002",
+                str(path),
+                f"reading the metadata failed: {result.failure} {result.detail}",
+            )
         if not result.value["ok"]:
             raise ConversionError(**{k: v for k, v in result.value["error"].items() if k != "fix"})
         many = len(result.value["images"]) > 1
@@ -89,21 +101,37 @@ def _facts_of_converted(path: Path) -> dict[str, Any]:
             raise ConversionError("CNV002", str(path), "not an OME-Zarr image (no multiscales metadata)") from None
     source = (attrs.get("bioarchive") or {}).get("source") or {}
     axes = "".join(a["name"] for a in multiscale.get("axes", []))
-    scale = next((t["scale"] for t in multiscale["datasets"][0].get("coordinateTransformations", []) if t.get("type") == "scale"), [])
+    transforms = multiscale["datasets"][0].get("coordinateTransformations", [])
+    scale: list[float] = next((t["scale"] for t in transforms if t.get("type") == "scale"), [])
     units = {a["name"]: a.get("unit") for a in multiscale.get("axes", [])}
     sizes = {a: [s, units.get(a)] for a, s in zip(axes, scale, strict=False) if a in "zyx" and units.get(a)}
     from builder.convert.metadata import AcquisitionInfo, ChannelInfo, suggest_method
 
-    channels = source.get("channels") or [{"name": c.get("label", "")} for c in (attrs.get("ome", attrs).get("omero") or {}).get("channels", [])]
+    channels = source.get("channels") or [
+        {"name": c.get("label", "")} for c in (attrs.get("ome", attrs).get("omero") or {}).get("channels", [])
+    ]
     acquisition = source.get("acquisition") or {}
-    method = suggest_method([ChannelInfo(**{k: v for k, v in c.items() if k in ChannelInfo.__dataclass_fields__}) for c in channels],
-                            AcquisitionInfo(**{k: v for k, v in acquisition.items() if k in AcquisitionInfo.__dataclass_fields__}),
-                            source.get("format", ""))
+    method = suggest_method(
+        [ChannelInfo(**{k: v for k, v in c.items() if k in ChannelInfo.__dataclass_fields__}) for c in channels],
+        AcquisitionInfo(**{k: v for k, v in acquisition.items() if k in AcquisitionInfo.__dataclass_fields__}),
+        source.get("format", ""),
+    )
     name = path.name[: -len(".ome.zarr")] if path.name.endswith(".ome.zarr") else path.stem
-    return {"file": str(path), "format": source.get("format", "ome-zarr"), "name": name, "axes": axes, "shape": [],
-            "dtype": "", "pixel_sizes": sizes, "time_increment": None, "channels": channels, "acquisition": acquisition,
-            "method": list(method) if method else None, "image_name": NAME_RE.sub("_", name).strip("._-") or "image",
-            "converted": True}
+    return {
+        "file": str(path),
+        "format": source.get("format", "ome-zarr"),
+        "name": name,
+        "axes": axes,
+        "shape": [],
+        "dtype": "",
+        "pixel_sizes": sizes,
+        "time_increment": None,
+        "channels": channels,
+        "acquisition": acquisition,
+        "method": list(method) if method else None,
+        "image_name": NAME_RE.sub("_", name).strip("._-") or "image",
+        "converted": True,
+    }
 
 
 def _image_name(path: Path, series: int | None) -> str:
@@ -121,10 +149,15 @@ def _image_name(path: Path, series: int | None) -> str:
 def _size_text(facts: dict[str, Any]) -> str:
     parts = []
     if facts.get("shape"):
-        parts.append(" x ".join(f"{n} {a}" for a, n in zip(facts["axes"], facts["shape"], strict=False)) + f" ({facts['dtype']})")
+        parts.append(
+            " x ".join(f"{n} {a}" for a, n in zip(facts["axes"], facts["shape"], strict=False)) + f" ({facts['dtype']})"
+        )
     sizes = facts.get("pixel_sizes") or {}
     if sizes:
-        parts.append("pixel size " + ", ".join(f"{a} {v[0]:g} {v[1] or ''}".rstrip() for a, v in sorted(sizes.items(), reverse=True)))
+        parts.append(
+            "pixel size "
+            + ", ".join(f"{a} {v[0]:g} {v[1] or ''}".rstrip() for a, v in sorted(sizes.items(), reverse=True))
+        )
     if facts.get("time_increment"):
         parts.append(f"time step {facts['time_increment'][0]:g} {facts['time_increment'][1]}")
     return "; ".join(parts)
@@ -156,8 +189,11 @@ def dataset_fields(facts: list[dict[str, Any]]) -> dict[str, Any]:
                 continue
             channel_names.add(name)
             contrast = c.get("fluor") or c.get("contrast_method") or ""
-            waves = [f"{label} {c[key]:g} nm" for key, label in (("excitation_nm", "excitation"), ("emission_nm", "emission"))
-                     if isinstance(c.get(key), (int, float))]
+            waves = [
+                f"{label} {c[key]:g} nm"
+                for key, label in (("excitation_nm", "excitation"), ("emission_nm", "emission"))
+                if isinstance(c.get(key), (int, float))
+            ]
             if contrast:
                 signals.append({"channel": name, "contrast": ", ".join([contrast, *waves])})
             else:  # wavelengths alone do not name the dye: keep the guidance text, note them with the parameters
@@ -173,7 +209,10 @@ def dataset_fields(facts: list[dict[str, Any]]) -> dict[str, Any]:
         parameters.append(f"objective {objective}")
     if detector:
         parameters.append(f"detector {detector}")
-    sizes = sorted({_size_text({"pixel_sizes": f.get("pixel_sizes"), "time_increment": f.get("time_increment")}) for f in facts} - {""})
+    sizes = sorted(
+        {_size_text({"pixel_sizes": f.get("pixel_sizes"), "time_increment": f.get("time_increment")}) for f in facts}
+        - {""}
+    )
     parameters += sizes + channel_notes
     methods = [tuple(f["method"]) for f in facts if f.get("method")]
     return {
@@ -207,10 +246,12 @@ def prefill_record(text: str, paths: list[Path], settings, *, method_given: bool
     match = re.search(r"^(# A dataset groups[^\n]*\n)?datasets:", text, flags=re.M)
     head = text[: match.start()] if match else text
     body = yaml.safe_dump({"datasets": record["datasets"]}, sort_keys=False, allow_unicode=True, width=100)
-    note = ("# A dataset groups images sharing biosample, specimen preparation and acquisition.\n"
-            f"# Prefilled from {len(paths)} file(s) by `bioarchive new --from`: check every value. Convert the files with\n"
-            f"#   bioarchive convert <files> -o studies/{record['accession']}/{IMAGES_DIR}/\n"
-            f"# and upload them with `bioarchive upload studies/{record['accession']}`, which rewrites the URLs.\n")
+    note = (
+        "# A dataset groups images sharing biosample, specimen preparation and acquisition.\n"
+        f"# Prefilled from {len(paths)} file(s) by `bioarchive new --from`: check every value. Convert the files with\n"
+        f"#   bioarchive convert <files> -o studies/{record['accession']}/{IMAGES_DIR}/\n"
+        f"# and upload them with `bioarchive upload studies/{record['accession']}`, which rewrites the URLs.\n"
+    )
     if folder is not None:
         images = folder / IMAGES_DIR
         images.mkdir(exist_ok=True)

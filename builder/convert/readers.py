@@ -43,8 +43,14 @@ NOT_SUPPORTED = {
     ".nd2": "Nikon ND2 (the nd2 package reads it, but no ND2 file can be written here to test the conversion)",
     ".lif": "Leica LIF (readlif reads it, but no LIF file can be written here to test the conversion)",
     ".lsm": "Zeiss LSM (TIFF-based; untested here)",
-    ".oib": "Olympus OIB", ".oir": "Olympus OIR", ".vsi": "Olympus VSI", ".ims": "Imaris IMS",
-    ".dv": "DeltaVision", ".lei": "Leica LEI", ".zvi": "Zeiss ZVI", ".svs": "Aperio SVS",
+    ".oib": "Olympus OIB",
+    ".oir": "Olympus OIR",
+    ".vsi": "Olympus VSI",
+    ".ims": "Imaris IMS",
+    ".dv": "DeltaVision",
+    ".lei": "Leica LEI",
+    ".zvi": "Zeiss ZVI",
+    ".svs": "Aperio SVS",
 }
 
 
@@ -78,8 +84,12 @@ class SourceImage:
 
 def format_of(path: Path) -> str:
     name = path.name.lower()
-    for fmt, suffixes in (("tiff", TIFF_SUFFIXES), ("mrc", MRC_SUFFIXES), ("czi", CZI_SUFFIXES),
-                          ("pillow", PILLOW_SUFFIXES)):
+    for fmt, suffixes in (
+        ("tiff", TIFF_SUFFIXES),
+        ("mrc", MRC_SUFFIXES),
+        ("czi", CZI_SUFFIXES),
+        ("pillow", PILLOW_SUFFIXES),
+    ):
         if name.endswith(suffixes):
             return fmt
     suffix = path.suffix.lower()
@@ -101,35 +111,58 @@ def open_images(path: Path, *, block_limit_bytes: int) -> list[SourceImage]:
     except (ConversionError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - the readers raise many types for corrupt files; all mean "cannot be read"
-        raise ConversionError("CNV002", str(path), f"{fmt} reader failed: {type(exc).__name__}: {str(exc)[:300]}") from None
+        raise ConversionError(
+            "CNV002", str(path), f"{fmt} reader failed: {type(exc).__name__}: {str(exc)[:300]}"
+        ) from None
     for image in images:
         for axis, (size, _) in image.pixel_sizes.items():
             if not (math.isfinite(size) and size > 0):
                 raise ConversionError("CNV004", str(path), f"series {image.series}: the {axis} pixel size is {size}")
-        if image.time_increment is not None and not (math.isfinite(image.time_increment[0]) and image.time_increment[0] > 0):
-            raise ConversionError("CNV004", str(path), f"series {image.series}: the time increment is {image.time_increment[0]}")
+        if image.time_increment is not None and not (
+            math.isfinite(image.time_increment[0]) and image.time_increment[0] > 0
+        ):
+            raise ConversionError(
+                "CNV004", str(path), f"series {image.series}: the time increment is {image.time_increment[0]}"
+            )
         if "c" in image.axes and image.channels and len(image.channels) != image.shape[image.axes.index("c")]:
-            raise ConversionError("CNV008", str(path), f"series {image.series}: the metadata names {len(image.channels)} "
-                                  f"channels but the pixels have {image.shape[image.axes.index('c')]}")
+            raise ConversionError(
+                "CNV008",
+                str(path),
+                f"series {image.series}: the metadata names {len(image.channels)} "
+                f"channels but the pixels have {image.shape[image.axes.index('c')]}",
+            )
     return images
 
 
 # ------------------------------------------------------------------ shared checks
 
-def check_dimensions(path: Path, shape: tuple[int, ...], dtype: np.dtype, block_shape: tuple[int, ...],
-                     block_limit_bytes: int, what: str = "") -> None:
+
+def check_dimensions(
+    path: Path,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    block_shape: tuple[int, ...],
+    block_limit_bytes: int,
+    what: str = "",
+) -> None:
     where = f"{what}: " if what else ""
     if not shape or any(int(n) < 1 for n in shape):
         raise ConversionError("CNV003", str(path), f"{where}declared shape {tuple(shape)} has an empty axis")
     if any(int(n) > MAX_DIMENSION for n in shape):
-        raise ConversionError("CNV003", str(path), f"{where}declared shape {tuple(shape)} has an axis over {MAX_DIMENSION}")
+        raise ConversionError(
+            "CNV003", str(path), f"{where}declared shape {tuple(shape)} has an axis over {MAX_DIMENSION}"
+        )
     total = math.prod(int(n) for n in shape) * dtype.itemsize
     if total > MAX_DECLARED_BYTES:
         raise ConversionError("CNV003", str(path), f"{where}declared shape {tuple(shape)} would be {total} bytes")
     block = math.prod(int(n) for n in block_shape) * dtype.itemsize
     if block > block_limit_bytes:
-        raise ConversionError("CNV003", str(path), f"{where}one block of {tuple(block_shape)} pixels needs {block} bytes "
-                              f"to decode, over the limit of {block_limit_bytes}")
+        raise ConversionError(
+            "CNV003",
+            str(path),
+            f"{where}one block of {tuple(block_shape)} pixels needs {block} bytes "
+            f"to decode, over the limit of {block_limit_bytes}",
+        )
 
 
 def _normalise(path: Path, data, src_axes: str, *, samples_are_channels: bool = True):
@@ -147,8 +180,12 @@ def _normalise(path: Path, data, src_axes: str, *, samples_are_channels: bool = 
                 letters.append("")
                 continue
             if name in taken:
-                raise ConversionError("CNV001", str(path), f"axes {src_axes}: both channels and colour samples "
-                                      "vary; save channels as separate planes (not RGB)")
+                raise ConversionError(
+                    "CNV001",
+                    str(path),
+                    f"axes {src_axes}: both channels and colour samples "
+                    "vary; save channels as separate planes (not RGB)",
+                )
             extras.append(i)
             letters.append("?")
             continue
@@ -183,6 +220,7 @@ def _native(data):
 
 # ------------------------------------------------------------------ TIFF
 
+
 def _open_tiff(path: Path, block_limit: int) -> list[SourceImage]:
     import dask.array as da
     import tifffile
@@ -205,8 +243,14 @@ def _open_tiff(path: Path, block_limit: int) -> list[SourceImage]:
             store = series.aszarr(level=0)
             data = da.from_zarr(store)
             data, axes = _normalise(path, data, level.axes)
-            image = SourceImage(file=str(path), format="ome-tiff" if ome else ("imagej-tiff" if imagej else "tiff"),
-                                name=series.name or f"series{index}", axes=axes, data=_native(data), series=index)
+            image = SourceImage(
+                file=str(path),
+                format="ome-tiff" if ome else ("imagej-tiff" if imagej else "tiff"),
+                name=series.name or f"series{index}",
+                axes=axes,
+                data=_native(data),
+                series=index,
+            )
             if ome is not None and index < len(ome.images):
                 info = ome.images[index]
                 image.name = info.name or image.name
@@ -227,6 +271,7 @@ def _open_tiff(path: Path, block_limit: int) -> list[SourceImage]:
 
 
 # ------------------------------------------------------------------ MRC
+
 
 def _read_mrc_slab(path: str, offset: int, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
     count = math.prod(shape)
@@ -259,11 +304,15 @@ def _open_mrc(path: Path, block_limit: int) -> list[SourceImage]:
     expected = offset + nz * ny * nx * dtype.itemsize
     size = os.path.getsize(path)
     if size < expected:
-        raise ConversionError("CNV002", str(path), f"the file is truncated: {size} bytes, the header declares {expected}")
+        raise ConversionError(
+            "CNV002", str(path), f"the file is truncated: {size} bytes, the header declares {expected}"
+        )
     blocks = []
     for start in range(0, nz, slab):
         count = min(slab, nz - start)
-        task = _delayed(_read_mrc_slab)(str(path), offset + start * ny * nx * dtype.itemsize, dtype.str, (count, *plane))
+        task = _delayed(_read_mrc_slab)(
+            str(path), offset + start * ny * nx * dtype.itemsize, dtype.str, (count, *plane)
+        )
         blocks.append(da.from_delayed(task, shape=(count, *plane), dtype=dtype))
     data = da.concatenate(blocks, axis=0)
     warnings = []
@@ -286,8 +335,19 @@ def _open_mrc(path: Path, block_limit: int) -> list[SourceImage]:
         axes = "zyx"
     if "z" in axes and sizes and spacings[0] > 0:
         sizes["z"] = (spacings[0], "angstrom")
-    return [SourceImage(file=str(path), format="mrc", name=path.stem, axes=axes, data=_native(data),
-                        pixel_sizes=sizes, channels=[], acquisition=M.AcquisitionInfo(), warnings=warnings)]
+    return [
+        SourceImage(
+            file=str(path),
+            format="mrc",
+            name=path.stem,
+            axes=axes,
+            data=_native(data),
+            pixel_sizes=sizes,
+            channels=[],
+            acquisition=M.AcquisitionInfo(),
+            warnings=warnings,
+        )
+    ]
 
 
 def _delayed(fn):
@@ -298,12 +358,18 @@ def _delayed(fn):
 
 # ------------------------------------------------------------------ CZI
 
-_CZI_TYPES = {"Gray8": ("uint8", 1), "Gray16": ("uint16", 1), "Gray32Float": ("float32", 1),
-              "Bgr24": ("uint8", 3), "Bgr48": ("uint16", 3)}
+_CZI_TYPES = {
+    "Gray8": ("uint8", 1),
+    "Gray16": ("uint16", 1),
+    "Gray32Float": ("float32", 1),
+    "Bgr24": ("uint8", 3),
+    "Bgr48": ("uint16", 3),
+}
 
 
-def _read_czi_plane(path: str, scene: int | None, roi: tuple[int, int, int, int], plane: dict[str, int],
-                    samples: int) -> np.ndarray:
+def _read_czi_plane(
+    path: str, scene: int | None, roi: tuple[int, int, int, int], plane: dict[str, int], samples: int
+) -> np.ndarray:
     from pylibCZIrw import czi
 
     with czi.open_czi(path) as reader:
@@ -327,7 +393,9 @@ def _open_czi(path: Path, block_limit: int) -> list[SourceImage]:
         raise ConversionError("CNV002", str(path), "the CZI holds no image planes")
     kinds = {types[k] for k in types}
     if len(kinds) != 1 or next(iter(kinds)) not in _CZI_TYPES:
-        raise ConversionError("CNV001", str(path), f"CZI pixel types {sorted(kinds)} are not supported (mixed or unknown)")
+        raise ConversionError(
+            "CNV001", str(path), f"CZI pixel types {sorted(kinds)} are not supported (mixed or unknown)"
+        )
     dtype_name, samples = _CZI_TYPES[next(iter(kinds))]
     dtype = np.dtype(dtype_name)
     nt, nz, nc = sizes.get("T", 1), sizes.get("Z", 1), sizes.get("C", 1)
@@ -337,8 +405,14 @@ def _open_czi(path: Path, block_limit: int) -> list[SourceImage]:
     images = []
     for index, (scene, rect) in enumerate(sorted(scenes.items(), key=lambda kv: -1 if kv[0] is None else kv[0])):
         roi = (rect.x, rect.y, rect.w, rect.h)
-        check_dimensions(path, (nt, nz, nc * samples, rect.h, rect.w), dtype, (samples, rect.h, rect.w), block_limit,
-                         f"scene {scene}" if scene is not None else "")
+        check_dimensions(
+            path,
+            (nt, nz, nc * samples, rect.h, rect.w),
+            dtype,
+            (samples, rect.h, rect.w),
+            block_limit,
+            f"scene {scene}" if scene is not None else "",
+        )
         planes = []
         for t in range(nt):
             zs = []
@@ -356,15 +430,24 @@ def _open_czi(path: Path, block_limit: int) -> list[SourceImage]:
         channels = info.channels if samples == 1 else M.rgb_channels(3)
         if "c" not in axes:
             channels = channels[:1]
-        image = SourceImage(file=str(path), format="czi", name=f"scene{scene}" if scene is not None else path.stem,
-                            axes=axes, data=data, pixel_sizes={a: s for a, s in info.pixel_sizes.items() if a in axes},
-                            time_increment=info.time_increment if "t" in axes else None,
-                            channels=channels if "c" in axes else [], acquisition=info.acquisition, series=index)
+        image = SourceImage(
+            file=str(path),
+            format="czi",
+            name=f"scene{scene}" if scene is not None else path.stem,
+            axes=axes,
+            data=data,
+            pixel_sizes={a: s for a, s in info.pixel_sizes.items() if a in axes},
+            time_increment=info.time_increment if "t" in axes else None,
+            channels=channels if "c" in axes else [],
+            acquisition=info.acquisition,
+            series=index,
+        )
         images.append(image)
     return images
 
 
 # ------------------------------------------------------------------ PNG / JPEG
+
 
 def _open_pillow(path: Path, block_limit: int) -> list[SourceImage]:
     import dask.array as da
@@ -373,8 +456,11 @@ def _open_pillow(path: Path, block_limit: int) -> list[SourceImage]:
     # Pillow refuses images over MAX_IMAGE_PIXELS * 2 before decoding (DecompressionBombError).
     Image.MAX_IMAGE_PIXELS = max(1, block_limit // 8)
     try:
-        with Image.open(path) as img:
-            check_dimensions(path, (img.height, img.width), np.dtype("uint8"), (img.height, img.width, 4), block_limit)
+        with Image.open(path) as opened:
+            check_dimensions(
+                path, (opened.height, opened.width), np.dtype("uint8"), (opened.height, opened.width, 4), block_limit
+            )
+            img: Any = opened
             if img.mode == "P":
                 img = img.convert("RGBA" if "transparency" in img.info else "RGB")
             elif img.mode == "1":

@@ -64,8 +64,15 @@ def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
                 try:
                     if progress is not None:
                         progress.rich.start()
-                    summary = write_image(image, out, version=payload["version"], codec=payload["codec"],
-                                          progress=progress, memory_target=memory // 4, cache_dir=work / "cache")
+                    summary = write_image(
+                        image,
+                        out,
+                        version=payload["version"],
+                        codec=payload["codec"],
+                        progress=progress,
+                        memory_target=memory // 4,
+                        cache_dir=work / "cache",
+                    )
                 finally:
                     if progress is not None:
                         progress.rich.stop()
@@ -85,8 +92,16 @@ def _progress():
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return NgffProgress(Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True))
+    return NgffProgress(
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    )
 
 
 def output_names(inputs: list[Path], counts: list[int], out: Path) -> tuple[bool, list[list[str]]]:
@@ -94,15 +109,29 @@ def output_names(inputs: list[Path], counts: list[int], out: Path) -> tuple[bool
     from builder.convert.prefill import _image_name
 
     single = len(inputs) == 1 and counts[0] == 1 and out.name.endswith(".zarr")
-    names = [[f"{_image_name(path, i if count > 1 else None)}.ome.zarr" for i in range(count)]
-             for path, count in zip(inputs, counts, strict=False)]
+    names = [
+        [f"{_image_name(path, i if count > 1 else None)}.ome.zarr" for i in range(count)]
+        for path, count in zip(inputs, counts, strict=False)
+    ]
     return single, names
 
 
-def convert_files(inputs: list[Path], out: Path, *, settings, root: Path, version: str = "0.5", codec: str | None = None,
-                  memory_bytes: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, overwrite: bool = False,
-                  pixel_size: tuple[float, ...] | None = None, progress: bool = False, threads: int = 2,
-                  validate: bool = True) -> list[ConvertedImage]:
+def convert_files(
+    inputs: list[Path],
+    out: Path,
+    *,
+    settings,
+    root: Path,
+    version: str = "0.5",
+    codec: str | None = None,
+    memory_bytes: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    overwrite: bool = False,
+    pixel_size: tuple[float, ...] | None = None,
+    progress: bool = False,
+    threads: int = 2,
+    validate: bool = True,
+) -> list[ConvertedImage]:
     """Convert every input; ConversionError for the first file that fails (nothing of it is left behind)."""
     from builder.convert.writer import DEFAULT_CODEC
     from builder.data.workers import IsolatedWorker
@@ -124,14 +153,25 @@ def convert_files(inputs: list[Path], out: Path, *, settings, root: Path, versio
         for index, path in enumerate(inputs):
             file_work = work / str(index)
             file_work.mkdir()
-            payload = {"input": str(Path(path).absolute()), "work": str(file_work), "memory_bytes": memory,
-                       "version": version, "codec": codec or DEFAULT_CODEC, "pixel_size": pixel_size,
-                       "progress": progress, "threads": threads}
+            payload = {
+                "input": str(Path(path).absolute()),
+                "work": str(file_work),
+                "memory_bytes": memory,
+                "version": version,
+                "codec": codec or DEFAULT_CODEC,
+                "pixel_size": pixel_size,
+                "progress": progress,
+                "threads": threads,
+            }
             result = worker.run(_convert_in_worker, payload, timeout_s)
             if not result.ok:
                 if result.failure in ("memory", "timeout", "died"):
-                    raise ConversionError("CNV005", str(path), f"conversion stopped: {result.failure} ({result.detail}) "
-                                          f"with a limit of {memory} bytes and {timeout_s:g} s")
+                    raise ConversionError(
+                        "CNV005",
+                        str(path),
+                        f"conversion stopped: {result.failure} ({result.detail}) "
+                        f"with a limit of {memory} bytes and {timeout_s:g} s",
+                    )
                 raise ConversionError("CNV002", str(path), result.detail)
             if not result.value["ok"]:
                 raise ConversionError(**{k: v for k, v in result.value["error"].items() if k != "fix"})
@@ -150,9 +190,19 @@ def convert_files(inputs: list[Path], out: Path, *, settings, root: Path, versio
                 final = finals[i]
                 i += 1
                 _move_into_place(Path(image["path"]), final)
-                converted.append(ConvertedImage(source=str(path), path=final, name=image["name"], axes=image["axes"],
-                                                shape=image["shape"], dtype=image["dtype"], levels=image["levels"],
-                                                warnings=image["warnings"], facts=image["facts"]))
+                converted.append(
+                    ConvertedImage(
+                        source=str(path),
+                        path=final,
+                        name=image["name"],
+                        axes=image["axes"],
+                        shape=image["shape"],
+                        dtype=image["dtype"],
+                        levels=image["levels"],
+                        warnings=image["warnings"],
+                        facts=image["facts"],
+                    )
+                )
         return converted
     finally:
         worker.close()

@@ -72,7 +72,9 @@ def _filesystem(endpoint_url: str | None):
     return s3fs.S3FileSystem(anon=False, **options)
 
 
-def upload_study(folder: Path, destination: str, *, endpoint_url: str | None = None, progress: bool = False) -> UploadReport:
+def upload_study(
+    folder: Path, destination: str, *, endpoint_url: str | None = None, progress: bool = False
+) -> UploadReport:
     """Upload the study's local images below ``destination`` (s3://bucket/prefix) and rewrite its record."""
     import yaml
 
@@ -81,8 +83,11 @@ def upload_study(folder: Path, destination: str, *, endpoint_url: str | None = N
     study = yaml.safe_load(text)
     images = local_images(study, folder)
     if not images:
-        raise ConversionError("UPL002", str(record), "no image URL of the record points at a converted image in "
-                              f"{folder.name}/ (e.g. images/<name>.ome.zarr)")
+        raise ConversionError(
+            "UPL002",
+            str(record),
+            f"no image URL of the record points at a converted image in {folder.name}/ (e.g. images/<name>.ome.zarr)",
+        )
     if not destination.startswith("s3://") or len(destination) <= 5:
         raise ConversionError("UPL003", destination, "the staging area must be an s3://bucket/prefix address")
     base = destination[5:].rstrip("/") + f"/{study['accession']}"
@@ -106,7 +111,9 @@ def upload_study(folder: Path, destination: str, *, endpoint_url: str | None = N
                 except Exception as exc:  # noqa: BLE001 - credentials, network, bucket policy: one clear message
                     raise ConversionError("UPL003", f"s3://{key}", f"{type(exc).__name__}: {exc}") from None
                 if not _matches(fs, key, file, etag, refresh=True):
-                    raise ConversionError("UPL001", f"s3://{key}", f"after upload the object's size/ETag differ from {file}")
+                    raise ConversionError(
+                        "UPL001", f"s3://{key}", f"after upload the object's size/ETag differ from {file}"
+                    )
                 report.sent += 1
                 report.bytes_sent += file.stat().st_size
             if bar:
@@ -138,9 +145,11 @@ def rewrite_urls(text: str, study: dict[str, Any], new_urls: dict[str, str]) -> 
         for image in dataset.get("images") or []:
             if str(image.get("name")) in new_urls:
                 old_urls[str(image["url"])] = new_urls[str(image["name"])]
+
     def replace(match: re.Match) -> str:
         value = match.group(2).strip().strip("'\"")
         return f"{match.group(1)}{old_urls[value]}{match.group(3)}" if value in old_urls else match.group(0)
+
     return re.sub(r"^(\s*(?:-\s+)?url:\s*)('[^']*'|\"[^\"]*\"|[^#\n]*?)(\s*(?:#.*)?)$", replace, text, flags=re.M)
 
 
@@ -150,5 +159,11 @@ def _progress(enabled: bool):
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    console=Console(stderr=True), transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -128,8 +128,16 @@ def display_windows(smallest: np.ndarray, axes: str, dtype: np.dtype) -> list[tu
     return windows
 
 
-def write_image(image: SourceImage, out: Path, *, version: str = "0.5", codec: str = DEFAULT_CODEC,
-                progress: Any = None, memory_target: int | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
+def write_image(
+    image: SourceImage,
+    out: Path,
+    *,
+    version: str = "0.5",
+    codec: str = DEFAULT_CODEC,
+    progress: Any = None,
+    memory_target: int | None = None,
+    cache_dir: Path | None = None,
+) -> dict[str, Any]:
     """Write one image as OME-Zarr at ``out`` (which must not exist); returns what was written."""
     import dask
     import ngff_zarr as nz
@@ -147,29 +155,61 @@ def write_image(image: SourceImage, out: Path, *, version: str = "0.5", codec: s
         units["t"] = image.time_increment[1]
     channel_count = image.shape[image.axes.index("c")] if "c" in image.axes else 1
     names = [c.name for c in image.channels] if image.channels else [f"channel{i}" for i in range(channel_count)]
-    ngff_image = nz.to_ngff_image(image.data, dims=list(image.axes), scale=scale or None, axes_units=units or None,
-                                  name=image.name, channel_names=names if "c" in image.axes else None)
+    dims: Any = list(image.axes)
+    ngff_image = nz.to_ngff_image(
+        image.data,
+        dims=dims,
+        scale=cast(Any, scale) or None,
+        axes_units=cast(Any, units) or None,
+        name=image.name,
+        channel_names=names if "c" in image.axes else None,
+    )
     with dask.config.set(scheduler="threads"):
-        multiscales = nz.to_multiscales(ngff_image, scale_factors=layout.scale_factors or [],
-                                        method=nz.Methods.DASK_BIN_SHRINK, chunks=layout.chunks, progress=progress)
+        multiscales = nz.to_multiscales(
+            ngff_image,
+            scale_factors=layout.scale_factors or [],
+            method=nz.Methods.DASK_BIN_SHRINK,
+            chunks=layout.chunks,
+            progress=progress,
+        )
         smallest = np.asarray(multiscales.images[-1].data.compute())
         windows = display_windows(smallest, image.axes, image.dtype)
-        colours = [(image.channels[i].color if i < len(image.channels) and image.channels[i].color else None)
-                   for i in range(channel_count)]
+        colours = [
+            (image.channels[i].color if i < len(image.channels) and image.channels[i].color else None)
+            for i in range(channel_count)
+        ]
         default = ["FFFFFF"] if channel_count == 1 else DEFAULT_COLOURS
-        multiscales.metadata.omero = nz.Omero(channels=[
-            nz.OmeroChannel(color=colours[i] or default[i % len(default)], label=names[i] if i < len(names) else f"channel{i}",
-                            window=nz.OmeroWindow(min=w[0], max=w[1], start=w[2], end=w[3]))
-            for i, w in enumerate(windows)
-        ])
+        multiscales.metadata.omero = nz.Omero(
+            channels=[
+                nz.OmeroChannel(
+                    color=colours[i] or default[i % len(default)],
+                    label=names[i] if i < len(names) else f"channel{i}",
+                    window=nz.OmeroWindow(min=w[0], max=w[1], start=w[2], end=w[3]),
+                )
+                for i, w in enumerate(windows)
+            ]
+        )
         kwargs = codec_options(codec, version)
-        nz.to_ngff_zarr(str(out), multiscales, version=version, overwrite=False, progress=progress,
-                        chunks_per_shard=layout.chunks_per_shard, **kwargs)
+        nz.to_ngff_zarr(
+            str(out),
+            multiscales,
+            version=version,
+            overwrite=False,
+            progress=progress,
+            chunks_per_shard=layout.chunks_per_shard,
+            **kwargs,
+        )
     _add_source_attributes(out, image, version)
     return {
-        "name": image.name, "axes": image.axes, "shape": list(image.shape), "dtype": str(image.dtype),
-        "levels": len(multiscales.images), "chunks": layout.chunks, "chunks_per_shard": layout.chunks_per_shard,
-        "codec": codec, "version": version,
+        "name": image.name,
+        "axes": image.axes,
+        "shape": list(image.shape),
+        "dtype": str(image.dtype),
+        "levels": len(multiscales.images),
+        "chunks": layout.chunks,
+        "chunks_per_shard": layout.chunks_per_shard,
+        "codec": codec,
+        "version": version,
     }
 
 
@@ -177,13 +217,15 @@ def _add_source_attributes(out: Path, image: SourceImage, version: str) -> None:
     """Keep what NGFF has no field for (wavelengths, instrument, the source file) beside the NGFF metadata."""
     import zarr
 
-    source = {
-        "file": Path(image.file).name, "format": image.format, "series": image.series,
+    source: dict[str, Any] = {
+        "file": Path(image.file).name,
+        "format": image.format,
+        "series": image.series,
         "channels": [{k: v for k, v in vars(c).items() if v not in (None, "")} for c in image.channels],
         "acquisition": image.acquisition.to_dict(),
     }
     group = zarr.open_group(str(out), mode="r+", zarr_format=3 if version == "0.5" else 2, use_consolidated=False)
-    group.attrs["bioarchive"] = {"source": source}
+    group.attrs["bioarchive"] = cast(Any, {"source": source})
     if version == "0.5":
         import warnings
 

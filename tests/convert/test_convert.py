@@ -1,4 +1,4 @@
-"""bioarchive convert: real files written with each format's own writer, converted, validated, compared pixel by pixel."""
+"""bioarchive convert: real files written by each format's own writer, converted, validated, compared pixel by pixel."""
 
 from __future__ import annotations
 
@@ -34,13 +34,24 @@ def sources(tmp_path_factory) -> dict[str, tuple[Path, dict[str, np.ndarray]]]:
     out: dict[str, tuple[Path, dict[str, np.ndarray]]] = {}
 
     ome = RNG.integers(0, 4000, size=(2, 5, 300, 520), dtype=np.uint16)
-    _ome_tiff(folder / "cells.ome.tif", ome, PhysicalSizeX=0.1, PhysicalSizeY=0.1, PhysicalSizeZ=0.5,
-              Channel={"Name": ["DAPI", "GFP"]})
+    _ome_tiff(
+        folder / "cells.ome.tif",
+        ome,
+        PhysicalSizeX=0.1,
+        PhysicalSizeY=0.1,
+        PhysicalSizeZ=0.5,
+        Channel={"Name": ["DAPI", "GFP"]},
+    )
     out["ome-tiff"] = (folder / "cells.ome.tif", {"cells": ome})
 
     hyper = RNG.integers(0, 255, size=(3, 4, 2, 64, 80), dtype=np.uint8)  # TZCYX
-    tifffile.imwrite(folder / "hyper.tif", hyper, imagej=True, resolution=(1 / 0.2, 1 / 0.2),
-                     metadata={"axes": "TZCYX", "spacing": 1.5, "unit": "um", "finterval": 2.0, "Labels": ["a", "b"] * 12})
+    tifffile.imwrite(
+        folder / "hyper.tif",
+        hyper,
+        imagej=True,
+        resolution=(1 / 0.2, 1 / 0.2),
+        metadata={"axes": "TZCYX", "spacing": 1.5, "unit": "um", "finterval": 2.0, "Labels": ["a", "b"] * 12},
+    )
     out["imagej"] = (folder / "hyper.tif", {"hyper": np.transpose(hyper, (0, 2, 1, 3, 4))})
 
     plain = RNG.integers(0, 65535, size=(6, 90, 70), dtype=np.uint16)
@@ -51,7 +62,9 @@ def sources(tmp_path_factory) -> dict[str, tuple[Path, dict[str, np.ndarray]]]:
 
     pyramid = RNG.integers(0, 4000, size=(1, 1, 600, 800), dtype=np.uint16)
     with tifffile.TiffWriter(folder / "pyramid.ome.tif") as tw:
-        tw.write(pyramid, subifds=2, tile=(256, 256), metadata={"axes": "CZYX", "PhysicalSizeX": 0.3, "PhysicalSizeY": 0.3})
+        tw.write(
+            pyramid, subifds=2, tile=(256, 256), metadata={"axes": "CZYX", "PhysicalSizeX": 0.3, "PhysicalSizeY": 0.3}
+        )
         tw.write(pyramid[..., ::2, ::2], subfiletype=1, tile=(256, 256))
         tw.write(pyramid[..., ::4, ::4], subfiletype=1, tile=(256, 256))
     out["pyramidal-ome-tiff"] = (folder / "pyramid.ome.tif", {"pyramid": pyramid[0, 0]})
@@ -82,8 +95,9 @@ def sources(tmp_path_factory) -> dict[str, tuple[Path, dict[str, np.ndarray]]]:
             for c in range(2):
                 for z in range(3):
                     writer.write(data[c, z], plane={"C": c, "Z": z}, scene=s, location=(s * 100, 0))
-        writer.write_metadata(document_name="slide", channel_names={0: "DAPI", 1: "mCherry"},
-                              scale_x=0.2e-6, scale_y=0.2e-6, scale_z=1e-6)
+        writer.write_metadata(
+            document_name="slide", channel_names={0: "DAPI", 1: "mCherry"}, scale_x=0.2e-6, scale_y=0.2e-6, scale_z=1e-6
+        )
     out["czi"] = (folder / "slide.czi", {"slide_0": scenes[0], "slide_1": scenes[1]})
 
     rgb = RNG.integers(0, 255, size=(33, 47, 3), dtype=np.uint8)
@@ -113,8 +127,21 @@ def _level0(path: Path) -> tuple[np.ndarray, dict]:
     return np.asarray(group[multiscale["datasets"][0]["path"]][...]), ome
 
 
-@pytest.mark.parametrize("fmt", ["ome-tiff", "imagej", "plain-tiff", "pyramidal-ome-tiff", "multi-series",
-                                 "mrc-tomogram", "mrc-movie", "czi", "png", "jpeg"])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "ome-tiff",
+        "imagej",
+        "plain-tiff",
+        "pyramidal-ome-tiff",
+        "multi-series",
+        "mrc-tomogram",
+        "mrc-movie",
+        "czi",
+        "png",
+        "jpeg",
+    ],
+)
 def test_every_format_round_trips_pixel_exact_and_validates(fmt, sources, converted):
     from ome_zarr_models.v05 import Image as Image05
 
@@ -173,8 +200,11 @@ def test_sharded_05_writes_one_object_per_shard(converted):
     level0 = out / "pyramid.ome.zarr" / "scale0"
     chunk_files = [p for p in level0.rglob("*") if p.is_file() and p.name != "zarr.json"]
     assert len(chunk_files) == 1
-    meta = json.loads(next(level0.rglob("zarr.json")).read_text() if not (level0 / "zarr.json").exists() else
-                      (next(p for p in level0.rglob("zarr.json") if p.parent != level0)).read_text())
+    meta = json.loads(
+        next(level0.rglob("zarr.json")).read_text()
+        if not (level0 / "zarr.json").exists()
+        else (next(p for p in level0.rglob("zarr.json") if p.parent != level0)).read_text()
+    )
     assert meta["codecs"][0]["name"] == "sharding_indexed"
 
 
@@ -192,6 +222,7 @@ def test_ngff_04_on_request(sources, tmp_path, repo_root):
 
 
 # ------------------------------------------------------------------ bad input
+
 
 def _fails(path: Path, tmp_path: Path, repo_root: Path, code: str, **kw) -> ConversionError:
     out = tmp_path / "out.ome.zarr"
@@ -227,8 +258,11 @@ def test_garbage_and_truncated_files(tmp_path, repo_root):
     error = _fails(tmp_path / "cut.mrc", tmp_path, repo_root, "CNV002")
     assert "truncated" in error.message
 
-    tifffile.imwrite(tmp_path / "cut.tif", RNG.integers(0, 255, (4, 200, 200), dtype=np.uint8), compression="zlib",
-                     photometric="minisblack")
+    tifffile.imwrite(
+        tmp_path / "cut.tif",
+        RNG.integers(0, 255, (600, 600), dtype=np.uint8),  # one page: its last strips are cut off
+        compression="zlib",
+    )
     data = (tmp_path / "cut.tif").read_bytes()
     (tmp_path / "cut.tif").write_bytes(data[: len(data) * 2 // 3])
     _fails(tmp_path / "cut.tif", tmp_path, repo_root, "CNV002")
@@ -243,9 +277,11 @@ def test_absurd_dimensions_are_refused_before_decoding(tmp_path, repo_root):
         width, length = tf.pages[0].tags["ImageWidth"], tf.pages[0].tags["ImageLength"]
         offsets = [(t.valueoffset, t.dtype) for t in (width, length)]
     raw = bytearray(path.read_bytes())
-    for (offset, dtype), value in zip(offsets, (4_000_000_000, 16), strict=False):  # one strip of 16 rows would be 64 GB
+    for (offset, dtype), value in zip(
+        offsets, (4_000_000_000, 16), strict=False
+    ):  # one strip of 16 rows would be 64 GB
         size = 2 if int(dtype) == 3 else 4
-        raw[offset:offset + size] = min(value, 2 ** (8 * size) - 1).to_bytes(size, "little")
+        raw[offset : offset + size] = min(value, 2 ** (8 * size) - 1).to_bytes(size, "little")
     path.write_bytes(bytes(raw))
     error = _fails(path, tmp_path, repo_root, "CNV003")
     assert "declared shape" in error.message

@@ -13,15 +13,27 @@ from builder.core.settings import load_settings
 from builder.records.load import load_record
 from tests.support.records import ARCHIVE_TOML
 
-FLAGS = ["--yes", "--title", "Nuclear shape in fixed mouse cells", "--author", "Ada Lovelace",
-         "--email", "ada@example.org", "--organism", "NCBITaxon:10090", "--licence", "CC0-1.0"]
+FLAGS = [
+    "--yes",
+    "--title",
+    "Nuclear shape in fixed mouse cells",
+    "--author",
+    "Ada Lovelace",
+    "--email",
+    "ada@example.org",
+    "--organism",
+    "NCBITaxon:10090",
+    "--licence",
+    "CC0-1.0",
+]
 
 OME_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">
  <Instrument ID="Instrument:0">
   <Microscope Manufacturer="Zeiss" Model="LSM 980"/>
   <Detector ID="Detector:0" Manufacturer="Zeiss" Model="GaAsP" Type="PMT"/>
-  <Objective ID="Objective:0" Manufacturer="Zeiss" Model="Plan-Apochromat" NominalMagnification="63" LensNA="1.4" Immersion="Oil"/>
+  <Objective ID="Objective:0" Manufacturer="Zeiss" Model="Plan-Apochromat" NominalMagnification="63"
+             LensNA="1.4" Immersion="Oil"/>
  </Instrument>
  <Image ID="Image:0" Name="cells">
   <InstrumentRef ID="Instrument:0"/>
@@ -53,7 +65,9 @@ def confocal_tiff(path: Path) -> Path:
 def test_new_from_an_ome_tiff_fills_images_channels_instrument_and_method(tmp_path):
     root = archive(tmp_path)
     image = confocal_tiff(tmp_path / "cells.ome.tif")
-    result = CliRunner().invoke(main, ["new", "--root", str(root), *FLAGS, "--from", str(image)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["new", "--root", str(root), *FLAGS, "--from", str(image)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     path = root / "studies/OIA-000001/study.yaml"
     checked = load_record(path, load_settings(root), root=root)
@@ -88,8 +102,10 @@ def test_an_imaging_method_given_on_the_command_line_wins(tmp_path):
     assert result.exit_code == 0, result.output
     study = load_record(root / "studies/OIA-000001/study.yaml", load_settings(root), root=root).study
     assert [m.id for m in study.datasets[0].acquisition.imaging_method] == ["FBbi:00000258"]  # MRC: TEM suggested
-    result = runner.invoke(main, ["new", "--root", str(root), *FLAGS, "--imaging-method", "FBbi:00000256",
-                                  "--from", str(tmp_path / "tomo.mrc")])
+    result = runner.invoke(
+        main,
+        ["new", "--root", str(root), *FLAGS, "--imaging-method", "FBbi:00000256", "--from", str(tmp_path / "tomo.mrc")],
+    )
     study = load_record(root / "studies/OIA-000002/study.yaml", load_settings(root), root=root).study
     assert [m.id for m in study.datasets[0].acquisition.imaging_method] == ["FBbi:00000256"]
 

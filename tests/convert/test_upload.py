@@ -57,10 +57,13 @@ def test_the_guide_from_a_tiff_to_an_uploaded_locked_study(tmp_path, s3_server, 
     assert checked.study is not None and not [d for d in checked.diagnostics if d.severity.value == "error"]
     assert (study / "images.lock").is_file()
 
-    local = sorted(p.relative_to(study / "images").as_posix() for p in (study / "images").rglob("*")
-                   if p.is_file() and p.name != ".gitignore")
+    local = sorted(
+        p.relative_to(study / "images").as_posix()
+        for p in (study / "images").rglob("*")
+        if p.is_file() and p.name != ".gitignore"
+    )
     listed = s3_server.client().list_objects_v2(Bucket="bioarchive-test", Prefix="staging/OIA-000001/")
-    remote = sorted(o["Key"][len("staging/OIA-000001/"):] for o in listed["Contents"])
+    remote = sorted(o["Key"][len("staging/OIA-000001/") :] for o in listed["Contents"])
     assert remote == local
 
     # 5. resumable and verified: a second run sends nothing; a damaged object is sent again
@@ -80,7 +83,9 @@ def test_the_guide_from_a_tiff_to_an_uploaded_locked_study(tmp_path, s3_server, 
 def test_upload_without_converted_images_says_what_to_do(tmp_path):
     root = archive(tmp_path)
     runner = CliRunner()
-    runner.invoke(main, ["new", "--root", str(root), *FLAGS, "--imaging-method", "FBbi:00000246"], catch_exceptions=False)
+    runner.invoke(
+        main, ["new", "--root", str(root), *FLAGS, "--imaging-method", "FBbi:00000246"], catch_exceptions=False
+    )
     result = runner.invoke(main, ["upload", str(root / "studies/OIA-000001"), "--to", "s3://b/p"])
     assert result.exit_code == 1 and "UPL002" in result.output and "bioarchive convert" in result.output
 
