@@ -357,14 +357,19 @@ def run_archive_fixity(
     from itertools import groupby
 
     from builder.core import layout
-    from builder.data.archive import open_archive_store
+    from builder.data.archive import archive_store_url, open_archive_store
     from builder.data.manifest import ManifestError, VersionManifest, parallel_map, sha256_of
     from builder.data.storage import StorageError
 
     config = settings.fixity
     today = today or utc_today()
     run = run_number(today) if run is None else run
-    store = store if store is not None else open_archive_store(settings, Path(root))
+    if store is None:
+        url = archive_store_url(settings, Path(root))
+        if "://" not in url and not Path(url).is_dir():
+            # Nothing ingested yet (a fresh clone): nothing to check, and a check creates no folder.
+            return ArchiveFixityReport(store=url, today=today, run=run, cycle_runs=config.cycle_runs)
+        store = open_archive_store(settings, Path(root))
     report = ArchiveFixityReport(store=store.url, today=today, run=run, cycle_runs=config.cycle_runs)
     wanted_slice = run % config.cycle_runs
     sample: list[_Sampled] = []
