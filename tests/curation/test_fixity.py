@@ -287,3 +287,8 @@ def test_the_command_checks_the_archive_store_by_default(archive_repo: ArchiveRe
 
 def fixity_archive(*args: str):
     return CliRunner().invoke(main, ["fixity", "--root", ".", *args], env={"GITHUB_STEP_SUMMARY": ""})
+
+
+def test_a_fresh_clone_without_a_store_has_nothing_to_check(tmp_path):
+    report = run_archive_fixity(tmp_path, ArchiveSettings(), today=TODAY)
+    assert report.ok and report.versions == [] and not (tmp_path / "archive-store").exists()
