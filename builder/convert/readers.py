@@ -13,6 +13,7 @@ Axes are normalised to the NGFF order t, c, z, y, x.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -226,10 +227,15 @@ def _open_tiff(path: Path, block_limit: int) -> list[SourceImage]:
     import tifffile
 
     images = []
-    with tifffile.TiffFile(path) as tf:
+    with tifffile.TiffFile(path) as tf, _tifffile_warnings() as warned:
         ome = M.parse_ome_xml(tf.ome_metadata) if tf.is_ome and tf.ome_metadata else None
         imagej = tf.imagej_metadata if tf.is_imagej else None
         series_list = list(tf.series)
+        # tifffile falls back to fewer pages when the shape its metadata declares does not fit the pages
+        # (a truncated stack, a wrong description): refuse rather than convert part of the data.
+        failed = [m for m in warned if "failed" in m]
+        if failed:
+            raise ConversionError("CNV008", str(path), f"the TIFF's metadata does not match its pages: {failed[0][:300]}")
         if not series_list:
             raise ConversionError("CNV002", str(path), "the TIFF holds no image")
         for index, series in enumerate(series_list):
@@ -268,6 +274,26 @@ def _open_tiff(path: Path, block_limit: int) -> list[SourceImage]:
                 image.channels = M.rgb_channels(data.shape[axes.index("c")])
             images.append(image)
     return images
+
+
+@contextlib.contextmanager
+def _tifffile_warnings():
+    """Collect what tifffile logs while reading the structure (it warns, then guesses)."""
+    import logging
+
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("tifffile")
+    handler = Collect(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
 
 
 # ------------------------------------------------------------------ MRC

@@ -350,3 +350,18 @@ def test_metadata_that_contradicts_the_pixels(tmp_path, repo_root):
     tifffile.imwrite(tmp_path / "liar.ome.tif", data, description=OME_XML.replace("<TiffData/>", extra), metadata=None)
     error = _fails(tmp_path / "liar.ome.tif", tmp_path, repo_root, "CNV008")
     assert "3 channels" in error.message and "have 2" in error.message
+
+
+def test_a_stack_cut_short_is_refused_not_converted_in_part(tmp_path, repo_root):
+    import tifffile
+
+    tifffile.imwrite(
+        tmp_path / "short.tif",
+        RNG.integers(0, 255, (4, 200, 200), dtype=np.uint8),
+        photometric="minisblack",
+        compression="zlib",
+    )
+    data = (tmp_path / "short.tif").read_bytes()
+    (tmp_path / "short.tif").write_bytes(data[: len(data) * 2 // 3])  # the description still says 4 pages
+    error = _fails(tmp_path / "short.tif", tmp_path, repo_root, "CNV008")
+    assert "does not match its pages" in error.message
