@@ -235,7 +235,9 @@ def _open_tiff(path: Path, block_limit: int) -> list[SourceImage]:
         # (a truncated stack, a wrong description): refuse rather than convert part of the data.
         failed = [m for m in warned if "failed" in m]
         if failed:
-            raise ConversionError("CNV008", str(path), f"the TIFF's metadata does not match its pages: {failed[0][:300]}")
+            raise ConversionError(
+                "CNV008", str(path), f"the TIFF's metadata does not match its pages: {failed[0][:300]}"
+            )
         if not series_list:
             raise ConversionError("CNV002", str(path), "the TIFF holds no image")
         for index, series in enumerate(series_list):
