@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 # ---------------------------------------------------------------- inputs
 
+
 def prepare(n: int, work: Path) -> Path:
     """Catalog JSON, cached thumbnails and bare pages for size n."""
     from PIL import Image
@@ -58,8 +59,7 @@ def prepare(n: int, work: Path) -> Path:
     cache.mkdir(exist_ok=True)
     sample = cache / "_sample.webp"
     Image.new("RGB", (256, 256), (20, 90, 120)).save(sample, "WEBP")
-    names = {name for s in catalog.studies for img in s.images if img.facts
-             for name in img.facts.thumbnails.values()}
+    names = {name for s in catalog.studies for img in s.images if img.facts for name in img.facts.thumbnails.values()}
     for name in names:
         os.link(sample, cache / name)
     sample.unlink()
@@ -78,7 +78,7 @@ def write_bare_site(catalog, bare: Path) -> None:
     (docs / "index.md").write_text("# Bare archive\n\nEvery study as a plain Markdown page.\n")
     per_page = 24
     listing = []
-    for i, s in enumerate(catalog.studies):
+    for s in catalog.studies:
         organisms = ", ".join(t.label for t in s.organisms)
         methods = ", ".join(t.label for t in s.imaging_methods)
         (docs / "studies" / f"{s.accession}.md").write_text(
@@ -103,6 +103,7 @@ def write_bare_site(catalog, bare: Path) -> None:
 
 # ---------------------------------------------------------------- measured runs
 
+
 def measured(command: list[str]) -> dict:
     """Run a command under a fresh wrapper: wall time and peak RSS of its process tree."""
     wrapper = [sys.executable, __file__, "--measure", "--", *command]
@@ -123,8 +124,9 @@ def measure_main(command: list[str]) -> None:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     # CPU seconds (user + system) of the whole process tree: on a shared
     # machine wall time varies with other load, the work done much less.
-    print(json.dumps({"peak_rss_mb": round(usage.ru_maxrss / 1024),
-                      "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}))
+    print(
+        json.dumps({"peak_rss_mb": round(usage.ru_maxrss / 1024), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)})
+    )
 
 
 def ours_main(folder: Path) -> None:
@@ -137,13 +139,15 @@ def ours_main(folder: Path) -> None:
     gc.disable()
     catalog = pickle.loads((folder / "catalog.pickle").read_bytes())  # written by prepare(), above
     gc.enable()
-    report = build_site_from_catalog(catalog, settings_for_tests(), REPO, folder / "site-ours",
-                                     cache_dir=folder / "cache")
+    report = build_site_from_catalog(
+        catalog, settings_for_tests(), REPO, folder / "site-ours", cache_dir=folder / "cache"
+    )
     stages = {name: round(seconds, 1) for name, seconds in report.timings.items()}
     (folder / "stages.json").write_text(json.dumps({"page_count": report.pages, **stages}))
 
 
 # ---------------------------------------------------------------- outputs
+
 
 def gz_size(path: Path) -> int:
     return len(gzip.compress(path.read_bytes(), compresslevel=6))
@@ -192,7 +196,8 @@ def browser_queries(folder: Path) -> dict:
             out[label.replace("_ms", "_hits")] = page.eval_on_selector_all(".oia-result", "e => e.length")
             if label == "accession_ms":
                 out["accession_first_hit"] = page.eval_on_selector(
-                    ".oia-result__meta", "e => e.textContent.split(' · ')[0]")
+                    ".oia-result__meta", "e => e.textContent.split(' · ')[0]"
+                )
         browser.close()
     return out
 
@@ -223,23 +228,32 @@ def main() -> None:
         os.sync()
         bare = measured([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(folder / "bare" / "mkdocs.yml")])
         print(f"[n={n}] bare mkdocs: {bare}", flush=True)
-        row = {"studies": n, "ours": ours, "bare": bare, "ratio": round(ours["wall_s"] / bare["wall_s"], 2),
-               **sizes(folder)}
+        row = {
+            "studies": n,
+            "ours": ours,
+            "bare": bare,
+            "ratio": round(ours["wall_s"] / bare["wall_s"], 2),
+            **sizes(folder),
+        }
         if not args.no_browser:
             row["browser"] = browser_queries(folder)
         results.append(row)
         print(json.dumps(row), flush=True)
     print()
-    print("| studies | ours s (cpu s) | ours peak MB | bare mkdocs s (cpu s) | bare peak MB | ours/bare "
-          "| study page KB (max/median) | search index MB gz (+store) | one-letter ms | accession ms |")
+    print(
+        "| studies | ours s (cpu s) | ours peak MB | bare mkdocs s (cpu s) | bare peak MB | ours/bare "
+        "| study page KB (max/median) | search index MB gz (+store) | one-letter ms | accession ms |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         b = r.get("browser", {})
-        print(f"| {r['studies']:,} | {r['ours']['wall_s']} ({r['ours']['cpu_s']}) | {r['ours']['peak_rss_mb']} | "
-              f"{r['bare']['wall_s']} ({r['bare']['cpu_s']}) | "
-              f"{r['bare']['peak_rss_mb']} | {r['ratio']} | {r['study_page_kb_max']}/{r['study_page_kb_median']} | "
-              f"{r['search_index_mb_gz']} (+{r['search_store_mb_gz']}) | {b.get('one_letter_ms', '–')} | "
-              f"{b.get('accession_ms', '–')} |")
+        print(
+            f"| {r['studies']:,} | {r['ours']['wall_s']} ({r['ours']['cpu_s']}) | {r['ours']['peak_rss_mb']} | "
+            f"{r['bare']['wall_s']} ({r['bare']['cpu_s']}) | "
+            f"{r['bare']['peak_rss_mb']} | {r['ratio']} | {r['study_page_kb_max']}/{r['study_page_kb_median']} | "
+            f"{r['search_index_mb_gz']} (+{r['search_store_mb_gz']}) | {b.get('one_letter_ms', '–')} | "
+            f"{b.get('accession_ms', '–')} |"
+        )
     for r in results:
         print(f"stages at {r['studies']:,} (s): {r['ours']['stages_s']}")
     if len(results) > 1:

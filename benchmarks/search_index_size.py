@@ -62,16 +62,21 @@ def measure(n: int) -> dict[str, float]:
 
 
 def main(sizes: list[int]) -> int:
-    print(f"{'studies':>8} {'records s':>9} {'catalog s':>9} {'index s':>8} {'index raw':>10} {'index gz':>9} "
-          f"{'store raw':>10} {'store gz':>9} {'total gz':>9}  goal")
+    print(
+        f"{'studies':>8} {'records s':>9} {'catalog s':>9} {'index s':>8} {'index raw':>10} {'index gz':>9} "
+        f"{'store raw':>10} {'store gz':>9} {'total gz':>9}  goal"
+    )
     failed = False
     for n in sizes:
         r = measure(n)
         ok = r["total_gz"] <= GOAL_GZIPPED_BYTES
         failed |= n >= 10_000 and not ok
-        print(f"{n:>8} {r['records_s']:>9.1f} {r['catalog_s']:>9.1f} {r['build_s']:>8.1f} {megabytes(r['index_raw']):>10} "
-              f"{megabytes(r['index_gz']):>9} {megabytes(r['store_raw']):>10} {megabytes(r['store_gz']):>9} "
-              f"{megabytes(r['total_gz']):>9}  {'ok' if ok else 'OVER'} (< {megabytes(int(GOAL_GZIPPED_BYTES))})")
+        print(
+            f"{n:>8} {r['records_s']:>9.1f} {r['catalog_s']:>9.1f} {r['build_s']:>8.1f} "
+            f"{megabytes(r['index_raw']):>10} "
+            f"{megabytes(r['index_gz']):>9} {megabytes(r['store_raw']):>10} {megabytes(r['store_gz']):>9} "
+            f"{megabytes(r['total_gz']):>9}  {'ok' if ok else 'OVER'} (< {megabytes(int(GOAL_GZIPPED_BYTES))})"
+        )
     return 1 if failed else 0
 
 

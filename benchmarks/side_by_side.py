@@ -33,8 +33,9 @@ BENCHMARKS = {
 def run(tree: Path, name: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     load = os.getloadavg()[0]
-    result = subprocess.run([sys.executable, *BENCHMARKS[name]], cwd=tree, env=env, capture_output=True,
-                            text=True, timeout=3600)
+    result = subprocess.run(
+        [sys.executable, *BENCHMARKS[name]], cwd=tree, env=env, capture_output=True, text=True, timeout=3600
+    )
     out = result.stdout.strip() or result.stderr.strip()[-2000:]
     return f"(load {load:.1f}, exit {result.returncode})\n{out}"
 
@@ -47,14 +48,17 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as tmp:
         base = Path(tmp) / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", str(base), args.base], cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(base), args.base], cwd=ROOT, check=True, capture_output=True
+        )
         try:
             for name in args.only:
                 for round_ in range(1, args.rounds + 1):
                     for label, tree in (("base", base), ("current", ROOT)):
-                        print(f"===== {name} round {round_}: {label} ({args.base if label == 'base' else 'HEAD+work'})",
-                              flush=True)
+                        print(
+                            f"===== {name} round {round_}: {label} ({args.base if label == 'base' else 'HEAD+work'})",
+                            flush=True,
+                        )
                         print(run(tree, name), flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, capture_output=True)

@@ -26,11 +26,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from builder.core.settings import ArchiveSettings
 from builder.data.inspection import ImageTarget, inspect_image, inspect_images
 from builder.data.ngff import read as ngff
-from builder.testing.ngff_writer import write_image
 from builder.data.render import encode_image, render_thumbnail
-from builder.core.settings import ArchiveSettings
+from builder.testing.ngff_writer import write_image
 
 
 class HttpLog:
@@ -68,8 +68,9 @@ def serve_http(root: str, port: int) -> None:
             if self.path in ("/__log__", "/__reset__"):
                 if self.path == "/__reset__":
                     server.reset()
-                body = _json.dumps({"requests": server.requests, "bytes": server.bytes_sent,
-                                    "not_found": server.not_found}).encode()
+                body = _json.dumps(
+                    {"requests": server.requests, "bytes": server.bytes_sent, "not_found": server.not_found}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -103,19 +104,35 @@ def start_servers(work: Path):
 
     http_port, s3_port = free_port(), free_port()
     http_proc = subprocess.Popen([sys.executable, __file__, "--serve-http", str(work), str(http_port)])
-    moto_proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p",
-                                  str(s3_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto_proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     http = HttpLog(f"http://127.0.0.1:{http_port}")
     endpoint = f"http://127.0.0.1:{s3_port}"
     wait_for(f"{http.url}/__log__")
     wait_for(endpoint)
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     client.create_bucket(Bucket="bench")
-    client.put_bucket_policy(Bucket="bench", Policy=_json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bench/*"},
-        {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bench"},
-    ]}))
+    client.put_bucket_policy(
+        Bucket="bench",
+        Policy=_json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bench/*"},
+                    {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::bench"},
+                ],
+            }
+        ),
+    )
     return http, endpoint, client, (http_proc, moto_proc)
 
 
@@ -187,8 +204,9 @@ def ome_zarr_py_thumbnail(url: str, size: int) -> bytes:
     names = [a["name"] if isinstance(a, dict) else a for a in node.metadata["axes"]]
     iy, ix = names.index("y"), names.index("x")
     order = sorted(range(len(levels)), key=lambda i: max(levels[i].shape[iy], levels[i].shape[ix]))
-    chosen = next((levels[i] for i in order if max(levels[i].shape[iy], levels[i].shape[ix]) >= size),
-                  levels[order[-1]])
+    chosen = next(
+        (levels[i] for i in order if max(levels[i].shape[iy], levels[i].shape[ix]) >= size), levels[order[-1]]
+    )
     selection = []
     for axis, n in zip(names, chosen.shape):
         selection.append(slice(None) if axis in ("c", "y", "x") else n // 2)
@@ -218,29 +236,40 @@ def main() -> None:
         print("| store | NGFF | requests | 404s | bytes read | minimal requests | minimal bytes | ratio |")
         print("|---|---|---|---|---|---|---|---|")
         for version in ("0.5", "0.4"):
-            path = write_image(work / f"big-{version}.zarr", big, axes="czyx", version=version, levels=3,
-                               chunks=(1, 1, 256, 256))
+            path = write_image(
+                work / f"big-{version}.zarr", big, axes="czyx", version=version, levels=3, chunks=(1, 1, 256, 256)
+            )
             keys, minimal = minimal_set(path, version, args.size)
             s3_url = upload(client, path, f"big-{version}.zarr")
             for store, url in (("http", http.url_for(path, work)), ("s3", s3_url)):
-                o = inspect_image(ImageTarget("k", url, "image", untrusted=False), settings, work, thumbnails=True,
-                                  cache_dir=work / f"cache-one-{store}-{version}")
+                o = inspect_image(
+                    ImageTarget("k", url, "image", untrusted=False),
+                    settings,
+                    work,
+                    thumbnails=True,
+                    cache_dir=work / f"cache-one-{store}-{version}",
+                )
                 assert o.facts and o.facts.thumbnails, o.diagnostics
-                print(f"| {store} | {version} | {o.requests} | {o.not_found} | {o.bytes_read} | {len(keys)} | "
-                      f"{minimal} | {o.bytes_read / minimal:.3f} |")
+                print(
+                    f"| {store} | {version} | {o.requests} | {o.not_found} | {o.bytes_read} | {len(keys)} | "
+                    f"{minimal} | {o.bytes_read / minimal:.3f} |"
+                )
             http.reset()
             try:
                 ome_zarr_py_thumbnail(http.url_for(path, work), args.size)
                 log = http.summary()
-                print(f"| http, ome-zarr-py Reader | {version} | {log['requests']} | {log['not_found']} | "
-                      f"{log['bytes']} | {len(keys)} | {minimal} | {log['bytes'] / minimal:.3f} |")
-            except Exception as exc:  # report, keep measuring the rest
+                print(
+                    f"| http, ome-zarr-py Reader | {version} | {log['requests']} | {log['not_found']} | "
+                    f"{log['bytes']} | {len(keys)} | {minimal} | {log['bytes'] / minimal:.3f} |"
+                )
+            except Exception as exc:  # noqa: BLE001 - report, keep measuring the rest
                 print(f"| http, ome-zarr-py Reader | {version} | failed: {type(exc).__name__}: {exc} | | | | | |")
 
         print(f"\n# {args.images} images (2, 512, 512) uint16, 3 levels, chunks 1x256x256, {args.size}px thumbnails\n")
         small = rng.integers(0, 4000, (2, 512, 512), dtype=np.uint16)
-        template = write_image(work / "many" / "template.zarr", small, axes="cyx", version="0.5", levels=3,
-                               chunks=(1, 256, 256))
+        template = write_image(
+            work / "many" / "template.zarr", small, axes="cyx", version="0.5", levels=3, chunks=(1, 256, 256)
+        )
         for i in range(args.images):
             shutil.copytree(template, work / "many" / f"img{i:04d}.zarr")
         shutil.rmtree(template)
@@ -250,8 +279,10 @@ def main() -> None:
             if store == "http":
                 urls = [http.url_for(work / "many" / f"img{i:04d}.zarr", work) for i in range(args.images)]
             else:
-                urls = [upload(client, work / "many" / f"img{i:04d}.zarr", f"many/img{i:04d}.zarr")
-                        for i in range(args.images)]
+                urls = [
+                    upload(client, work / "many" / f"img{i:04d}.zarr", f"many/img{i:04d}.zarr")
+                    for i in range(args.images)
+                ]
             targets = [ImageTarget(f"k{i}", u, "image", untrusted=False) for i, u in enumerate(urls)]
             cache = work / f"cache-many-{store}"
             t0 = time.monotonic()
@@ -265,23 +296,37 @@ def main() -> None:
             cached = time.monotonic() - t0
             assert all(o.cached for o in again.values())
             per = sum(o.requests for o in again.values()) / len(again)
-            print(f"| bioarchive, isolated workers (2) | {store} | {first:.1f} | {len(targets) / first:.1f} | "
-                  f"{cached:.1f} | {per_first:.1f} first, {per:.1f} cached |")
+            print(
+                f"| bioarchive, isolated workers (2) | {store} | {first:.1f} | {len(targets) / first:.1f} | "
+                f"{cached:.1f} | {per_first:.1f} first, {per:.1f} cached |"
+            )
         # one image at a time in this process: the cost of each path without isolation or parallelism
-        os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing"})  # ome-zarr-py's parse_url takes no S3 options
+        os.environ.update(
+            {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        )  # ome-zarr-py's parse_url takes no S3 options
         for store in ("http", "s3"):
-            urls = [http.url_for(work / "many" / f"img{i:04d}.zarr", work) if store == "http"
-                    else f"s3://bench/many/img{i:04d}.zarr" for i in range(args.images)]
+            urls = [
+                http.url_for(work / "many" / f"img{i:04d}.zarr", work)
+                if store == "http"
+                else f"s3://bench/many/img{i:04d}.zarr"
+                for i in range(args.images)
+            ]
             t0 = time.monotonic()
             requests = 0
             for url in urls:
-                o = inspect_image(ImageTarget("k", url, "image", untrusted=False), settings, work, thumbnails=True,
-                                  cache_dir=work / f"inproc-{store}")
+                o = inspect_image(
+                    ImageTarget("k", url, "image", untrusted=False),
+                    settings,
+                    work,
+                    thumbnails=True,
+                    cache_dir=work / f"inproc-{store}",
+                )
                 requests += o.requests
             took = time.monotonic() - t0
-            print(f"| bioarchive, in-process, sequential | {store} | {took:.1f} | {len(urls) / took:.1f} | | "
-                  f"{requests / len(urls):.1f} |")
+            print(
+                f"| bioarchive, in-process, sequential | {store} | {took:.1f} | {len(urls) / took:.1f} | | "
+                f"{requests / len(urls):.1f} |"
+            )
             http.reset()
             t0 = time.monotonic()
             for url in urls:
@@ -292,8 +337,10 @@ def main() -> None:
                 counted = f"{log['requests'] / len(urls):.1f} ({log['not_found'] / len(urls):.1f} 404s)"
             else:
                 counted = "not counted (moto keeps no request log)"
-            print(f"| ome-zarr-py Reader, in-process, sequential | {store} | {took:.1f} | {len(urls) / took:.1f} | "
-                  f"(no cache) | {counted} |")
+            print(
+                f"| ome-zarr-py Reader, in-process, sequential | {store} | {took:.1f} | {len(urls) / took:.1f} | "
+                f"(no cache) | {counted} |"
+            )
     finally:
         for proc in processes:
             proc.terminate()

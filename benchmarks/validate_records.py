@@ -35,14 +35,36 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from builder.records.load import load_records
 from builder.core.settings import load_settings
+from builder.records.load import load_records
 
-TAXA = [("NCBITaxon:9606", "Homo sapiens"), ("NCBITaxon:10090", "Mus musculus"), ("NCBITaxon:7955", "Danio rerio"),
-        ("NCBITaxon:7227", "Drosophila melanogaster"), ("NCBITaxon:3702", "Arabidopsis thaliana")]
-METHODS = [("FBbi:00000246", "fluorescence microscopy"), ("FBbi:00000251", "confocal microscopy"),
-           ("FBbi:00000369", "SPIM"), ("FBbi:00000258", "transmission electron microscopy (TEM)")]
-WORDS = ["cell", "nucleus", "mitosis", "membrane", "organoid", "tissue", "embryo", "neuron", "actin", "tubulin", "screen", "atlas"]
+TAXA = [
+    ("NCBITaxon:9606", "Homo sapiens"),
+    ("NCBITaxon:10090", "Mus musculus"),
+    ("NCBITaxon:7955", "Danio rerio"),
+    ("NCBITaxon:7227", "Drosophila melanogaster"),
+    ("NCBITaxon:3702", "Arabidopsis thaliana"),
+]
+METHODS = [
+    ("FBbi:00000246", "fluorescence microscopy"),
+    ("FBbi:00000251", "confocal microscopy"),
+    ("FBbi:00000369", "SPIM"),
+    ("FBbi:00000258", "transmission electron microscopy (TEM)"),
+]
+WORDS = [
+    "cell",
+    "nucleus",
+    "mitosis",
+    "membrane",
+    "organoid",
+    "tissue",
+    "embryo",
+    "neuron",
+    "actin",
+    "tubulin",
+    "screen",
+    "atlas",
+]
 
 
 def synthetic_record(n: int, rng: random.Random) -> dict:
@@ -51,28 +73,50 @@ def synthetic_record(n: int, rng: random.Random) -> dict:
     for d in range(rng.randint(1, 3)):
         taxon = rng.choice(TAXA)
         human = human or taxon[0] == "NCBITaxon:9606"
-        datasets.append({
-            "name": f"set{d}",
-            "title": f"Dataset {d} of study {n}",
-            "description": " ".join(rng.choices(WORDS, k=20)),
-            "biosample": {"organisms": [{"id": taxon[0], "label": taxon[1]}],
-                          "biological_entity": rng.choice(WORDS) + " samples"},
-            "specimen": {"preparation_protocol": " ".join(rng.choices(WORDS, k=30)),
-                         "signal_contrast": [{"channel": "DAPI", "contrast": "Hoechst 33342", "target": "nuclei"}]},
-            "acquisition": {"imaging_method": [{"id": m[0], "label": m[1]} for m in rng.sample(METHODS, rng.randint(1, 2))],
-                            "instrument": "Zeiss LSM 980", "parameters": "63x/1.4 oil, 0.1 um pixels"},
-            "images": [{"name": f"s{d}i{i}", "url": f"s3://bucket/study{n}/set{d}/img{i}.ome.zarr",
-                        "kind": rng.choice(["image", "plate"])} for i in range(rng.randint(1, 5))],
-        })
+        datasets.append(
+            {
+                "name": f"set{d}",
+                "title": f"Dataset {d} of study {n}",
+                "description": " ".join(rng.choices(WORDS, k=20)),
+                "biosample": {
+                    "organisms": [{"id": taxon[0], "label": taxon[1]}],
+                    "biological_entity": rng.choice(WORDS) + " samples",
+                },
+                "specimen": {
+                    "preparation_protocol": " ".join(rng.choices(WORDS, k=30)),
+                    "signal_contrast": [{"channel": "DAPI", "contrast": "Hoechst 33342", "target": "nuclei"}],
+                },
+                "acquisition": {
+                    "imaging_method": [{"id": m[0], "label": m[1]} for m in rng.sample(METHODS, rng.randint(1, 2))],
+                    "instrument": "Zeiss LSM 980",
+                    "parameters": "63x/1.4 oil, 0.1 um pixels",
+                },
+                "images": [
+                    {
+                        "name": f"s{d}i{i}",
+                        "url": f"s3://bucket/study{n}/set{d}/img{i}.ome.zarr",
+                        "kind": rng.choice(["image", "plate"]),
+                    }
+                    for i in range(rng.randint(1, 5))
+                ],
+            }
+        )
     record = {
         "schema_version": 2,
         "accession": f"OIA-{n:06d}",
         "title": f"Synthetic study {n}: " + " ".join(rng.choices(WORDS, k=6)),
         "description": " ".join(rng.choices(WORDS, k=rng.randint(10, 80))),
-        "authors": [{"name": f"Author {a}", "email": f"a{a}@example.org", "contact": a == 0,
-                     "orcid": "0000-0002-1825-0097", "roles": ["writing"],
-                     "affiliations": [{"name": "European Molecular Biology Laboratory", "ror": "https://ror.org/03mstc592"}]}
-                    for a in range(rng.randint(1, 6))],
+        "authors": [
+            {
+                "name": f"Author {a}",
+                "email": f"a{a}@example.org",
+                "contact": a == 0,
+                "orcid": "0000-0002-1825-0097",
+                "roles": ["writing"],
+                "affiliations": [{"name": "European Molecular Biology Laboratory", "ror": "https://ror.org/03mstc592"}],
+            }
+            for a in range(rng.randint(1, 6))
+        ],
         "licence": rng.choice(["CC0-1.0", "CC-BY-4.0"]),
         "keywords": rng.sample(WORDS, 3),
         "release_date": f"20{rng.randint(10, 25)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
@@ -83,8 +127,11 @@ def synthetic_record(n: int, rng: random.Random) -> dict:
         "datasets": datasets,
     }
     if human:
-        record["human_data"] = {"ethics_statement": "Approved by the ethics board, ref 2020-1.",
-                                "consent_statement": "Written informed consent.", "deidentified": True}
+        record["human_data"] = {
+            "ethics_statement": "Approved by the ethics board, ref 2020-1.",
+            "consent_statement": "Written informed consent.",
+            "deidentified": True,
+        }
     return record
 
 
@@ -97,7 +144,8 @@ def generate(root: Path, count: int) -> int:
         folder = root / "studies" / f"OIA-{n:06d}"
         folder.mkdir(parents=True)
         text = "# yaml-language-server: $schema=../../schema/study.schema.json\n" + yaml.safe_dump(
-            synthetic_record(n, rng), sort_keys=False)
+            synthetic_record(n, rng), sort_keys=False
+        )
         (folder / "study.yaml").write_text(text)
         total += len(text)
     return total
@@ -119,7 +167,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="generate the archive here and keep it (reused if already there)")
-    parser.add_argument("--repeat", type=int, default=1, help="validate the archive K times in process (cold each time)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="validate the archive K times in process (cold each time)"
+    )
     args = parser.parse_args()
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bioarchive-bench-"))
@@ -132,7 +182,10 @@ def main() -> None:
             print(f"reusing {args.records:,} records ({size / 1e6:.1f} MB of YAML) in {root}")
         else:
             size = generate(root, args.records)
-            print(f"generated {args.records:,} records ({size / 1e6:.1f} MB of YAML) in {time.perf_counter() - started:.1f} s")
+            print(
+                f"generated {args.records:,} records ({size / 1e6:.1f} MB of YAML) "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
         settings = load_settings(root)
 
         # Every run is cold: nothing is cached between runs, in memory or on disk.
@@ -149,13 +202,18 @@ def main() -> None:
             rss_after = usage.ru_maxrss
             errors = sum(1 for d in records.diagnostics if d.severity.value == "error")
             label = f"run {run + 1}: " if args.repeat > 1 else ""
-            print(f"{label}in process: {len(records.records):,} records in {elapsed:.2f} s = "
-                  f"{len(records.records) / elapsed:,.0f} records/s "
-                  f"(one core; {errors} errors, {len(records.diagnostics):,} diagnostics)")
-            print(f"{label}CPU time {cpu:.2f} s = {len(records.records) / cpu:,.0f} records/s of CPU "
-                  f"(user {usage.ru_utime - usage_before.ru_utime:.2f} s, system {usage.ru_stime - usage_before.ru_stime:.2f} s, "
-                  f"{usage.ru_minflt - usage_before.ru_minflt:,} page faults); "
-                  f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            print(
+                f"{label}in process: {len(records.records):,} records in {elapsed:.2f} s = "
+                f"{len(records.records) / elapsed:,.0f} records/s "
+                f"(one core; {errors} errors, {len(records.diagnostics):,} diagnostics)"
+            )
+            print(
+                f"{label}CPU time {cpu:.2f} s = {len(records.records) / cpu:,.0f} records/s of CPU "
+                f"(user {usage.ru_utime - usage_before.ru_utime:.2f} s, "
+                f"system {usage.ru_stime - usage_before.ru_stime:.2f} s, "
+                f"{usage.ru_minflt - usage_before.ru_minflt:,} page faults); "
+                f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            )
             print(f"{label}peak RSS {rss_after / 1024:.0f} MB (was {rss_before / 1024:.0f} MB before validating)")
             del records
             gc.collect()
@@ -165,13 +223,17 @@ def main() -> None:
         load_records(root, settings, [p / "study.yaml" for p in sample])
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"tracemalloc peak for {len(sample):,} records kept in one RecordSet: {peak / 1e6:.1f} MB "
-              f"({peak / len(sample) / 1e3:.1f} kB per record)")
+        print(
+            f"tracemalloc peak for {len(sample):,} records kept in one RecordSet: {peak / 1e6:.1f} MB "
+            f"({peak / len(sample) / 1e3:.1f} kB per record)"
+        )
 
         one = f"studies/OIA-{args.records // 2:06d}/study.yaml"
         times = timed_cli(root, one, "--no-data", runs=5)
-        print(f"`bioarchive validate {one} --no-data` in a {args.records:,}-record archive: "
-              f"median {statistics.median(times):.3f} s, max {max(times):.3f} s (goal < 1 s)")
+        print(
+            f"`bioarchive validate {one} --no-data` in a {args.records:,}-record archive: "
+            f"median {statistics.median(times):.3f} s, max {max(times):.3f} s (goal < 1 s)"
+        )
         times = timed_cli(root, "--no-data", "--format", "json", runs=1)
         print(f"`bioarchive validate --no-data --format json` over all {args.records:,} records: {times[0]:.2f} s")
     finally:

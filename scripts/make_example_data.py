@@ -81,8 +81,9 @@ def soft(r: np.ndarray, edge: float = 0.08) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(np.clip((r - 1.0) / edge, -50, 50)))
 
 
-def spread_points(rng: np.random.Generator, count: int, shape: tuple[int, int], min_distance: float,
-                  margin: float = 0.0) -> np.ndarray:
+def spread_points(
+    rng: np.random.Generator, count: int, shape: tuple[int, int], min_distance: float, margin: float = 0.0
+) -> np.ndarray:
     """Up to ``count`` random points at least ``min_distance`` apart (dart throwing)."""
     points: list[tuple[float, float]] = []
     for _ in range(count * 60):
@@ -196,9 +197,13 @@ def hela_field(rng: np.random.Generator, column: str) -> np.ndarray:
             chromatin = 0.62 * (1 + 0.22 * texture + 0.08 * fine) * rng.uniform(0.85, 1.15)
             for _ in range(rng.integers(2, 4)):
                 oy, ox = rng.normal(0, a * 0.35, 2)
-                chromatin = chromatin * (1 - 0.45 * soft(np.hypot(yy - ny - oy, xx - nx - ox) / rng.uniform(1.6, 2.6), 0.2))
+                chromatin = chromatin * (
+                    1 - 0.45 * soft(np.hypot(yy - ny - oy, xx - nx - ox) / rng.uniform(1.6, 2.6), 0.2)
+                )
             dna += nucleus * chromatin
-            streaks = np.interp(theta, np.linspace(-math.pi, math.pi, 48), rng.uniform(0.3, 1.0, 48), period=2 * math.pi)
+            streaks = np.interp(
+                theta, np.linspace(-math.pi, math.pi, 48), rng.uniform(0.3, 1.0, 48), period=2 * math.pi
+            )
             tub += own * (0.42 * streaks * np.exp(-r / (radii[i] * 0.9)) * (1 - 0.65 * nucleus) + 0.05)
             ang = rng.uniform(0, 2 * math.pi)
             sy, sx = ny + (a + 2) * math.sin(ang), nx + (a + 2) * math.cos(ang)
@@ -223,13 +228,17 @@ def hela_field(rng: np.random.Generator, column: str) -> np.ndarray:
             elif state == 1:  # PLK1: prometaphase arrest, scattered condensed chromosomes
                 for _ in range(rng.integers(12, 20)):
                     oy, ox = rng.normal(0, 3.6, 2)
-                    dna += 1.3 * soft(ellipse(yy, xx, cy + oy, cx + ox, rng.uniform(1.5, 2.8), 1.2, rng.uniform(0, math.pi)), 0.2)
+                    dna += 1.3 * soft(
+                        ellipse(yy, xx, cy + oy, cx + ox, rng.uniform(1.5, 2.8), 1.2, rng.uniform(0, math.pi)), 0.2
+                    )
                 for _ in range(rng.integers(1, 3)):
                     oy, ox = rng.normal(0, 2.5, 2)
                     tub += 1.0 * np.exp(-((yy - cy - oy) ** 2 + (xx - cx - ox) ** 2) / 5.0)
                 tub += 0.25 * soft(r / 10.0, 0.2)
             else:  # KIF11: monopolar spindle, chromosomes in a rosette around one aster
-                ring = np.exp(-((r - rng.uniform(6, 7.5)) ** 2) / 3.5) * (1 + 0.6 * np.cos(9 * theta + rng.uniform(0, 6)))
+                ring = np.exp(-((r - rng.uniform(6, 7.5)) ** 2) / 3.5) * (
+                    1 + 0.6 * np.cos(9 * theta + rng.uniform(0, 6))
+                )
                 dna += 0.95 * ring * (1 + 0.3 * fine)
                 tub += 1.5 * np.exp(-(r**2) / 5.0) + 0.45 * soft(r / 6.5, 0.2)
             act += own * 0.18 + edge * (territory == i) * 0.9
@@ -243,7 +252,9 @@ def hela_field(rng: np.random.Generator, column: str) -> np.ndarray:
             if rng.random() < 0.5:  # a micronucleus
                 oy, ox = rng.normal(0, 14, 2)
                 dna += 0.7 * soft(np.hypot(yy - cy - oy, xx - cx - ox) / 2.2, 0.15)
-            streaks = np.interp(theta, np.linspace(-math.pi, math.pi, 64), rng.uniform(0.3, 1.0, 64), period=2 * math.pi)
+            streaks = np.interp(
+                theta, np.linspace(-math.pi, math.pi, 64), rng.uniform(0.3, 1.0, 64), period=2 * math.pi
+            )
             tub += own * (0.35 * streaks * np.exp(-r / radii[i]) + 0.05)
             act += own * 0.1 + edge * (territory == i) * 0.4
         else:  # apoptosis: shrunken cell, fragmented bright chromatin, blebs
@@ -303,7 +314,9 @@ def brain_masks(shape: tuple[int, int, int]) -> dict[str, np.ndarray]:
     parts: dict[str, np.ndarray] = {}
     # Two cerebral hemispheres separated by the midline fissure.
     # One ellipsoid, wider caudally, split dorsally by the longitudinal fissure.
-    cerebrum_r = np.sqrt(((x + 0.02) / 0.52) ** 2 + (y / (0.8 * (0.9 + 0.12 * (x + 0.02) / 0.52))) ** 2 + (z / 0.95) ** 2)
+    cerebrum_r = np.sqrt(
+        ((x + 0.02) / 0.52) ** 2 + (y / (0.8 * (0.9 + 0.12 * (x + 0.02) / 0.52))) ** 2 + (z / 0.95) ** 2
+    )
     # The fissure reaches down to the corpus callosum, which joins the hemispheres below it.
     hemispheres = soft(cerebrum_r, 0.03) * (1 - 0.6 * np.exp(-(y**2) / 0.0004) * soft((0.9 - z) / 0.6, 0.1))
     parts["cerebrum"] = hemispheres
@@ -346,7 +359,9 @@ def vessel_tree(rng: np.random.Generator, shape: tuple[int, int, int], inside: n
                 points.append(position.copy())
                 if strength > 0.35 and rng.random() < 0.04:
                     branch = direction + rng.normal(0, 0.8, 3)
-                    branches.append((position.copy(), branch / np.linalg.norm(branch), strength * 0.6, int(length * 0.6)))
+                    branches.append(
+                        (position.copy(), branch / np.linalg.norm(branch), strength * 0.6, int(length * 0.6))
+                    )
             splat(density, np.array(points), strength)
     # Interior vessels: shorter meandering segments throughout the tissue.
     interior = np.argwhere(inside > 0.9)
@@ -396,7 +411,9 @@ def make_mouse_brain(out: Path) -> Path:
     # Striatum: fibre bundles make dark speckles.
     striatum = np.zeros(shape)
     for side in (-1, 1):
-        striatum += soft(np.sqrt(((x + 0.12) / 0.2) ** 2 + ((y - side * 0.3) / 0.16) ** 2 + ((z + 0.05) / 0.5) ** 2), 0.1)
+        striatum += soft(
+            np.sqrt(((x + 0.12) / 0.2) ** 2 + ((y - side * 0.3) / 0.16) ** 2 + ((z + 0.05) / 0.5) ** 2), 0.1
+        )
     auto -= 0.12 * striatum * (speckle > 1.1)
     # Hippocampus: a C-shaped bright pyramidal/granule cell band in each hemisphere.
     for side in (-1, 1):
@@ -405,7 +422,9 @@ def make_mouse_brain(out: Path) -> Path:
         auto += 0.1 * band * parts["cerebrum"]
     # Ventricles: dark slits beside the midline.
     for side in (-1, 1):
-        ventricle = soft(np.sqrt(((x + 0.1) / 0.12) ** 2 + ((y - side * 0.08) / 0.015) ** 2 + ((z - 0.1) / 0.35) ** 2), 0.15)
+        ventricle = soft(
+            np.sqrt(((x + 0.1) / 0.12) ** 2 + ((y - side * 0.08) / 0.015) ** 2 + ((z - 0.1) / 0.35) ** 2), 0.15
+        )
         auto -= 0.3 * ventricle * inside
     # Cerebellar folia: alternating bright granular and dim molecular layers.
     folia = 0.5 + 0.5 * np.cos(2 * math.pi * np.hypot(x - 0.6, z + 0.2) / 0.07 + 0.6 * texture)
@@ -421,10 +440,12 @@ def make_mouse_brain(out: Path) -> Path:
     signal_auto = blur(auto, (0.4, 0.6, 0.6)) * stripes
     signal_vessel = np.clip(vessels, 0, 1.5) + 0.08 * signal_auto
     # The resampled overview averages ~100 camera pixels per voxel: little shot noise is left.
-    volume = np.stack([
-        np.clip(np.rint(signal_auto * 1800 + rng.normal(0, 6, shape) * inside), 0, 65535),
-        np.clip(np.rint(signal_vessel * 2400 + rng.normal(0, 6, shape) * inside), 0, 65535),
-    ]).astype(np.uint16)
+    volume = np.stack(
+        [
+            np.clip(np.rint(signal_auto * 1800 + rng.normal(0, 6, shape) * inside), 0, 65535),
+            np.clip(np.rint(signal_vessel * 2400 + rng.normal(0, 6, shape) * inside), 0, 65535),
+        ]
+    ).astype(np.uint16)
     volume[:, inside < 0.02] = 0  # background-subtracted and masked after stitching
     return write_image(
         out / "OIA-000002" / "brain.ome.zarr",
@@ -544,13 +565,17 @@ def make_zebrafish(out: Path) -> Path:
     start = spread_points(rng, count, (ny + 20, nx + 20), 19.0) - 10
     cells = []
     for i, (y, x) in enumerate(start):
-        cells.append({
-            "id": i + 1, "y": y, "x": x,
-            "radius": rng.uniform(6.5, 8.5),
-            "brightness": rng.uniform(0.75, 1.15),
-            "divides_at": int(rng.integers(2, nt)) if rng.random() < 0.3 else None,
-            "axis": rng.uniform(0, math.pi),
-        })
+        cells.append(
+            {
+                "id": i + 1,
+                "y": y,
+                "x": x,
+                "radius": rng.uniform(6.5, 8.5),
+                "brightness": rng.uniform(0.75, 1.15),
+                "divides_at": int(rng.integers(2, nt)) if rng.random() < 0.3 else None,
+                "axis": rng.uniform(0, math.pi),
+            }
+        )
     next_id = count + 1
     zz, yy, xx = grid((nz, ny, nx))
     texture = smooth_noise(rng, (nz, ny, nx), (0.4, 0.7, 0.7))  # chromatin granularity
@@ -576,10 +601,13 @@ def make_zebrafish(out: Path) -> Path:
             if phase == 1:  # telophase: two daughters; the mother's track ends
                 for sign in (-1, 1):
                     daughter = {
-                        "id": next_id, "y": cell["y"] + sign * 6.5 * math.cos(cell["axis"]),
+                        "id": next_id,
+                        "y": cell["y"] + sign * 6.5 * math.cos(cell["axis"]),
                         "x": cell["x"] - sign * 6.5 * math.sin(cell["axis"]),
-                        "radius": cell["radius"] * 0.72, "brightness": cell["brightness"] * 1.4,
-                        "divides_at": None, "axis": cell["axis"],
+                        "radius": cell["radius"] * 0.72,
+                        "brightness": cell["brightness"] * 1.4,
+                        "divides_at": None,
+                        "axis": cell["axis"],
                     }
                     next_id += 1
                     born.append(daughter)
@@ -592,7 +620,9 @@ def make_zebrafish(out: Path) -> Path:
             labels[inside < 1.0] = cell["id"]
         for daughter in born:
             daughter["z"] = nz * 0.55 - 0.00035 * ((daughter["y"] - ny / 2) ** 2 + (daughter["x"] - nx / 2) ** 2)
-            r = ellipse(yy, xx, daughter["y"], daughter["x"], daughter["radius"], daughter["radius"] * 0.8, daughter["axis"])
+            r = ellipse(
+                yy, xx, daughter["y"], daughter["x"], daughter["radius"], daughter["radius"] * 0.8, daughter["axis"]
+            )
             inside = np.sqrt(r**2 + (np.abs(zz - daughter["z"]) / 2.2) ** 2)
             signal += soft(inside, 0.1) * daughter["brightness"] * np.clip(1 + 0.4 * texture, 0.2, None)
             labels[inside < 1.0] = daughter["id"]
@@ -648,8 +678,9 @@ def make_mouse_ct(out: Path) -> Path:
     hu = np.full(CT_SHAPE, -1000.0)
     # Body outline: radius along the body axis (nose at x=0, tail base at the end).
     s = xx / nx
-    profile = np.interp(np.arange(nx) / nx, [0.0, 0.06, 0.2, 0.26, 0.45, 0.7, 0.88, 0.97, 1.0],
-                        [3, 11, 20, 17, 30, 33, 27, 10, 6])
+    profile = np.interp(
+        np.arange(nx) / nx, [0.0, 0.06, 0.2, 0.26, 0.45, 0.7, 0.88, 0.97, 1.0], [3, 11, 20, 17, 30, 33, 27, 10, 6]
+    )
     profile = blur(profile, 4.0)  # a rounded outline, not a polygon
     half_width = np.broadcast_to(profile, CT_SHAPE)
     half_height = half_width * 0.78
@@ -682,25 +713,37 @@ def make_mouse_ct(out: Path) -> Path:
                 py = ny / 2 + side * hw * math.sin(a)
                 pz = cz + hh * math.cos(a) * 0.95
                 px = x0 + a * 2.0
-                near = (np.abs(xx[0, 0] - px) < 1.0)
+                near = np.abs(xx[0, 0] - px) < 1.0
                 zi, yi = int(np.rint(pz)), int(np.rint(py))
                 if 0 <= zi < nz and 0 <= yi < ny:
                     bone[zi, yi, near] = np.maximum(bone[zi, yi, near], 0.85)
     # Skull: a shell around the brain, and teeth.
     skull_r = np.sqrt(
-        ((xx - 0.12 * nx) / (0.1 * nx)) ** 2 + ((yy - ny / 2) / 10.5) ** 2 + ((zz - centre_z - 1) / 8.0) ** 2)
+        ((xx - 0.12 * nx) / (0.1 * nx)) ** 2 + ((yy - ny / 2) / 10.5) ** 2 + ((zz - centre_z - 1) / 8.0) ** 2
+    )
     bone = np.maximum(bone, ((skull_r > 0.82) & (skull_r < 1.0)) * 1.0)
     hu[skull_r < 0.82] = 35.0  # brain
     teeth = np.sqrt(((xx - 0.035 * nx) / 3.0) ** 2 + ((yy - ny / 2) / 1.6) ** 2 + ((zz - centre_z + 3) / 2.0) ** 2)
     bone = np.maximum(bone, (teeth < 1) * 1.6)
     # Lungs, heart, gut gas, kidneys.
     for side in (-1, 1):
-        lung = np.sqrt(((xx - 0.37 * nx) / (0.12 * nx)) ** 2 + ((yy - ny / 2 - side * 9.5) / 8.5) ** 2 + ((zz - centre_z - 1) / 9.5) ** 2)
+        lung = np.sqrt(
+            ((xx - 0.37 * nx) / (0.12 * nx)) ** 2
+            + ((yy - ny / 2 - side * 9.5) / 8.5) ** 2
+            + ((zz - centre_z - 1) / 9.5) ** 2
+        )
         hu[lung < 1] = -720.0
-        kidney = np.sqrt(((xx - 0.6 * nx) / 4.5) ** 2 + ((yy - ny / 2 - side * 9) / 3.0) ** 2 + ((zz - centre_z - 6) / 3.5) ** 2)
+        kidney = np.sqrt(
+            ((xx - 0.6 * nx) / 4.5) ** 2 + ((yy - ny / 2 - side * 9) / 3.0) ** 2 + ((zz - centre_z - 6) / 3.5) ** 2
+        )
         hu[kidney < 1] = 60.0
         # Shoulder blades, humeri, pelvis, femurs.
-        for (xc, length, zc, radius, tilt) in ((0.27, 9, 7, 1.1, 0.5), (0.3, 12, -5, 1.0, -0.6), (0.78, 10, 3, 1.2, 0.4), (0.82, 14, -6, 1.1, -0.5)):
+        for xc, length, zc, radius, tilt in (
+            (0.27, 9, 7, 1.1, 0.5),
+            (0.3, 12, -5, 1.0, -0.6),
+            (0.78, 10, 3, 1.2, 0.4),
+            (0.82, 14, -6, 1.1, -0.5),
+        ):
             t = np.linspace(0, 1, 40)
             for u in t:
                 px = xc * nx + u * length * math.cos(tilt)
@@ -708,7 +751,9 @@ def make_mouse_ct(out: Path) -> Path:
                 py = ny / 2 + side * (np.interp(xc * nx, np.arange(nx), half_width[0, 0]) * 0.7)
                 near = np.sqrt((xx - px) ** 2 + (yy - py) ** 2 + (zz - pz) ** 2) < radius * 1.4
                 bone = np.maximum(bone, near * 0.95)
-    liver = np.sqrt(((xx - 0.5 * nx) / (0.08 * nx)) ** 2 + ((yy - ny / 2 + 3) / 20.0) ** 2 + ((zz - centre_z + 1) / 11.0) ** 2)
+    liver = np.sqrt(
+        ((xx - 0.5 * nx) / (0.08 * nx)) ** 2 + ((yy - ny / 2 + 3) / 20.0) ** 2 + ((zz - centre_z + 1) / 11.0) ** 2
+    )
     hu[(liver < 1) & body] = 70.0
     # Gut: convoluted loops with mixed contents in the abdomen.
     gut = (np.abs(smooth_noise(rng, CT_SHAPE, 1.8)) < 0.35) & body & (body_r < 0.8) & (s > 0.56) & (s < 0.82)
@@ -717,8 +762,17 @@ def make_mouse_ct(out: Path) -> Path:
     hu[heart < 1] = 55.0
     gas = np.zeros(CT_SHAPE)
     pockets = 45  # gas in the stomach, caecum and colon: dark bubbles in every abdominal plane
-    splat(gas, np.column_stack([rng.normal(centre_z[0, 0, 130] - 1, 5, pockets), rng.normal(ny / 2, 10, pockets),
-                                rng.uniform(0.52, 0.85, pockets) * nx]), rng.uniform(0.5, 1.5, pockets))
+    splat(
+        gas,
+        np.column_stack(
+            [
+                rng.normal(centre_z[0, 0, 130] - 1, 5, pockets),
+                rng.normal(ny / 2, 10, pockets),
+                rng.uniform(0.52, 0.85, pockets) * nx,
+            ]
+        ),
+        rng.uniform(0.5, 1.5, pockets),
+    )
     gas = blur(gas, 2.0) > 0.003
     hu[gas & body] = -850.0
     # Bronchial tree texture inside the lungs.
@@ -777,10 +831,12 @@ def make_wing_disc(out: Path) -> Path:
     ap = (xx - nx * 0.47) * math.cos(0.12) + (yy - ny * 0.5) * math.sin(0.12)
     gradient = np.exp(-np.abs(ap) / 13.0) * (1 - 0.65 * np.exp(-(ap**2) / 5.0))
     pmad = nuclei * gradient * (0.2 + 0.8 * soft(pouch_r, 0.08))
-    volume = np.stack([
-        camera(rng, blur(nuclei, (0.9, 0.5, 0.5)) * 700 + 20, offset=100, read_noise=2.0),
-        camera(rng, blur(pmad, (0.9, 0.5, 0.5)) * 900 + 15, offset=100, read_noise=2.0),
-    ])
+    volume = np.stack(
+        [
+            camera(rng, blur(nuclei, (0.9, 0.5, 0.5)) * 700 + 20, offset=100, read_noise=2.0),
+            camera(rng, blur(pmad, (0.9, 0.5, 0.5)) * 900 + 15, offset=100, read_noise=2.0),
+        ]
+    )
     return write_image(
         out / "OIA-000006" / "wing-disc.ome.zarr",
         volume,

@@ -19,9 +19,9 @@ import pytest
 import yaml
 import zarr
 
+from builder.core.settings import load_settings, storage_root_path
 from builder.model.study import BiologicalScale, DataType, ImageKind, Study
 from builder.records.load import load_record, validation_context
-from builder.core.settings import load_settings, storage_root_path
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = load_settings(REPO)
@@ -176,8 +176,8 @@ def test_generator_reproduces_the_committed_bytes(tmp_path, accession):
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.parent.name)
 def test_images_lock_pins_the_committed_data(path):
     """Each example commits images.lock, as depositors do; regenerate it after changing the data."""
-    from builder.data.inspection import inspect_image
     from builder.curation.lock import contents_of, image_contents, image_targets, lock_from_outcomes, read_lock
+    from builder.data.inspection import inspect_image
 
     study = STUDIES[path.parent.name]
     pinned = read_lock(REPO, study.accession)

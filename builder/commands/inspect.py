@@ -36,24 +36,32 @@ def format_human(outcome) -> str:
         ]
         for i, level in enumerate(facts.levels):
             lines.append(f"level {i} '{level.path}': shape {level.shape}  chunks {level.chunks}")
-        sizes = ", ".join(f"{name} {scale:g} {unit or ''}".rstrip() for name, (scale, unit) in facts.pixel_sizes.items())
+        sizes = ", ".join(
+            f"{name} {scale:g} {unit or ''}".rstrip() for name, (scale, unit) in facts.pixel_sizes.items()
+        )
         if sizes:
             lines.append(f"pixel size:   {sizes}")
         for i, ch in enumerate(facts.channels):
             window = f" window {ch.window[0]:g}-{ch.window[1]:g}" if ch.window else ""
-            lines.append(f"channel {i}:    {ch.label} #{ch.color or '------'}{window}{'' if ch.active else ' (inactive)'}")
+            lines.append(
+                f"channel {i}:    {ch.label} #{ch.color or '------'}{window}{'' if ch.active else ' (inactive)'}"
+            )
         if facts.default_z is not None or facts.default_t is not None:
             lines.append(f"default plane: z={facts.default_z} t={facts.default_t}")
         if facts.labels:
             lines.append(f"labels:       {', '.join(facts.labels)}")
         if facts.plate is not None:
             p = facts.plate
-            lines.append(f"plate:        {p.rows} rows x {p.columns} columns, {p.wells} wells, "
-                         f"{p.fields_per_well} field(s) per well, {p.acquisitions} acquisition(s)")
+            lines.append(
+                f"plate:        {p.rows} rows x {p.columns} columns, {p.wells} wells, "
+                f"{p.fields_per_well} field(s) per well, {p.acquisitions} acquisition(s)"
+            )
         if facts.size_bytes is not None:
             lines.append(f"stored bytes: {facts.size_bytes}")
         lines.append(f"fingerprint:  {facts.fingerprint}")
-    lines.append(f"read:         {outcome.requests} requests, {outcome.bytes_read} bytes, {outcome.not_found} not found")
+    lines.append(
+        f"read:         {outcome.requests} requests, {outcome.bytes_read} bytes, {outcome.not_found} not found"
+    )
     if outcome.diagnostics:
         lines.append("problems:")
         for d in outcome.diagnostics:
@@ -71,8 +79,8 @@ def format_human(outcome) -> str:
 def command(url: str, fmt: str) -> None:
     """Show what the builder finds in one OME-Zarr image (kind, levels, channels, fingerprint, problems)."""
     from builder.core.checks import has_errors
-    from builder.data.inspection import inspect_images
     from builder.core.settings import find_root, load_settings
+    from builder.data.inspection import inspect_images
 
     root = find_root()
     settings = load_settings(root)

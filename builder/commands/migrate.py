@@ -16,14 +16,18 @@ import click
 @click.command("migrate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any record needs migrating.")
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Archive root (default: the folder holding archive.toml above the current one).")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Archive root (default: the folder holding archive.toml above the current one).",
+)
 def command(paths: tuple[Path, ...], check: bool, root: Path | None) -> None:
     """Upgrade records written for an older schema version."""
-    from builder.records.migrations import MigrationError, rewrite_text
     from builder.core.layout import RECORD_NAME
-    from builder.records.load import display_path, record_paths
     from builder.core.settings import find_root
+    from builder.records.load import display_path, record_paths
+    from builder.records.migrations import MigrationError, rewrite_text
 
     root = find_root(root)
     files: list[Path] = []
@@ -32,7 +36,9 @@ def command(paths: tuple[Path, ...], check: bool, root: Path | None) -> None:
         files = record_paths(root)
     for given in paths:
         if given.is_dir():
-            files.extend([given / RECORD_NAME] if (given / RECORD_NAME).is_file() else sorted(given.glob(f"*/{RECORD_NAME}")))
+            files.extend(
+                [given / RECORD_NAME] if (given / RECORD_NAME).is_file() else sorted(given.glob(f"*/{RECORD_NAME}"))
+            )
         elif given.is_file():
             files.append(given)
         else:
@@ -64,7 +70,9 @@ def command(paths: tuple[Path, ...], check: bool, root: Path | None) -> None:
         click.echo(f"{shown}: migrated from schema version {result.from_version} to {result.to_version}{note}")
 
     if check and pending:
-        click.echo(f"{pending} record{'s' if pending != 1 else ''} need{'s' if pending == 1 else ''} migrating.", err=True)
+        click.echo(
+            f"{pending} record{'s' if pending != 1 else ''} need{'s' if pending == 1 else ''} migrating.", err=True
+        )
     elif not pending and not failed:
         click.echo(f"{len(files)} record{'s' if len(files) != 1 else ''} already at the current schema version.")
     sys.exit(1 if failed or (check and pending) else 0)

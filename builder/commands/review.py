@@ -20,18 +20,33 @@ MAX_SUMMARY_BYTES = 900 * 1024
 
 
 @click.command("review")
-@click.option("--changed-since", "changed_since", required=True, metavar="REF",
-              help="The base branch the pull request merges into, e.g. origin/main.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("review"),
-              show_default=True, help="Folder for the report files and thumbnails.")
+@click.option(
+    "--changed-since",
+    "changed_since",
+    required=True,
+    metavar="REF",
+    help="The base branch the pull request merges into, e.g. origin/main.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("review"),
+    show_default=True,
+    help="Folder for the report files and thumbnails.",
+)
 @click.option("--no-data", is_flag=True, help="Do not read image data (no facts, thumbnails or fingerprint checks).")
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Archive root (default: the folder holding archive.toml above the current one).")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Archive root (default: the folder holding archive.toml above the current one).",
+)
 def command(changed_since: str, out_dir: Path, no_data: bool, root: Path | None) -> None:
     """Write the review report for studies changed since a Git ref."""
     from builder.core.git import GitError
-    from builder.curation.review import build_review, render_markdown, write_report
     from builder.core.settings import find_root, load_settings
+    from builder.curation.review import build_review, render_markdown, write_report
 
     root = find_root(root)
     settings = load_settings(root)
@@ -57,7 +72,9 @@ def command(changed_since: str, out_dir: Path, no_data: bool, root: Path | None)
     for s in report.studies:
         c = s.counts
         mark = "ok " if s.ok else "ERR"
-        click.echo(f"{mark} {s.accession}: {s.change}; {c['error']} error(s), {c['warning']} warning(s), {c['info']} note(s)")
+        click.echo(
+            f"{mark} {s.accession}: {s.change}; {c['error']} error(s), {c['warning']} warning(s), {c['info']} note(s)"
+        )
     for outside in report.outside_files:
         click.echo(f"{'ERR' if outside.refused else 'warn'} {outside.path}: {outside.note}")
     if not report.studies:

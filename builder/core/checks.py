@@ -38,8 +38,12 @@ _REGISTRY: dict[str, Check] = {}
 
 # The modules that declare checks, one per area, in documentation order.
 # Imported by name so that core imports no stage; a missing module is an error.
-CHECK_MODULES = ("builder.records.checks", "builder.data.checks", "builder.curation.checks",
-                 "builder.curation.publication_checks")
+CHECK_MODULES = (
+    "builder.records.checks",
+    "builder.data.checks",
+    "builder.curation.checks",
+    "builder.curation.publication_checks",
+)
 
 
 def register(id: str, severity: Severity | str, title: str, fix: str, *, area: str) -> Check:
@@ -79,7 +83,7 @@ class Diagnostic:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def of(cls, check: Check, message: str, **kwargs: Any) -> "Diagnostic":
+    def of(cls, check: Check, message: str, **kwargs: Any) -> Diagnostic:
         severity = kwargs.pop("severity", None) or check.severity
         hint = kwargs.pop("hint", None) or check.fix
         return cls(check=check.id, severity=Severity(severity), message=message, hint=hint, **kwargs)
@@ -109,7 +113,7 @@ class Diagnostic:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Diagnostic":
+    def from_dict(cls, d: dict[str, Any]) -> Diagnostic:
         return cls(
             check=d["check"],
             severity=Severity(d["severity"]),

@@ -49,6 +49,7 @@ COMPLETENESS_PREFIX = "CMP"
 
 # ---------------------------------------------------------------- field-level diff
 
+
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     path: str  # "authors[1].orcid"
@@ -131,6 +132,7 @@ def unified_diff(old_text: str | None, new_text: str | None, path: str) -> list[
 
 
 # ---------------------------------------------------------------- the report model
+
 
 @dataclass(slots=True)
 class TermRow:
@@ -238,6 +240,7 @@ class ReviewReport:
 
 # ---------------------------------------------------------------- building it
 
+
 def _describe(change: StudyChange, today: dt.date) -> tuple[str, str, int | None, int | None]:
     new, old = change.new_raw or {}, change.old_raw or {}
     version = as_int(new.get("version", 1)) if change.new_raw else None
@@ -246,7 +249,12 @@ def _describe(change: StudyChange, today: dt.date) -> tuple[str, str, int | None
     if change.kind == "deleted":
         return "deletion", "deleted", version, previous
     if change.new_raw is None:
-        return ("other files only" if change.kind == "unchanged" else "unreadable record"), "not readable", None, previous
+        return (
+            ("other files only" if change.kind == "unchanged" else "unreadable record"),
+            "not readable",
+            None,
+            previous,
+        )
     if new.get("status") == "withdrawn":
         state = "withdrawn"
     elif release is not None and release > today:
@@ -266,7 +274,9 @@ def _describe(change: StudyChange, today: dt.date) -> tuple[str, str, int | None
     return kind, state, version, previous
 
 
-def _image_rows(study: Any, outcomes: dict[str, Any], lock: Any, out_dir: Path, cache_dir: Path | None) -> list[ImageRow]:
+def _image_rows(
+    study: Any, outcomes: dict[str, Any], lock: Any, out_dir: Path, cache_dir: Path | None
+) -> list[ImageRow]:
     from builder.curation.lock import image_name
 
     rows: list[ImageRow] = []
@@ -290,7 +300,9 @@ def _image_rows(study: Any, outcomes: dict[str, Any], lock: Any, out_dir: Path, 
                 source = cache_dir / name
                 if not source.is_file():
                     continue
-                target = out_dir / THUMBNAILS_DIR / study.accession / f"{dataset.name}--{image.name}--{size}{source.suffix}"
+                target = (
+                    out_dir / THUMBNAILS_DIR / study.accession / f"{dataset.name}--{image.name}--{size}{source.suffix}"
+                )
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
                 row.thumbnails[size] = target.relative_to(out_dir).as_posix()
@@ -348,8 +360,7 @@ def build_review(
     records = load_records(root, settings, [root / STUDIES_DIR / c.folder / RECORD_NAME for c in present])
     if data:
         cache_dir = cache_dir or root / ".cache" / "review-thumbnails"
-    checked = check_studies(root, settings, records, data=data, thumbnails=True, cache_dir=cache_dir,
-                           content=data)
+    checked = check_studies(root, settings, records, data=data, thumbnails=True, cache_dir=cache_dir, content=data)
     by_folder = {c.record.path.parent.name: c for c in checked}
     report.outside_files = outside_study_files(root, settings, paths)
     report.diagnostics = sort_diagnostics([*mixed_changes(paths), *outside_file_warnings(report.outside_files)])
@@ -437,8 +448,13 @@ def _hints(study: Any, record: Any) -> list[dict[str, Any]]:
     for hint in assess(study).hints:
         line, _ = record.position(hint.path) or (None, None)
         out.append(
-            {"check": hint.check, "field": format_path(hint.path), "line": line, "message": hint.message,
-             "fix": get_check(hint.check).fix}
+            {
+                "check": hint.check,
+                "field": format_path(hint.path),
+                "line": line,
+                "message": hint.message,
+                "fix": get_check(hint.check).fix,
+            }
         )
     return out
 
@@ -541,7 +557,9 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
     version = f"{review.version}" if review.version is not None else "—"
     lines.append(f"- **Change:** {md(review.change)}")
     lines.append(f"- **State:** {md(review.state)}")
-    lines.append(f"- **Version:** {version}" + (f" (base: {review.previous_version})" if review.previous_version else ""))
+    lines.append(
+        f"- **Version:** {version}" + (f" (base: {review.previous_version})" if review.previous_version else "")
+    )
     lines.append(f"- **Record:** {md_code(f'{STUDIES_DIR}/{review.folder}/{RECORD_NAME}')}")
     lines.append("")
 
@@ -580,10 +598,15 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
         lines.append("")
         lines.append("| field | id | label in the record | label in the term list | check |")
         lines.append("|---|---|---|---|---|")
-        marks = {"ok": "✅ matches", "mismatch": "❌ differs: is the id right?", "unverified": "❔ not in the term lists"}
+        marks = {
+            "ok": "✅ matches",
+            "mismatch": "❌ differs: is the id right?",
+            "unverified": "❔ not in the term lists",
+        }
         for t in review.terms:
             lines.append(
-                f"| {md_code(t.field)} | {md_code(t.id)} | {md(t.label)} | {md(t.known_label or '—')} | {marks[t.status]} |"
+                f"| {md_code(t.field)} | {md_code(t.id)} | {md(t.label)} | "
+                f"{md(t.known_label or '—')} | {marks[t.status]} |"
             )
         lines.append("")
 
@@ -630,7 +653,9 @@ def render_study_markdown(review: StudyReview, *, heading_level: int = 2, thumbn
     if review.diff:
         lines.append("<details><summary>Unified diff of study.yaml</summary>")
         lines.append("")
-        fence = "`" * max(3, max((len(m) for l in review.diff for m in re.findall(r"`{3,}", l)), default=0) + 1)
+        fence = "`" * max(
+            3, max((len(m) for diff_line in review.diff for m in re.findall(r"`{3,}", diff_line)), default=0) + 1
+        )
         lines.append(f"{fence}diff")
         lines.extend(review.diff)
         lines.append(fence)
@@ -646,9 +671,7 @@ def render_outside_files(report: ReviewReport) -> str:
         return ""
     lines = ["## Files changed outside the study folders", ""]
     if report.outside_files:
-        lines.append(
-            "A curator must look at each of these before merging: they are not part of any study's record."
-        )
+        lines.append("A curator must look at each of these before merging: they are not part of any study's record.")
         lines.append("")
         lines.append("| file | what it is | check |")
         lines.append("|---|---|---|")
@@ -694,7 +717,9 @@ def render_markdown(report: ReviewReport, *, thumbnails: bool = True) -> str:
     lines.append("|---|---|---|---|---|---|")
     for s in report.studies:
         c = s.counts
-        lines.append(f"| {md(s.accession)} | {md(s.change)} | {md(s.state)} | {c['error']} | {c['warning']} | {c['info']} |")
+        lines.append(
+            f"| {md(s.accession)} | {md(s.change)} | {md(s.state)} | {c['error']} | {c['warning']} | {c['info']} |"
+        )
     lines.append("")
     if outside:
         lines.append(outside)

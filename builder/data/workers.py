@@ -31,10 +31,21 @@ from typing import Any
 # "__main__" makes it import the main script once too; otherwise every child
 # re-imports it (~0.2 s under pytest). Scripts need the usual __main__ guard.
 PRELOAD = [
-
-    "numpy", "zarr", "zarr.codecs", "numcodecs", "requests", "s3fs", "PIL.Image", "PIL.WebPImagePlugin",
-    "PIL.PngImagePlugin", "ome_zarr_models.v04", "ome_zarr_models.v05", "builder.data.inspection", "builder.data.arrays",
-    "builder.data.ngff.checks", "builder.data.render",
+    "numpy",
+    "zarr",
+    "zarr.codecs",
+    "numcodecs",
+    "requests",
+    "s3fs",
+    "PIL.Image",
+    "PIL.WebPImagePlugin",
+    "PIL.PngImagePlugin",
+    "ome_zarr_models.v04",
+    "ome_zarr_models.v05",
+    "builder.data.inspection",
+    "builder.data.arrays",
+    "builder.data.ngff.checks",
+    "builder.data.render",
 ]
 # Seconds the parent waits beyond the image timeout: the child's own deadline
 # (checked before each request) gives a more precise message when it can.
@@ -81,7 +92,7 @@ def _run_one(fn: Callable[[Any], Any], payload: Any) -> tuple[str, Any]:
         return ("ok", fn(payload))
     except MemoryError:
         return ("memory", "out of memory")
-    except BaseException as exc:  # report, never a traceback on the parent's terminal
+    except BaseException as exc:  # noqa: BLE001 - any failure of a task is reported, never a traceback on the parent's terminal
         return ("error", f"{type(exc).__name__}: {str(exc)[:500]}")
 
 
@@ -264,7 +275,7 @@ def _run_on_dask(fn, payloads, memory_bytes, timeout_s, scheduler) -> Iterator[t
         size = max(1, math.ceil(len(payloads) / (2 * slots)))
         starts = list(range(0, len(payloads), size))
         futures = client.map(
-            _isolated_batch, [(fn, payloads[s:s + size], memory_bytes, timeout_s) for s in starts], pure=False
+            _isolated_batch, [(fn, payloads[s : s + size], memory_bytes, timeout_s) for s in starts], pure=False
         )
         first = {f.key: s for f, s in zip(futures, starts)}
         for future in dask_completed(futures, loop=client.loop):
@@ -272,7 +283,7 @@ def _run_on_dask(fn, payloads, memory_bytes, timeout_s, scheduler) -> Iterator[t
             count = min(size, len(payloads) - start)
             try:
                 results = future.result()
-            except Exception as exc:  # the Dask worker itself failed: only its batch's images
+            except Exception as exc:  # noqa: BLE001 - the Dask worker itself failed: only its batch's images
                 detail = f"Dask worker failed: {type(exc).__name__}: {exc}"
                 results = [WorkerResult(False, failure="died", detail=detail)] * count
             for offset, result in enumerate(results):

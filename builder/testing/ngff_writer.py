@@ -29,10 +29,10 @@ from typing import Any, Literal
 
 import numcodecs
 import numpy as np
-from numcodecs.compat import ensure_contiguous_ndarray
 import zarr
 import zarr.codecs
 import zarr.storage
+from numcodecs.compat import ensure_contiguous_ndarray
 
 from builder.data.render import DEFAULT_CHANNEL_COLORS
 
@@ -51,6 +51,7 @@ DEFAULT_WINDOW_PERCENTILES = (0.1, 99.9)
 
 
 # ---------------------------------------------------------------- public API
+
 
 def write_image(
     path: str | Path,
@@ -155,9 +156,7 @@ def write_labels(
     values = [int(v) for v in np.unique(labels) if v != 0]
     colors = colors or {}
     image_label: dict[str, Any] = {
-        "colors": [
-            {"label-value": v, "rgba": [*_hex_to_rgb(colors.get(v) or _label_color(v)), 255]} for v in values
-        ],
+        "colors": [{"label-value": v, "rgba": [*_hex_to_rgb(colors.get(v) or _label_color(v)), 255]} for v in values],
         "source": {"image": "../../"},
     }
     if properties:
@@ -239,9 +238,7 @@ def write_plate(
             for r, c in ordered
         ],
         "field_count": field_count,
-        "acquisitions": [
-            {"id": 0, "name": acquisition_name or plate_name, "maximumfieldcount": field_count}
-        ],
+        "acquisitions": [{"id": 0, "name": acquisition_name or plate_name, "maximumfieldcount": field_count}],
     }
     if version == "0.4":
         plate = {"version": "0.4", **plate}
@@ -279,6 +276,7 @@ def write_plate(
 
 
 # ---------------------------------------------------------------- images
+
 
 def _write_multiscale_image(
     group: zarr.Group,
@@ -381,9 +379,7 @@ def _write_pyramid(
         datasets.append(
             {
                 "path": str(level),
-                "coordinateTransformations": [
-                    {"type": "scale", "scale": [s * f for s, f in zip(base_scale, factor)]}
-                ],
+                "coordinateTransformations": [{"type": "scale", "scale": [s * f for s, f in zip(base_scale, factor)]}],
             }
         )
 
@@ -522,6 +518,7 @@ def _v3_compressor(compressor: Compressor) -> Any:
 
 # ---------------------------------------------------------------- omero (display settings)
 
+
 def _omero(
     data: np.ndarray,
     smallest: np.ndarray,
@@ -572,7 +569,7 @@ def _omero(
 
 def _value_range(dtype: np.dtype, plane: np.ndarray) -> tuple[float, float]:
     """The window's min/max: the dtype's range for integers, the data's for floats."""
-    if dtype == bool:
+    if np.issubdtype(dtype, np.bool_):
         return 0.0, 1.0
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
@@ -595,6 +592,7 @@ def _percentile_window(plane: np.ndarray) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- colours
+
 
 def _hex_to_rgb(color: str) -> tuple[int, int, int]:
     text = color.lstrip("#")
@@ -622,6 +620,7 @@ def _label_color(value: int) -> str:
 
 
 # ---------------------------------------------------------------- zarr groups
+
 
 def _create_root(path: Path, version: Version) -> zarr.Group:
     if path.exists():
@@ -696,7 +695,10 @@ def _image_downscales_z(multiscale: dict[str, Any]) -> bool:
     if "z" not in axes or len(datasets) < 2:
         return False
     z = axes.index("z")
-    return datasets[1]["coordinateTransformations"][0]["scale"][z] > datasets[0]["coordinateTransformations"][0]["scale"][z]
+    return (
+        datasets[1]["coordinateTransformations"][0]["scale"][z]
+        > datasets[0]["coordinateTransformations"][0]["scale"][z]
+    )
 
 
 def _zarr_format(version: Version) -> Literal[2, 3]:

@@ -6,20 +6,26 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from builder.core.checks import Severity
 from builder.cli import main
 from builder.commands import new as new_command
-from builder.records.load import load_record
+from builder.core.checks import Severity
 from builder.core.settings import load_settings
+from builder.records.load import load_record
 from tests.support.records import ARCHIVE_TOML, make_record, write_record
 
 FLAGS = [
-    "--title", "Nuclear shape: a study of mouse cells",
-    "--author", "Ada Lovelace",
-    "--email", "ada@example.org",
-    "--organism", "NCBITaxon:10090",
-    "--imaging-method", "FBbi:00000251",
-    "--licence", "CC0-1.0",
+    "--title",
+    "Nuclear shape: a study of mouse cells",
+    "--author",
+    "Ada Lovelace",
+    "--email",
+    "ada@example.org",
+    "--organism",
+    "NCBITaxon:10090",
+    "--imaging-method",
+    "FBbi:00000251",
+    "--licence",
+    "CC0-1.0",
 ]
 
 
@@ -82,7 +88,9 @@ def test_human_organism_adds_human_data_to_fill_in(tmp_path):
     checked = load_record(path, load_settings(root), root=root)
     assert {d.check for d in checked.diagnostics if d.severity is Severity.ERROR} == {"MOD004"}
     assert {d.field for d in checked.diagnostics if d.check == "MOD004"} == {
-        "human_data.ethics_statement", "human_data.consent_statement"}
+        "human_data.ethics_statement",
+        "human_data.consent_statement",
+    }
 
 
 def test_without_flags_and_without_a_terminal_it_never_prompts(tmp_path):
@@ -91,13 +99,18 @@ def test_without_flags_and_without_a_terminal_it_never_prompts(tmp_path):
     assert result.exit_code == 0
     checked = load_record(root / "studies/OIA-000001/study.yaml", load_settings(root), root=root)
     assert {d.field for d in checked.diagnostics if d.check in ("MOD004", "MOD006", "MOD022")} == {
-        "title", "authors[0].name", "authors[0].email"}
+        "title",
+        "authors[0].name",
+        "authors[0].email",
+    }
 
 
 def test_prompts_for_what_flags_do_not_give(tmp_path, monkeypatch):
     monkeypatch.setattr(new_command, "stdin_is_terminal", lambda: True)
     root = archive(tmp_path)
-    answers = "Mitosis in zebrafish embryos\nGrace Hopper\ngrace@example.org\nNCBITaxon:7955\nFBbi:00000369\nCC-BY-4.0\n"
+    answers = (
+        "Mitosis in zebrafish embryos\nGrace Hopper\ngrace@example.org\nNCBITaxon:7955\nFBbi:00000369\nCC-BY-4.0\n"
+    )
     result = new(root, input=answers)
     assert result.exit_code == 0, result.output
     checked = load_record(root / "studies/OIA-000001/study.yaml", load_settings(root), root=root)

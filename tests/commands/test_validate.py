@@ -35,7 +35,7 @@ def test_valid_archive_exits_0_with_completeness(tmp_path):
 def test_error_exits_1_with_location_check_message_and_fix(tmp_path):
     root = bad_licence_archive(tmp_path)
     text = (root / "studies/OIA-000002/study.yaml").read_text()
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith("licence:"))
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("licence:"))
     result = run(root, "--no-data")
     assert result.exit_code == 1
     out = result.output
@@ -76,16 +76,16 @@ def test_github_format_prints_workflow_commands(tmp_path):
     root = bad_licence_archive(tmp_path)
     result = run(root, "--no-data", "--format", "github")
     assert result.exit_code == 1
-    errors = [l for l in result.output.splitlines() if l.startswith("::error ")]
+    errors = [ln for ln in result.output.splitlines() if ln.startswith("::error ")]
     assert len(errors) == 1
     assert errors[0].startswith("::error file=studies/OIA-000002/study.yaml,line=")
     assert ",col=1,title=MOD032::" in errors[0] and "Fix: " in errors[0]
-    assert any(l.startswith("::notice ") for l in result.output.splitlines())
+    assert any(ln.startswith("::notice ") for ln in result.output.splitlines())
 
 
 def test_github_format_escapes_newlines_and_commas():
-    from builder.core.checks import Diagnostic, Severity
     from builder.commands.validate import github_lines
+    from builder.core.checks import Diagnostic, Severity
 
     d = Diagnostic("REC004", Severity.ERROR, "bad\nthing 100%", hint=None, file="a,b:c.yaml", line=3, column=2)
     assert github_lines([d]) == ["::error file=a%2Cb%3Ac.yaml,line=3,col=2,title=REC004::bad%0Athing 100%25"]
@@ -123,7 +123,9 @@ def test_changed_since_checks_only_changed_records(archive_repo):
     assert files == ["studies/OIA-000002/study.yaml", "studies/OIA-000003/study.yaml"]
     assert result.exit_code == 1
     # The submission rules ran: OIA-000002 is published and changed without a new version.
-    assert any(d["check"].startswith("SUB") for d in doc["diagnostics"] + [x for r in doc["records"] for x in r["diagnostics"]])
+    assert any(
+        d["check"].startswith("SUB") for d in doc["diagnostics"] + [x for r in doc["records"] for x in r["diagnostics"]]
+    )
 
 
 def test_changed_since_warns_about_files_outside_the_study_folders(archive_repo):
@@ -140,8 +142,9 @@ def test_changed_since_warns_about_files_outside_the_study_folders(archive_repo)
 
 
 def test_changed_since_unknown_ref_is_a_clear_error(archive_repo):
-    result = CliRunner().invoke(main, ["validate", "--root", str(archive_repo.root), "--no-data",
-                                       "--changed-since", "no-such-branch"])
+    result = CliRunner().invoke(
+        main, ["validate", "--root", str(archive_repo.root), "--no-data", "--changed-since", "no-such-branch"]
+    )
     assert result.exit_code != 0 and "no-such-branch" in result.output
 
 
@@ -154,13 +157,15 @@ def test_image_findings_land_on_the_url_line(archive_repo):
     repo = archive_repo
     repo.add_image("images/cells.ome.zarr")
     lock(repo, "OIA-000001")
-    repo.write("studies/OIA-000002/study.yaml",
-               repo.read("studies/OIA-000002/study.yaml").replace("images/cells.ome.zarr", "images/missing.ome.zarr"))
+    repo.write(
+        "studies/OIA-000002/study.yaml",
+        repo.read("studies/OIA-000002/study.yaml").replace("images/cells.ome.zarr", "images/missing.ome.zarr"),
+    )
     result = run(repo.root, "--format", "json", str(repo.root / "studies"))
     doc = json.loads(result.output)
     by_file = {r["file"]: r for r in doc["records"]}
     text = repo.read("studies/OIA-000002/study.yaml")
-    url_line = next(i for i, l in enumerate(text.splitlines(), 1) if "images/missing.ome.zarr" in l)
+    url_line = next(i for i, ln in enumerate(text.splitlines(), 1) if "images/missing.ome.zarr" in ln)
     found = [d for d in by_file["studies/OIA-000002/study.yaml"]["diagnostics"] if d["severity"] == "error"]
     assert found, by_file["studies/OIA-000002/study.yaml"]
     assert all(d["line"] == url_line and d["field"].endswith(".url") for d in found)
@@ -190,7 +195,7 @@ def test_undescribed_channels_found_in_the_image_are_hinted(archive_repo):
     [hint] = [d for d in record["diagnostics"] if d["check"] == "CMP012"]
     assert "have 2 channels, but signal_contrast describes 1" in hint["message"]
     text = repo.read("studies/OIA-000001/study.yaml")
-    assert hint["line"] == next(i for i, l in enumerate(text.splitlines(), 1) if "signal_contrast:" in l)
+    assert hint["line"] == next(i for i, ln in enumerate(text.splitlines(), 1) if "signal_contrast:" in ln)
 
 
 def test_control_characters_from_a_record_cannot_drive_the_terminal(tmp_path):
@@ -240,8 +245,9 @@ def test_a_withdrawn_studys_data_is_not_read(archive_repo):
     repo.edit_study("OIA-000002", "images/cells.ome.zarr", "images/gone.ome.zarr")
     published = run(repo.root, "--format", "json", str(repo.root / "studies/OIA-000002"))
     assert published.exit_code == 1  # the missing image is reported while the study is published
-    repo.edit_study("OIA-000002", "status: published\n",
-                    "status: withdrawn\nwithdrawal_reason: Consent was withdrawn.\n")
+    repo.edit_study(
+        "OIA-000002", "status: published\n", "status: withdrawn\nwithdrawal_reason: Consent was withdrawn.\n"
+    )
     result = run(repo.root, "--format", "json", str(repo.root / "studies/OIA-000002"))
     [record] = json.loads(result.output)["records"]
     assert not [d for d in record["diagnostics"] if d["severity"] == "error"], record

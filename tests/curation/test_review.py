@@ -36,7 +36,9 @@ def publish_with_data(repo: ArchiveRepo) -> None:
     repo.checkout("submission")
 
 
-def test_new_study_report_has_facts_terms_completeness_and_thumbnails(archive_repo: ArchiveRepo, tmp_path: Path) -> None:
+def test_new_study_report_has_facts_terms_completeness_and_thumbnails(
+    archive_repo: ArchiveRepo, tmp_path: Path
+) -> None:
     archive_repo.add_image("images/new.ome.zarr")
     archive_repo.add_study("OIA-000003", lock=False, image_name="new", image_url="images/new.ome.zarr")
     assert CliRunner().invoke(main, ["lock", "studies/OIA-000003"]).exit_code == 0
@@ -57,7 +59,10 @@ def test_new_study_report_has_facts_terms_completeness_and_thumbnails(archive_re
         "| ch0, ch1 | matches |"
     ) in text
     # Ontology ids with the labels the term lists give.
-    assert "| `datasets[0].biosample.organisms[0].id` | `NCBITaxon:9606` | Homo sapiens | Homo sapiens | ✅ matches |" in text
+    assert (
+        "| `datasets[0].biosample.organisms[0].id` | `NCBITaxon:9606` | Homo sapiens | Homo sapiens | ✅ matches |"
+        in text
+    )
     assert "### Completeness: 23/100" in text
     assert "): the study has no `keywords:`\n  - Fix: Add a few `keywords:`" in text
     assert "CMP003" not in text.split("### Completeness")[0]  # hints are not listed twice
@@ -155,11 +160,15 @@ def test_colliding_study_says_how_to_renumber(archive_repo: ArchiveRepo) -> None
     archive_repo.checkout("submission")
     result = review(archive_repo, "--no-data")
     assert result.exit_code == 1
-    assert "run `bioarchive renumber studies/OIA-000003`" in (archive_repo.root / "review" / "OIA-000003.md").read_text()
+    assert (
+        "run `bioarchive renumber studies/OIA-000003`" in (archive_repo.root / "review" / "OIA-000003.md").read_text()
+    )
 
 
 def test_hostile_record_text_cannot_inject_markdown(archive_repo: ArchiveRepo) -> None:
-    archive_repo.add_study("OIA-000003", title="'Evil ![x](https://evil.example/t.png) <img src=x onerror=alert(1)> | cell'")
+    archive_repo.add_study(
+        "OIA-000003", title="'Evil ![x](https://evil.example/t.png) <img src=x onerror=alert(1)> | cell'"
+    )
     result = review(archive_repo, "--no-data")
     # Outside the fenced diff, where Markdown is not rendered.
     text = (archive_repo.root / "review" / "OIA-000003.md").read_text().split("<details>")[0]
@@ -197,7 +206,9 @@ def test_markdown_escaping() -> None:
 
 
 def test_withdrawal_is_reviewed_without_reading_the_gone_images(archive_repo: ArchiveRepo) -> None:
-    archive_repo.edit_study("OIA-000002", "status: published", "status: withdrawn\nwithdrawal_reason: Consent was revoked.")
+    archive_repo.edit_study(
+        "OIA-000002", "status: published", "status: withdrawn\nwithdrawal_reason: Consent was revoked."
+    )
     archive_repo.edit_study("OIA-000002", "\nversion: 1\n", "\nversion: 2\n")
     archive_repo.write(
         "studies/OIA-000002/study.yaml",
@@ -249,8 +260,15 @@ def test_files_outside_the_study_folders_are_listed_for_the_curator(archive_repo
     out = archive_repo.root / "review"
     text = (out / "README.md").read_text()
     section = text.split("## Files changed outside the study folders")[1].split("\n## ")[0]
-    for path in (".gitignore", "docs/about.md", "docs/news.md", "example-data/images/brain.ome.zarr/zarr.json",
-                 "package.json", "templates/study.html", "tests/test_nothing.py"):
+    for path in (
+        ".gitignore",
+        "docs/about.md",
+        "docs/news.md",
+        "example-data/images/brain.ome.zarr/zarr.json",
+        "package.json",
+        "templates/study.html",
+        "tests/test_nothing.py",
+    ):
         assert f"`{path}`" in section, path
     assert "holds a <script> element" in section.replace("\\", "")
     assert "possibly another study" in section
@@ -263,9 +281,13 @@ def test_files_outside_the_study_folders_are_listed_for_the_curator(archive_repo
     assert not doc["ok"]
     kinds = {f["path"]: f["kind"] for f in doc["outside_files"]}
     assert kinds == {
-        ".gitignore": "other", "docs/about.md": "site page", "docs/news.md": "site page",
-        "example-data/images/brain.ome.zarr/zarr.json": "storage data", "package.json": "other",
-        "templates/study.html": "archive file", "tests/test_nothing.py": "tests",
+        ".gitignore": "other",
+        "docs/about.md": "site page",
+        "docs/news.md": "site page",
+        "example-data/images/brain.ome.zarr/zarr.json": "storage data",
+        "package.json": "other",
+        "templates/study.html": "archive file",
+        "tests/test_nothing.py": "tests",
     }
     assert sorted(d["check"] for d in doc["diagnostics"]) == ["SUB016", *["SUB017"] * 6]
 
@@ -289,8 +311,11 @@ def test_validate_review_and_fixity_find_the_same_data_problems(archive_repo: Ar
     archive_repo.write("studies/OIA-000001/study.yaml", archive_repo.read("studies/OIA-000001/study.yaml") + V2_ENTRY)
 
     def data_findings(diagnostics: list[dict]) -> set[tuple]:
-        return {(d["check"], d["field"], d["line"]) for d in diagnostics
-                if d["check"].startswith(("IMG", "NET", "SAF", "SUB02"))}
+        return {
+            (d["check"], d["field"], d["line"])
+            for d in diagnostics
+            if d["check"].startswith(("IMG", "NET", "SAF", "SUB02"))
+        }
 
     validated = CliRunner().invoke(main, ["validate", "studies/OIA-000001", "--format", "json"])
     assert validated.exit_code == 1, validated.output
@@ -299,7 +324,9 @@ def test_validate_review_and_fixity_find_the_same_data_problems(archive_repo: Ar
     assert from_validate == {("SUB021", "cells", None)}  # the pinned image "cells" changed
 
     assert review(archive_repo).exit_code == 1
-    from_review = data_findings(json.loads((archive_repo.root / "review" / "OIA-000001.json").read_text())["diagnostics"])
+    from_review = data_findings(
+        json.loads((archive_repo.root / "review" / "OIA-000001.json").read_text())["diagnostics"]
+    )
     # Review also compares every byte with the lock's content checksum (SUB026, in images.lock).
     assert from_review == from_validate | {("SUB026", "cells", None)}
 

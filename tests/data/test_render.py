@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from builder.model.image import ChannelFacts
 from builder.data.render import (
     EMPTY_WELL_COLOR,
     auto_window,
@@ -22,6 +21,7 @@ from builder.data.render import (
     render_plate_montage,
     render_thumbnail,
 )
+from builder.model.image import ChannelFacts
 
 
 def pixel(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
@@ -33,6 +33,7 @@ def ramp(height: int = 16, width: int = 16, dtype=np.uint16) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- colours and windows
+
 
 def test_red_channel_is_red():
     plane = np.full((1, 8, 8), 500, np.uint16)
@@ -122,7 +123,9 @@ def test_auto_window_of_a_big_plane_is_estimated_closely():
     assert abs(low - exact_low) < 5 and abs(high - exact_high) < 5
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.int16, np.int32, np.int64, np.float32, np.float64])
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.uint16, np.uint32, np.int16, np.int32, np.int64, np.float32, np.float64]
+)
 def test_numeric_dtypes_render_a_ramp(dtype):
     offset = -100 if np.issubdtype(dtype, np.signedinteger) else 0
     plane = (np.tile(np.linspace(0, 200, 32), (8, 1)) + offset).astype(dtype)
@@ -173,6 +176,7 @@ def test_sparse_mask_is_visible():
 
 
 # ---------------------------------------------------------------- geometry
+
 
 def test_aspect_ratio_is_kept_and_padded_to_a_square():
     plane = np.full((1, 50, 100), 200, np.uint8)
@@ -238,6 +242,7 @@ def test_bad_input_is_refused(planes, size, message):
 
 # ---------------------------------------------------------------- plates
 
+
 def solid(color: tuple[int, int, int], size: int = 32) -> Image.Image:
     return Image.new("RGB", (size, size), color)
 
@@ -272,6 +277,7 @@ def test_plate_montage_refuses_wells_outside_the_plate():
 
 
 # ---------------------------------------------------------------- outlines
+
 
 def test_label_outlines_mark_object_borders():
     labels = np.zeros((7, 7), np.uint16)
@@ -318,6 +324,7 @@ def test_overlay_fits_plane_sized_outlines_onto_the_thumbnail():
 
 
 # ---------------------------------------------------------------- encoding
+
 
 @pytest.mark.parametrize("fmt", ["webp", "png"])
 def test_encoding_is_deterministic_and_decodes(fmt):

@@ -19,7 +19,12 @@ from tests.support.records import make_record
 
 def test_term_list_entries_as_text_or_mapping():
     terms, problems = parse_term_list(
-        {"terms": {"NCBITaxon:9606": "Homo sapiens", "FBbi:00000251": {"label": "confocal microscopy", "synonyms": ["LSCM"]}}},
+        {
+            "terms": {
+                "NCBITaxon:9606": "Homo sapiens",
+                "FBbi:00000251": {"label": "confocal microscopy", "synonyms": ["LSCM"]},
+            }
+        },
         "test.yaml",
     )
     assert problems == []
@@ -37,7 +42,10 @@ def test_term_list_problems_are_described():
     assert any("`Taxon:1` is not a CURIE" in p for p in problems)
     assert any("`NCBITaxon:12`" in p for p in problems)
     assert any("synonyms must be a list" in p for p in problems)
-    assert parse_term_list([1, 2], "t") == ([], ["the file must be a mapping with a `terms:` mapping of CURIE to label"])
+    assert parse_term_list([1, 2], "t") == (
+        [],
+        ["the file must be a mapping with a `terms:` mapping of CURIE to label"],
+    )
 
 
 def test_labels_match_ignoring_case_spacing_and_synonyms():
@@ -51,8 +59,10 @@ def test_findings_show_both_labels():
     index = TermIndex()
     index.extend([Term("NCBITaxon:9601", "Pongo abelii")])
     findings = check_terms(
-        [(("datasets", 0, "biosample", "organisms", 0), "NCBITaxon:9601", "Homo sapiens"),
-         (("datasets", 0, "biosample", "organisms", 1), "NCBITaxon:1", "root")],
+        [
+            (("datasets", 0, "biosample", "organisms", 0), "NCBITaxon:9601", "Homo sapiens"),
+            (("datasets", 0, "biosample", "organisms", 1), "NCBITaxon:1", "root"),
+        ],
         index,
     )
     assert [f.kind for f in findings] == ["label_mismatch", "unknown"]
@@ -62,7 +72,9 @@ def test_findings_show_both_labels():
 
 def test_study_terms_have_their_paths():
     record = make_record()
-    record["datasets"][0]["acquisition"]["imaging_method"].append({"id": "FBbi:00000251", "label": "confocal microscopy"})
+    record["datasets"][0]["acquisition"]["imaging_method"].append(
+        {"id": "FBbi:00000251", "label": "confocal microscopy"}
+    )
     study = Study.model_validate(record)
     assert study_terms(study) == [
         (("datasets", 0, "biosample", "organisms", 0), "NCBITaxon:10090", "Mus musculus"),
@@ -99,7 +111,8 @@ def test_bundled_lists_load_cleanly_and_hold_the_common_terms():
 def test_archive_lists_add_and_correct(tmp_path: Path):
     (tmp_path / "ontology").mkdir()
     (tmp_path / "ontology" / "extra.yaml").write_text(
-        "terms:\n  NCBITaxon:8022: Oncorhynchus mykiss\n  NCBITaxon:10090: {label: Mus musculus, synonyms: [lab mouse]}\n"
+        "terms:\n  NCBITaxon:8022: Oncorhynchus mykiss\n"
+        "  NCBITaxon:10090: {label: Mus musculus, synonyms: [lab mouse]}\n"
     )
     index, problems = load_term_index(tmp_path)
     assert problems == []
@@ -126,8 +139,15 @@ def test_edited_archive_list_is_read_again(tmp_path: Path):
 
 
 def test_obsolete_terms_are_flagged_whatever_the_label():
-    terms, problems = parse_term_list({"terms": {"FBbi:00000242": {"label": "old", "obsolete": True},
-                                                 "FBbi:00000250": {"label": "x", "obsolete": "yes"}}}, "t")
+    terms, problems = parse_term_list(
+        {
+            "terms": {
+                "FBbi:00000242": {"label": "old", "obsolete": True},
+                "FBbi:00000250": {"label": "x", "obsolete": "yes"},
+            }
+        },
+        "t",
+    )
     assert [t.obsolete for t in terms] == [True, False]
     assert problems == ["`FBbi:00000250`: obsolete must be true or false"]
     index = TermIndex()

@@ -218,7 +218,8 @@ CONTRAST_JS = r"""
 def _audit(page, root_selector: str | None = None) -> dict:
     return page.evaluate(
         f"sel => {{ const C = {CONTRAST_JS}; return C.audit(sel ? document.querySelector(sel) : null); }}",
-        root_selector)
+        root_selector,
+    )
 
 
 def _ratio(page, fg: str, bg: str) -> float:
@@ -240,9 +241,11 @@ def _over_images(page, skipped: list[dict]) -> list[dict]:
     all text made transparent, and each text box's worst pixel is its backdrop."""
     if not skipped:
         return []
-    page.add_style_tag(content="*, *::before, *::after, ::placeholder { color: transparent !important;"
-                               " -webkit-text-fill-color: transparent !important; text-shadow: none !important;"
-                               " text-decoration-color: transparent !important; caret-color: transparent !important; }")
+    page.add_style_tag(
+        content="*, *::before, *::after, ::placeholder { color: transparent !important;"
+        " -webkit-text-fill-color: transparent !important; text-shadow: none !important;"
+        " text-decoration-color: transparent !important; caret-color: transparent !important; }"
+    )
     page.evaluate("() => window.scrollTo(0, 0)")
     shot = Image.open(io.BytesIO(page.screenshot(full_page=True, animations="disabled"))).convert("RGB")
     pixels = np.asarray(shot, dtype=float)
@@ -266,8 +269,15 @@ def _over_images(page, skipped: list[dict]) -> list[dict]:
         large = item["size"] >= 24 or (item["size"] >= 18.66 and item["weight"] >= 700)
         need = 3 if large else 4.5
         if worst is not None and worst < need:
-            failures.append({**item, "ratio": round(worst, 2), "need": need,
-                             "fg": _hex([r, g, b]), "bg": _hex(behind) + " (worst pixel of an image)"})
+            failures.append(
+                {
+                    **item,
+                    "ratio": round(worst, 2),
+                    "need": need,
+                    "fg": _hex([r, g, b]),
+                    "bg": _hex(behind) + " (worst pixel of an image)",
+                }
+            )
     return failures
 
 
@@ -275,7 +285,8 @@ def _report(failures: list[dict]) -> str:
     return "\n".join(
         f"  {f['ratio']:.2f} < {f['need']} {f['fg']} on {f['bg']} ({f['colour']}), "
         f"{f['size']}px/{f['weight']} {f['kind']} at {f['path']}: {f['text']!r}"
-        for f in failures)
+        for f in failures
+    )
 
 
 @pytest.fixture(scope="module")
@@ -312,9 +323,10 @@ def _measure(page, where: str) -> None:
     result = _audit(page)
     assert result["checked"] > 20, f"only {result['checked']} texts measured on {where}: is the page empty?"
     failures = result["failures"] + _over_images(page, result["skipped"])
-    assert not failures, (f"{len(failures)} text(s) below WCAG AA contrast on {where} "
-                          f"({result['checked']} measured, {len(result['skipped'])} over images):\n"
-                          + _report(failures))
+    assert not failures, (
+        f"{len(failures)} text(s) below WCAG AA contrast on {where} "
+        f"({result['checked']} measured, {len(result['skipped'])} over images):\n" + _report(failures)
+    )
 
 
 @pytest.mark.parametrize("width", ["desktop", "tablet", "phone"])
@@ -356,6 +368,7 @@ def test_search_with_a_filter(contexts, site_url):
 
 # ---------------------------------------------------------------- the audit itself
 
+
 def test_ratio_function(desktop_page):
     page = desktop_page
     page.set_content("<p>x</p>")
@@ -379,10 +392,13 @@ def test_audit_reports_injected_low_contrast(desktop_page, site_url):
         <p id="large-ok" style="color:#777;font-size:24px">Large text at 4.48 passes</p>
         <p id="small-777" style="color:#777;font-size:16px">Small text at 4.48 fails</p>
         <p id="bold-ok" style="color:#777;font-size:19px;font-weight:700">Large bold text passes</p>
-        <div style="background:rgba(0,0,0,0.5)"><span id="on-translucent" style="color:#444">Dark on translucent black</span></div>
+        <div style="background:rgba(0,0,0,0.5)">
+          <span id="on-translucent" style="color:#444">Dark on translucent black</span></div>
         <div style="opacity:0.3"><span id="faded" style="color:#000">Faded by opacity</span></div>
-        <div style="background-image:linear-gradient(#000,#111)"><span id="on-gradient" style="color:#000">On a gradient</span></div>
-        <div style="background-image:linear-gradient(#000,#111)"><span id="white-on-gradient" style="color:#fff">White on a gradient</span></div>
+        <div style="background-image:linear-gradient(#000,#111)">
+          <span id="on-gradient" style="color:#000">On a gradient</span></div>
+        <div style="background-image:linear-gradient(#000,#111)">
+          <span id="white-on-gradient" style="color:#fff">White on a gradient</span></div>
         <p id="hidden" style="display:none;color:#eee">Hidden text</p>
         <p id="invisible" style="visibility:hidden;color:#eee">Invisible text</p>
         <p id="offscreen" style="position:absolute;left:-9999px;color:#eee">Off-screen skip link</p>
@@ -395,7 +411,8 @@ def test_audit_reports_injected_low_contrast(desktop_page, site_url):
     result = _audit(page, "#probe")
     failing = {f["path"].split(" > ")[-1]: f for f in result["failures"]}
     assert set(failing) == {"p#grey", "p#small-777", "span#on-translucent", "span#faded", "input#ph"}, _report(
-        result["failures"])
+        result["failures"]
+    )
     assert failing["p#grey"]["ratio"] == pytest.approx(2.85, abs=0.01)
     assert failing["p#grey"]["fg"] == "#999999" and failing["p#grey"]["bg"] == "#ffffff"
     assert failing["p#small-777"]["ratio"] == pytest.approx(4.48, abs=0.01)

@@ -52,6 +52,7 @@ def all_bytes(root: Path) -> dict[str, bytes]:
 
 # ---------------------------------------------------------------- images
 
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_image_validates_and_round_trips(tmp_path, version):
     data = volume()
@@ -156,8 +157,13 @@ def test_omero_defaults(tmp_path):
 def test_default_planes_and_units_are_written(tmp_path):
     data = volume(shape=(4, 1, 5, 16, 16))
     path = write_image(
-        tmp_path / "t.ome.zarr", data, axes="tczyx", default_z=1, default_t=3,
-        units={"t": "minute", "z": "micrometer", "y": "micrometer", "x": "micrometer"}, scale={"t": 5.0},
+        tmp_path / "t.ome.zarr",
+        data,
+        axes="tczyx",
+        default_z=1,
+        default_t=3,
+        units={"t": "minute", "z": "micrometer", "y": "micrometer", "x": "micrometer"},
+        scale={"t": 5.0},
     )
     meta = ome(path)
     assert meta["omero"]["rdefs"]["defaultZ"] == 1 and meta["omero"]["rdefs"]["defaultT"] == 3
@@ -229,6 +235,7 @@ def test_bad_arguments_are_refused(tmp_path, kwargs, message):
 
 # ---------------------------------------------------------------- labels
 
+
 def cells_with_labels(tmp_path: Path, version: str) -> tuple[Path, np.ndarray]:
     image = write_image(tmp_path / "img.ome.zarr", volume(shape=(2, 4, 32, 48)), version=version)
     labels = np.zeros((4, 32, 48), np.uint16)
@@ -271,7 +278,9 @@ def test_label_pyramid_keeps_label_values_and_image_scales(tmp_path, version):
     image_ms = ome(image)["multiscales"][0]
     assert [a["name"] for a in label_ms["axes"]] == ["z", "y", "x"]
     for label_ds, image_ds in zip(label_ms["datasets"], image_ms["datasets"], strict=True):
-        assert label_ds["coordinateTransformations"][0]["scale"] == image_ds["coordinateTransformations"][0]["scale"][1:]
+        assert (
+            label_ds["coordinateTransformations"][0]["scale"] == image_ds["coordinateTransformations"][0]["scale"][1:]
+        )
 
 
 def test_second_label_image_is_appended(tmp_path):
@@ -304,6 +313,7 @@ def test_labels_must_be_integers_and_match_the_image_version(tmp_path):
 
 
 # ---------------------------------------------------------------- plates
+
 
 def plate_wells() -> dict[tuple[str, str], list[np.ndarray]]:
     rng = np.random.default_rng(5)
