@@ -203,10 +203,23 @@ class S3Store(Store):
         if resp.get("ETag"):
             self.etags[key] = resp["ETag"]
         body = resp["Body"]
+
+        async def next_block() -> bytes:
+            # read(n) returns what has arrived, often far less than n: gather a whole block in
+            # one trip to the event loop, not one trip per network packet.
+            parts: list[bytes] = []
+            got = 0
+            while got < block_size:
+                piece = await body.read(block_size - got)
+                if not piece:
+                    break
+                parts.append(piece)
+                got += len(piece)
+            return b"".join(parts)
+
         try:
             while True:
-                # read(n) returns what has arrived, which may be less than n
-                block = self._run(lambda: body.read(block_size), key)
+                block = self._run(next_block, key)
                 if not block:
                     return
                 yield block
