@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "upload": ("upload", "Upload a study's converted images to the staging bucket and lock them."),
     "doi": ("doi", "Mint and update the studies' DOIs through DataCite."),
     "usage": ("usage", "Count views and downloads per study from access logs (COUNTER)."),
+    "download": ("download", "Download a published study's images, in parallel, resumable and verified."),
 }
 
 

@@ -271,6 +271,13 @@ def _write_exports_task(out: Path, sitemap_pages: list[str]) -> None:
     write_exports(job.catalog, out, job.settings, extra_pages=sitemap_pages, atomic=False, studies=False)
 
 
+def _write_downloads_task(root: Path, out: Path) -> None:
+    from builder.site.downloads import write_download_manifests
+
+    job = _job()
+    write_download_manifests(job.catalog, job.settings, root, out)
+
+
 def _write_search_index_task(out: Path) -> None:
     job = _job()
     write_search_index(job.catalog, job.settings, out, thumbnail_url=ThumbnailStore(job.cache_dir).url)
@@ -410,6 +417,7 @@ def _start_side_tasks(pool: SiteWorkers, root: Path, folders: BuildFolders) -> l
         ("writing the exports", pool.submit(_write_exports_task, folders.extra, sitemap_pages)),
         ("writing the search index", pool.submit(_write_search_index_task, folders.extra)),
         ("writing catalog.json", pool.submit(_write_catalog_json_task, folders.extra)),
+        ("writing the download manifests", pool.submit(_write_downloads_task, root, folders.extra)),
     ]
 
 
