@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from builder.core.errors import InvalidInputError
+from builder.core.settings import ArchiveSettings
 
 REGISTRY_DIR = "registry"
 DOIS_FILE = f"{REGISTRY_DIR}/dois.json"
@@ -235,3 +236,28 @@ def _first_error(exc: Exception) -> str:
         where = ".".join(str(p) for p in err.get("loc", ()))
         return f"{where}: {err.get('msg')}" if where else str(err.get("msg"))
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+class RegistryFacts(BaseModel):
+    """What the build hands the catalog from the registry files, and what it could not read."""
+
+    dois: dict[str, StudyDois] = Field(default_factory=dict)
+    usage: dict[str, UsageSummary] = Field(default_factory=dict)
+    problems: list[str] = Field(default_factory=list)
+
+
+def registry_facts(root: Path, settings: ArchiveSettings) -> RegistryFacts:
+    """Findable DOIs and reuse counts for the build. Never raises: a file that cannot be read
+    is reported and left out, so a broken registry never stops publishing (pages show no DOI
+    or count until it is fixed)."""
+    facts = RegistryFacts()
+    try:
+        facts.dois = findable_dois(root)
+    except RegistryError as exc:
+        facts.problems.append(str(exc))
+    try:
+        facts.usage = usage_summaries(root, months=settings.usage.highly_used_months,
+                                      threshold=settings.usage.highly_used_threshold)
+    except RegistryError as exc:
+        facts.problems.append(str(exc))
+    return facts
