@@ -201,8 +201,7 @@ def run_stack(gb: float, memory_mb: int, keep: bool) -> None:
                 "dask_bin_shrink",
                 "--memory-target",
                 str(memory_mb * 2**20 // 4),
-                "--cache-dir",
-                str(work / "cache"),
+                # no --cache-dir: ngff-zarr 0.50's CLI crashes on it (Path.makedirs)
                 "-q",
             ],
             work / "ngff.ome.zarr",
