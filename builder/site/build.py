@@ -299,6 +299,7 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
 
     Returns the pages and the names of the thumbnails they use."""
     from builder.site.exports import study_api_json, study_api_path
+    from builder.site.signposting import write_study_metadata
 
     job = _job()
     frames = job.frames_from(frames_file)
@@ -309,8 +310,10 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
         if target.parent.as_posix() not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent.as_posix())
+        api_json = study_api_json(entry, job.settings)
         with open(target, "w", encoding="utf-8", newline="") as fh:
-            fh.write(study_api_json(entry, job.settings))
+            fh.write(api_json)
+        write_study_metadata(site, entry, job.settings, api_json=api_json)
 
     result = render_site_pages(
         job.catalog, job.settings, docs_dir=job.docs_dir, env=job.env, cache_dir=job.cache_dir,
@@ -633,7 +636,13 @@ def build(
                                       scheduler=scheduler, progress=console is not None)
     with progress.stage("catalog", "Gathering the catalog"):
         histories = study_histories(root, studies, settings) if history else {}
-        catalog = build_catalog(studies, images, settings, today, history=histories)
+        from builder.catalog.registry import registry_facts
+
+        extra = registry_facts(root, settings)  # DOIs and reuse counts; never raises
+        for problem in extra.problems:
+            progress.say(f"[yellow]![/] {problem}")
+        catalog = build_catalog(studies, images, settings, today, history=histories, dois=extra.dois,
+                                usage=extra.usage)
         catalog_json = catalog.to_json()  # serialised once: the site's catalog.json is the same text
         (root / CACHE_FOLDER / "catalog.json").write_text(catalog_json, encoding="utf-8")
     build_site_from_catalog(

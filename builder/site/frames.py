@@ -42,7 +42,7 @@ from builder.core.errors import StageError
 PAGE_TEMPLATE = "oia-page.html"
 DEFAULT_HIDE = ("navigation", "toc")
 # The per-page values a frame holds a marker for (the page's path is the fifth).
-SLOTS = ("title", "description", "image", "body")
+SLOTS = ("title", "description", "image", "body", "head")
 
 
 class FrameError(StageError):
@@ -73,8 +73,9 @@ def front_matter(meta: dict[str, Any]) -> str:
 
 
 def page_meta(*, title: str, description: str, hide: Iterable[str], scripts: Iterable[str], searchable: bool,
-              image: str | None, body: str, in_nav: bool = True) -> dict[str, Any]:
-    """The front matter of a generated page (title, description and image arrive escaped)."""
+              image: str | None, body: str, in_nav: bool = True, head: str = "") -> dict[str, Any]:
+    """The front matter of a generated page (title, description and image arrive escaped;
+    ``head`` is HTML for the page head: the signposting links of a study landing page)."""
     meta: dict[str, Any] = {"template": PAGE_TEMPLATE, "title": title, "description": description,
                             "hide": list(hide)}
     if scripts:
@@ -86,6 +87,8 @@ def page_meta(*, title: str, description: str, hide: Iterable[str], scripts: Ite
     if image:  # an absolute URL, for link previews (Open Graph)
         meta["oia_image"] = image
     meta["oia_html"] = body
+    if head:
+        meta["oia_head"] = head
     return meta
 
 
@@ -112,15 +115,17 @@ class FramedPage:
     image: str | None = None  # escaped absolute URL
     hide: tuple[str, ...] = DEFAULT_HIDE
     scripts: tuple[str, ...] = ()
+    head: str = ""  # HTML for the head (<link> elements), empty on most pages
 
     def meta(self) -> dict[str, Any]:
         """The front matter MkDocs would need to render this page itself (frames stand in for it)."""
         return page_meta(title=self.title, description=self.description, hide=self.hide, scripts=self.scripts,
-                         searchable=False, image=self.image, body=self.body, in_nav=False)
+                         searchable=False, image=self.image, body=self.body, in_nav=False,
+                         head=self.head)
 
     def values(self, rest: str) -> dict[str, str]:
         return {"title": self.title, "description": self.description, "image": self.image or "",
-                "body": self.body, "path": rest}
+                "body": self.body, "path": rest, "head": self.head}
 
 
 def folder_prefixes(url_path: str) -> list[str]:
@@ -212,7 +217,7 @@ class Frames:
                 "", title=self._marker(number, "title"),
                 description=self._marker(number, "description") if kind.has_description else "",
                 body=self._marker(number, "body"), image=self._marker(number, "image") if kind.has_image else None,
-                hide=kind.hide, scripts=kind.scripts,
+                hide=kind.hide, scripts=kind.scripts, head=self._marker(number, "head"),
             ).meta()
             target = docs_dir / self.frame_path(kind) / "index.md"
             target.parent.mkdir(parents=True, exist_ok=True)

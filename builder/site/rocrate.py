@@ -1,0 +1,92 @@
+"""The RO-Crate of a study version (``studies/<ACC>/ro-crate-metadata.json``), made with the rocrate library.
+
+The root data entity is the study version (the record's title, description,
+licence, release date, version, identifier), with its authors (ORCID as
+their identifier when known), its publications and each image as a
+web-based data entity: an OME-Zarr image is a folder, so a ``Dataset`` at
+its public address, with its size and, when custody has ingested it, the
+archive's content checksum (zarr-checksum's tree digest) and the count of
+objects, whose SHA-256 each are in the study's download manifest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from builder.catalog.citation import doi_url, orcid_url
+from builder.catalog.model import CatalogStudy
+from builder.core.settings import ArchiveSettings
+from builder.core.text import one_line
+from builder.site.signposting import ROCRATE_VERSION, cite_as, site_root
+
+OME_ZARR_FORMAT = "https://ngff.openmicroscopy.org/"
+
+
+def _image_entity(image: Any, archived: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {"@type": "Dataset", "name": one_line(image.title or f"{image.dataset}/{image.name}"),
+                             "encodingFormat": "OME-Zarr", "conformsTo": {"@id": OME_ZARR_FORMAT}}
+    if archived is not None:
+        props["contentSize"] = str(archived.total_bytes)
+        props["identifier"] = {"@type": "PropertyValue", "propertyID": "zarr-checksum",
+                               "value": archived.tree_checksum}
+        props["numberOfItems"] = archived.object_count
+    elif image.facts is not None and image.facts.size_bytes:
+        props["contentSize"] = str(image.facts.size_bytes)
+    return props
+
+
+def study_crate(cs: CatalogStudy, settings: ArchiveSettings, manifest: Any = None) -> dict[str, Any]:
+    """The RO-Crate metadata document of the study's current version.
+
+    ``manifest`` is the version's content manifest from the archive store
+    (builder.data.manifest.VersionManifest), when its images are ingested.
+    """
+    from rocrate.model.contextentity import ContextEntity
+    from rocrate.model.person import Person
+    from rocrate.rocrate import ROCrate
+
+    study = cs.study
+    crate = ROCrate(version=ROCRATE_VERSION)
+    root = crate.root_dataset
+    root["name"] = one_line(study.title)
+    root["description"] = cs.summary or one_line(study.title)
+    root["identifier"] = cite_as(cs)
+    root["url"] = cs.url
+    root["version"] = str(cs.version)
+    root["datePublished"] = cs.release_date.isoformat()
+    root["license"] = crate.add(ContextEntity(crate, cs.licence.url, properties={
+        "@type": "CreativeWork", "name": one_line(cs.licence.name), "identifier": cs.licence.id}))
+    root["publisher"] = crate.add(ContextEntity(crate, site_root(settings), properties={
+        "@type": "Organization", "name": one_line(settings.name)}))
+    authors = []
+    for number, author in enumerate(study.authors, start=1):
+        orcid = orcid_url(author.orcid)
+        person_id = orcid or f"#author-{number}"
+        authors.append(crate.add(Person(crate, person_id, properties={"name": one_line(author.name)})))
+    if authors:
+        root["author"] = authors
+    publications = []
+    for pub in study.publications:
+        if not pub.doi and not pub.pubmed_id:
+            continue
+        pub_id = doi_url(pub.doi) if pub.doi else f"https://pubmed.ncbi.nlm.nih.gov/{pub.pubmed_id}/"
+        publications.append(crate.add(ContextEntity(crate, pub_id, properties={
+            "@type": "ScholarlyArticle", "name": one_line(pub.title), "datePublished": str(pub.year)})))
+    if publications:
+        root["citation"] = publications
+    # The record (the API document) describes the study in the archive's own terms.
+    crate.add_file(f"{site_root(settings)}api/studies/{cs.accession}.json", properties={
+        "name": f"Study record of {cs.accession}", "encodingFormat": "application/json"})
+    archived_images = getattr(manifest, "images", {}) or {}
+    seen: set[str] = set()
+    for image in cs.images:
+        url = image.access.https
+        if not url or url in seen:
+            continue
+        seen.add(url)
+        crate.add_dataset(url if url.endswith("/") else url + "/",
+                          properties=_image_entity(image, archived_images.get(image.name)))
+    return crate.metadata.generate()
+
+
+__all__ = ["study_crate"]

@@ -1,0 +1,162 @@
+"""FAIR Signposting (levels 1 and 2) of study landing pages, and the per-study metadata files they point at.
+
+Level 1: ``<link>`` elements in the head of every study landing page
+(:func:`head_links`), so a harvester that reads one page finds the study's
+persistent identifier (``cite-as``), its metadata in each format
+(``describedby``, with media type and profile), its data (``item``), its
+licence, its authors' ORCIDs and its types. Level 2: the same links, with
+every image rather than the first few, as a linkset document per study
+(``studies/<ACC>/linkset.json``, ``application/linkset+json``, RFC 9264),
+announced by the page with ``rel="linkset"``. See https://signposting.org/FAIR/.
+
+Only studies in the catalog get links, so an embargoed study has none.
+A withdrawn study's tombstone keeps its identifier, type and linkset (what
+was published and why it went) but no data or metadata formats.
+
+:func:`write_study_metadata` writes the linkset, the RO-Crate
+(:mod:`builder.site.rocrate`) and the Croissant description
+(:mod:`builder.site.croissant`) of a study next to its page.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from builder.catalog.citation import doi_url, orcid_url
+from builder.catalog.model import CatalogStudy
+from builder.core.settings import ArchiveSettings
+
+LINKSET_FILE = "linkset.json"
+LINKSET_TYPE = "application/linkset+json"
+ROCRATE_FILE = "ro-crate-metadata.json"
+CROISSANT_FILE = "croissant.json"
+ROCRATE_VERSION = "1.2"  # the newest released RO-Crate specification the rocrate library writes
+ROCRATE_PROFILE = f"https://w3id.org/ro/crate/{ROCRATE_VERSION}"
+CROISSANT_PROFILE = "http://mlcommons.org/croissant/1.0"
+SCHEMA_TYPES = ("https://schema.org/Dataset", "https://schema.org/AboutPage")
+# Level 1 keeps the head short (the page has a size budget); the linkset lists every image.
+MAX_HEAD_ITEMS = 10
+
+
+@dataclass(frozen=True)
+class Link:
+    """One typed link of a landing page (a ``<link>`` element, a linkset target)."""
+
+    rel: str
+    href: str
+    type: str | None = None
+    profile: str | None = None
+
+    def html(self) -> str:
+        attrs = [("rel", self.rel), ("href", self.href)]
+        if self.type:
+            attrs.append(("type", self.type))
+        if self.profile:
+            attrs.append(("profile", self.profile))
+        return "<link " + " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs) + ">"
+
+
+def site_root(settings: ArchiveSettings) -> str:
+    return settings.site_url if settings.site_url.endswith("/") else settings.site_url + "/"
+
+
+def findable_doi(cs: CatalogStudy) -> str | None:
+    """The study's findable DOI, when the catalog carries one (the DOI registry fills it for released studies)."""
+    doi = getattr(cs, "doi", None)
+    return doi if isinstance(doi, str) and doi else None
+
+
+def cite_as(cs: CatalogStudy) -> str:
+    """The persistent identifier to cite: the DOI when findable, else the stable landing page URL."""
+    doi = findable_doi(cs)
+    return doi_url(doi) if doi else cs.url
+
+
+def study_links(cs: CatalogStudy, settings: ArchiveSettings, *, max_items: int | None = None) -> list[Link]:
+    """Every signposting link of a study's landing page, in a stable order."""
+    site = site_root(settings)
+    folder = site + cs.url_path
+    links = [Link("cite-as", cite_as(cs))]
+    links += [Link("type", t) for t in SCHEMA_TYPES]
+    if not cs.withdrawn:
+        links += [
+            Link("describedby", f"{site}api/studies/{cs.accession}.json", "application/json",
+                 f"{site}api/index.json"),
+            Link("describedby", folder + ROCRATE_FILE, "application/ld+json", ROCRATE_PROFILE),
+            Link("describedby", folder + CROISSANT_FILE, "application/ld+json", CROISSANT_PROFILE),
+            Link("license", cs.licence.url),
+        ]
+        for author in cs.study.authors:
+            orcid = orcid_url(author.orcid)
+            if orcid:
+                links.append(Link("author", orcid))
+        items = [Link("item", url, "application/x-zarr") for url in image_urls(cs)]
+        links += items if max_items is None else items[:max_items]
+    return links
+
+
+def image_urls(cs: CatalogStudy) -> list[str]:
+    """The public address of each image of the study (its archive copy when ingested), deduplicated."""
+    seen: dict[str, None] = {}
+    for image in cs.images:
+        if image.access.https:
+            seen.setdefault(image.access.https, None)
+    return list(seen)
+
+
+def head_links(cs: CatalogStudy, settings: ArchiveSettings) -> str:
+    """The ``<link>`` elements of the page head (level 1), plus the linkset (level 2)."""
+    links = study_links(cs, settings, max_items=MAX_HEAD_ITEMS)
+    links.append(Link("linkset", site_root(settings) + cs.url_path + LINKSET_FILE, LINKSET_TYPE))
+    return "\n".join(link.html() for link in links)
+
+
+def linkset(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
+    """The study's linkset document (RFC 9264 JSON): one context, the landing page, with every link."""
+    context: dict[str, Any] = {"anchor": cs.url}
+    for link in study_links(cs, settings):
+        target: dict[str, str] = {"href": link.href}
+        if link.type:
+            target["type"] = link.type
+        if link.profile:
+            target["profile"] = link.profile
+        context.setdefault(link.rel, []).append(target)
+    return {"linkset": [context]}
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def study_metadata_documents(cs: CatalogStudy, settings: ArchiveSettings, manifest: Any = None,
+                             api_json: str | None = None) -> list[tuple[str, str]]:
+    """(site path, text) of a study's linkset, RO-Crate and Croissant description.
+
+    ``manifest``: the version's content manifest, when ingested; ``api_json``: the study's API document text
+    (the build has just made it)."""
+    from builder.site.croissant import study_croissant
+    from builder.site.rocrate import study_crate
+
+    documents = [(cs.url_path + LINKSET_FILE, _dump(linkset(cs, settings)))]
+    if not cs.withdrawn:
+        documents.append((cs.url_path + ROCRATE_FILE, _dump(study_crate(cs, settings, manifest))))
+        documents.append((cs.url_path + CROISSANT_FILE, _dump(study_croissant(cs, settings, api_json))))
+    return documents
+
+
+def write_study_metadata(site_dir: Path, cs: CatalogStudy, settings: ArchiveSettings, *, manifest: Any = None,
+                         api_json: str | None = None) -> None:
+    """Write the study's machine-readable descriptions into the site folder, next to its page."""
+    for relative, text in study_metadata_documents(cs, settings, manifest, api_json):
+        target = site_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+
+
+__all__ = ["CROISSANT_FILE", "LINKSET_FILE", "LINKSET_TYPE", "ROCRATE_FILE", "Link", "cite_as", "head_links",
+           "linkset", "study_links", "study_metadata_documents", "write_study_metadata"]
