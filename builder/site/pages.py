@@ -48,6 +48,7 @@ from builder.core.text import is_plain_markdown, json_for_script
 from builder.model.image import ImageFacts
 from builder.site.exports import citation_links, study_api_path
 from builder.site.frames import DEFAULT_HIDE, FramedPage, front_matter, page_meta
+from builder.site.signposting import head_links
 from builder.site.templates import template_loader, template_search_path
 
 THUMBNAIL_FOLDER = "thumbnails"
@@ -378,6 +379,7 @@ class PageWriter:
         searchable: bool = False,
         in_nav: bool = True,
         image: str | None = None,
+        head: str = "",
     ) -> None:
         # The theme prints title and description without escaping, so they are
         # escaped here (the body is HTML already, escaped as it was rendered).
@@ -387,11 +389,11 @@ class PageWriter:
             md_file = self.docs_dir / url_path.strip("/") / "index.md"
             md_file.parent.mkdir(parents=True, exist_ok=True)
             meta = page_meta(title=escaped_title, description=escaped_description, hide=hide, scripts=scripts,
-                             searchable=searchable, image=escaped_image, body=body)
+                             searchable=searchable, image=escaped_image, body=body, head=head)
             md_file.write_text(front_matter(meta), encoding="utf-8")
         else:
             self._framed(FramedPage(url_path, escaped_title, escaped_description, body, escaped_image,
-                                    tuple(hide), tuple(scripts)))
+                                    tuple(hide), tuple(scripts), head))
         self.pages.append(GeneratedPage(url_path, title, len(body.encode("utf-8"))))
 
 
@@ -556,7 +558,8 @@ class SiteRenderer:
         card = self.thumbnails.url(entry.card_thumbnail)
         site = self.settings.site_url if self.settings.site_url.endswith("/") else self.settings.site_url + "/"
         self.writer.write(url_path, body, title=title, description=entry.summary, in_nav=False,
-                          image=site + card if card else None)
+                          image=site + card if card else None,
+                          head=head_links(entry, self.settings) if past is None else "")
 
     def past_version(self, current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
                      today: dt.date) -> None:
