@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from builder.catalog.citation import citation_text
+from builder.catalog.registry import StudyDois, UsageSummary
 from builder.catalog.model import (  # re-exported: the catalog's types are imported from here too
     CATALOG_FORMAT_VERSION,
     FACETS,
@@ -203,7 +204,8 @@ def _versions(study: Study, history: list[PastVersion], today: dt.date) -> list[
 
 
 def catalog_study(study: Study, images: dict[str, ImageFacts], settings: ArchiveSettings, today: dt.date,
-                  history: list[PastVersion] | None = None, *, url_path: str | None = None) -> CatalogStudy:
+                  history: list[PastVersion] | None = None, *, url_path: str | None = None,
+                  dois: StudyDois | None = None, usage: UsageSummary | None = None) -> CatalogStudy:
     """The catalog entry of one public study (the caller checks :func:`~builder.model.publication.is_public`).
 
     ``url_path`` places the entry elsewhere than "studies/<ACCESSION>/", e.g.
@@ -241,6 +243,12 @@ def catalog_study(study: Study, images: dict[str, ImageFacts], settings: Archive
         withdrawal_reason=study.withdrawal_reason if withdrawn else None,
         versions=_versions(study, history or [], today),
     )
+    if dois is not None:
+        # Only findable DOIs reach here (builder.catalog.registry.findable_dois).
+        entry.concept_doi = dois.concept
+        entry.version_dois = dict(dois.versions)
+        entry.doi = dois.for_version(study.version) or dois.concept
+    entry.usage = usage
     entry.citation = citation_text(entry, settings)
     return entry
 
@@ -255,7 +263,8 @@ def past_version_entry(current: CatalogStudy, past: PastVersion, images: dict[st
     visibility = version_visibility(past.version, past.study, current.study, today)
     if past.study is None or visibility in (None, Visibility.EMBARGOED):
         return None
-    entry = catalog_study(past.study, images, settings, today)
+    dois = StudyDois(concept=current.concept_doi, versions=current.version_dois) if current.concept_doi else None
+    entry = catalog_study(past.study, images, settings, today, dois=dois)
     if visibility is Visibility.TOMBSTONE:
         entry.withdrawn = True
         entry.withdrawal_reason = current.withdrawal_reason
@@ -316,12 +325,16 @@ def build_catalog(
     today: dt.date,
     *,
     history: dict[str, list[PastVersion]] | None = None,
+    dois: dict[str, StudyDois] | None = None,
+    usage: dict[str, UsageSummary] | None = None,
 ) -> Catalog:
     """The published catalog as of ``today``.
 
     ``images`` maps "<ACCESSION>/<dataset>/<image>" to what the data stage
     learned; images it could not read are simply absent. ``history`` maps an
-    accession to its earlier versions.
+    accession to its earlier versions; ``dois`` to its findable DOIs and
+    ``usage`` to its reuse counts (both read by builder.catalog.registry).
+    Only public studies get them: an embargoed study has no DOI or count here.
     """
     seen: set[str] = set()
     for study in studies:
@@ -330,7 +343,9 @@ def build_catalog(
         seen.add(study.accession)
 
     released = [s for s in studies if is_public(s, today)]
-    entries = [catalog_study(s, images, settings, today, (history or {}).get(s.accession)) for s in released]
+    dois, usage = dois or {}, usage or {}
+    entries = [catalog_study(s, images, settings, today, (history or {}).get(s.accession),
+                             dois=dois.get(s.accession), usage=usage.get(s.accession)) for s in released]
     entries.sort(key=lambda e: (e.release_date, e.accession), reverse=True)
     listed = [e for e in entries if not e.withdrawn]
     return Catalog(

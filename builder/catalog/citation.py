@@ -96,7 +96,7 @@ def citation_text(cs: CatalogStudy, settings: ArchiveSettings) -> str:
     title = one_line(cs.study.title).rstrip(".")
     return (
         f"{author_text} ({cs.year}). {title} (Version {cs.version}) [Data set]. "
-        f"{_publisher(settings)}. {cs.accession}. {cs.url}"
+        f"{_publisher(settings)}. {cs.accession}. {doi_url(cs.doi) if cs.doi else cs.url}"
     )
 
 
@@ -152,6 +152,7 @@ def to_bibtex(cs: CatalogStudy, settings: ArchiveSettings) -> str:
         ("publisher", bibtex_escape(_publisher(settings))),
         ("howpublished", bibtex_escape(settings.name)),
         ("version", str(cs.version)),
+        ("doi", bibtex_escape(cs.doi or "")),
         ("url", _safe_url(cs.url)),
         ("note", bibtex_escape(f"Accession {cs.accession}, version {cs.version}" +
                                (f". Withdrawn: {cs.withdrawal_reason}" if cs.withdrawn else ""))),
@@ -181,6 +182,7 @@ def to_ris(cs: CatalogStudy, settings: ArchiveSettings) -> str:
         _ris_line("AN", cs.accession),
         _ris_line("ET", f"Version {cs.version}"),
         _ris_line("UR", _safe_url(cs.url)),
+        *([_ris_line("DO", cs.doi)] if cs.doi else []),
         _ris_line("AB", cs.summary),
     ]
     lines += [_ris_line("KW", k) for k in cs.study.keywords if one_line(k)]
@@ -216,6 +218,8 @@ def to_csl_json(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
         "URL": cs.url,
         "abstract": cs.summary,
     }
+    if cs.doi:
+        item["DOI"] = cs.doi
     keywords = [one_line(k) for k in cs.study.keywords if one_line(k)]
     if keywords:
         item["keyword"] = ", ".join(keywords)
@@ -256,6 +260,9 @@ def to_cff(cs: CatalogStudy, settings: ArchiveSettings) -> str:
         "license": cs.licence.id,
         "abstract": cs.summary,
     }
+    if cs.doi:
+        doc["doi"] = cs.doi
+        doc["identifiers"].insert(0, {"type": "doi", "value": cs.doi, "description": f"DOI of version {cs.version}"})
     keywords = [one_line(k) for k in cs.study.keywords if one_line(k)]
     if keywords:
         doc["keywords"] = keywords
@@ -518,6 +525,11 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
         "descriptions": descriptions,
         "schemaVersion": DATACITE_SCHEMA_VERSION,
     }
+    if cs.doi:
+        data["doi"] = cs.doi
+        if cs.concept_doi and cs.concept_doi != cs.doi:
+            related.append({"relatedIdentifier": cs.concept_doi, "relatedIdentifierType": "DOI",
+                            "relationType": "IsVersionOf", "resourceTypeGeneral": "Dataset"})
     if related:
         data["relatedIdentifiers"] = _unique(related)
     if funding:
@@ -560,7 +572,7 @@ _XML_HEAD = (
 _XML_KEYS = frozenset({
     "url", "types", "creators", "titles", "publisher", "publicationYear", "subjects", "contributors", "dates",
     "language", "alternateIdentifiers", "sizes", "formats", "version", "rightsList", "descriptions",
-    "schemaVersion", "relatedIdentifiers", "fundingReferences",
+    "schemaVersion", "relatedIdentifiers", "fundingReferences", "doi",
 })
 
 
@@ -669,6 +681,8 @@ def _datacite_xml(data: dict[str, Any]) -> str:
     if type(types) is not dict or not types.keys() <= {"resourceTypeGeneral", "resourceType"} or not types.get("resourceType"):
         raise _NotSure
     add(_xml_el(1, "resourceType", types["resourceType"], [("resourceTypeGeneral", types["resourceTypeGeneral"])]))
+    if data.get("doi"):
+        add(_xml_el(1, "identifier", data["doi"], [("identifierType", "DOI")]))
     _xml_list(out, "relatedIdentifiers", _xml_items(data.get("relatedIdentifiers", []), frozenset({
         "relatedIdentifier", "relatedIdentifierType", "relationType", "resourceTypeGeneral"})),
         lambda v: add(_xml_el(2, "relatedIdentifier", v["relatedIdentifier"], [("relationType", v["relationType"])] + [
@@ -749,7 +763,8 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
         DCT_CONFORMS_TO: {"@id": BIOSCHEMAS_DATASET_PROFILE, "@type": "CreativeWork"},
         "name": one_line(study.title),
         "description": _jsonld_description(cs),
-        "identifier": cs.accession,
+        # The DOI first when there is one: harvesters take the first identifier as the dataset's own.
+        "identifier": [doi_url(cs.doi), cs.accession] if cs.doi else cs.accession,
         "url": cs.url,
         "keywords": keywords,
         "license": cs.licence.url,

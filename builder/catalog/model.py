@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from builder.catalog.registry import UsageSummary
 from builder.model.image import ImageFacts
 from builder.model.study import OntologyTerm, Study
 
@@ -143,6 +144,13 @@ class CatalogStudy(BaseModel):
     withdrawn: bool = False
     withdrawal_reason: str | None = None
     versions: list[VersionEntry] = Field(default_factory=list)
+    # From registry/dois.json, findable DOIs only (builder.catalog.registry): the DOI
+    # to cite this version by (its own, else the concept DOI), the study's concept DOI
+    # and every version's DOI.
+    doi: str | None = None
+    concept_doi: str | None = None
+    version_dois: dict[int, str] = Field(default_factory=dict)
+    usage: UsageSummary | None = None  # reuse counts (usage/<YYYY-MM>.json)
 
     @property
     def title(self) -> str:

@@ -143,6 +143,11 @@ def study_summary(cs: CatalogStudy) -> dict[str, Any]:
         "url": cs.url,
         "api_url": f"api/studies/{cs.accession}.json",
         "card_thumbnail": cs.card_thumbnail,
+        "doi": cs.doi,
+        # Reuse counts over the months the archive shows (COUNTER; all access methods).
+        "views": cs.usage.total.views if cs.usage else 0,
+        "downloads": cs.usage.total.downloads if cs.usage else 0,
+        "highly_used": bool(cs.usage and cs.usage.highly_used),
     }
 
 
@@ -158,6 +163,10 @@ def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any
         "status": "withdrawn" if cs.withdrawn else "published",
         "withdrawal_reason": cs.withdrawal_reason,
         "url": cs.url,
+        "doi": cs.doi,
+        "concept_doi": cs.concept_doi,
+        "version_dois": {str(v): d for v, d in sorted(cs.version_dois.items())},
+        "usage": cs.usage.model_dump(mode="json") if cs.usage else None,
         "citation": cs.citation,
         "citation_formats": citation_formats(cs, settings),
         "derived": {
