@@ -225,6 +225,11 @@ def api_description(catalog: Catalog) -> dict[str, Any]:
             "url": "landing page",
             "api_url": "path of the full study document, relative to the site root",
             "card_thumbnail": "file name of the card thumbnail, or null",
+            "doi": "DOI to cite the current version by (DataCite, findable), or null",
+            "views": "page views over the archive's recent months (COUNTER, after robot and double-click "
+                     "filtering; people and machines)",
+            "downloads": "data downloads over the same months (COUNTER requests)",
+            "highly_used": "whether views plus downloads reach the archive's highly-used threshold",
         },
         "csv_columns": list(CSV_COLUMNS),
         "stats": catalog.stats.model_dump(mode="json"),
