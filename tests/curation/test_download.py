@@ -46,7 +46,7 @@ def published(tmp_path_factory, http_server):
     store = http_server.root / store_name
     text = (REPO / "archive.toml").read_text()
     text = text.replace('url = "archive-store"', f'url = "{store}"')
-    text = text.replace('public_url = ""', f'public_url = "{http_server.url}/{store_name}"')
+    text = text.replace('\npublic_url = ""', f'\npublic_url = "{http_server.url}/{store_name}"')
     (root / "archive.toml").write_text(text)
     for acc in ACCESSIONS:
         shutil.copytree(REPO / "studies" / acc, root / "studies" / acc)

@@ -1,0 +1,139 @@
+"""Download manifests and the page's copy-paste commands, run as shown against moto serving an archive store."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from builder.core import layout
+from builder.core.settings import load_settings
+from builder.curation.ingest import ingest
+
+# Image workers fork from a server process started once per test process: it must hold the credentials.
+for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    os.environ.setdefault(_name, "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+REPO = Path(__file__).resolve().parents[2]
+ACCESSION = "OIA-000002"
+PAGE_BUDGET = 60 * 1024
+S5CMD = REPO / ".venv" / "bin" / "s5cmd"
+
+
+def _cli(cwd: Path, *args: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "builder.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def s3_archive(tmp_path_factory, s3_server):
+    """OIA-000002 ingested into moto's S3 (public bucket), the site built from it."""
+    bucket = s3_server.make_bucket(f"archive-{uuid.uuid4().hex[:8]}")
+    root = tmp_path_factory.mktemp("s3-downloads") / "repo"
+    (root / "studies").mkdir(parents=True)
+    (root / "example-data").mkdir()
+    text = (REPO / "archive.toml").read_text()
+    text = text.replace('url = "archive-store"', f'url = "s3://{bucket}/store"')
+    text = text.replace('\npublic_url = ""', f'\npublic_url = "{s3_server.endpoint_url}/{bucket}/store"\n'
+                                           f'endpoint_url = "{s3_server.endpoint_url}"')
+    (root / "archive.toml").write_text(text)
+    shutil.copytree(REPO / "studies" / ACCESSION, root / "studies" / ACCESSION)
+    shutil.copytree(REPO / "example-data" / ACCESSION, root / "example-data" / ACCESSION)
+    if (REPO / "ontology").is_dir():
+        shutil.copytree(REPO / "ontology", root / "ontology")
+    _cli(root, "lock", f"studies/{ACCESSION}")
+    report = ingest(root, load_settings(root), [f"studies/{ACCESSION}"])
+    assert report.ok, [d.message for d in report.diagnostics]
+
+    from builder.site.build import build
+
+    site = root / "site"
+    build(root, site_dir=site, console=None, history=False, allow_invalid=True)
+    manifest = json.loads(s3_server.client().get_object(
+        Bucket=bucket, Key=f"store/{layout.manifest_key(ACCESSION, 1)}")["Body"].read())
+    return root, site, bucket, manifest
+
+
+def _snippets(page: str) -> dict[str, str]:
+    found = re.findall(r'<code data-tool="([a-z0-9-]+)">(.*?)</code>', page, flags=re.S)
+    return {tool: html.unescape(text) for tool, text in found}
+
+
+def _expected(manifest: dict) -> dict[str, str]:
+    """Files a copy of the version's prefix holds: each image's objects, and the manifest itself."""
+    return {f"{name}.ome.zarr/{o['key']}": o["sha256"]
+            for name, image in manifest["images"].items() for o in image["objects"]}
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_download_manifest_lists_every_archived_object_with_size_and_checksum(s3_archive):
+    root, site, bucket, manifest = s3_archive
+    doc = json.loads((site / f"studies/{ACCESSION}/download.json").read_text())
+    assert {i["name"]: i["manifest"] for i in doc["images"]} == manifest["images"]
+    assert doc["total_bytes"] == sum(i["total_bytes"] for i in manifest["images"].values())
+    urls = (site / f"studies/{ACCESSION}/download.txt").read_text().split()
+    assert len(urls) == doc["object_count"] and all(u.startswith(doc["images"][0]["url"] + "/") for u in urls)
+
+
+def test_the_s5cmd_command_on_the_page_copies_the_study_verified(s3_archive, tmp_path):
+    root, site, bucket, manifest = s3_archive
+    page = (site / f"studies/{ACCESSION}/index.html").read_text()
+    assert len(page.encode()) < PAGE_BUDGET
+    command = shlex.split(_snippets(page)["s5cmd"])
+    assert command[0] == "s5cmd"
+    proc = subprocess.run([str(S5CMD), *command[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
+    assert proc.returncode == 0, proc.stderr
+    got = _files(tmp_path / ACCESSION)
+    got.pop(layout.MANIFEST_NAME)
+    assert got == _expected(manifest)
+
+
+def test_the_aws_cli_command_on_the_page_copies_the_study(s3_archive, tmp_path):
+    root, site, bucket, manifest = s3_archive
+    if shutil.which("aws") is None:
+        pytest.fail("aws-cli is not installed: pip install awscli (the page's aws command is tested with it)")
+    command = shlex.split(_snippets((site / f"studies/{ACCESSION}/index.html").read_text())["aws-cli"])
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = _files(tmp_path / ACCESSION)
+    got.pop(layout.MANIFEST_NAME)
+    assert got == _expected(manifest)
+
+
+def test_the_python_snippets_on_the_page_read_the_archived_copy(s3_archive, tmp_path):
+    root, site, bucket, manifest = s3_archive
+    snippets = _snippets((site / f"studies/{ACCESSION}/index.html").read_text())
+    [image] = manifest["images"].values()
+    shapes = []
+    for tool in ("zarr", "ome-zarr"):
+        proc = subprocess.run([sys.executable, "-c", snippets[tool]], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, f"{tool} snippet failed:\n{proc.stderr}"
+        shapes.append(proc.stdout)
+    # Both readers see the same full-resolution shape.
+    first_shape = re.search(r"^0 (\([0-9, ]+\))", shapes[0], flags=re.M)
+    assert first_shape and first_shape.group(1) in shapes[1], shapes
+
+
+def test_a_site_without_a_public_archive_store_shows_no_download_commands(built_site):
+    for accession in built_site.published:
+        assert not (built_site.site / "studies" / accession / "download.json").exists()
+        assert 'data-tool="s5cmd"' not in built_site.page(f"studies/{accession}/")
