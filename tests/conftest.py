@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 _SUPPORT = Path(__file__).parent / "support"
-pytest_plugins = [f"tests.support.{m.name}" for m in pkgutil.iter_modules([str(_SUPPORT)]) if not m.name.startswith("_")]
+pytest_plugins = [
+    f"tests.support.{m.name}" for m in pkgutil.iter_modules([str(_SUPPORT)]) if not m.name.startswith("_")
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -42,8 +43,8 @@ APA_MAX_AUTHORS = 20
 JSONLD_MAX_DISTRIBUTIONS = 100
 
 
-
 # ---------------------------------------------------------------- identifiers
+
 
 @functools.lru_cache(maxsize=4096)
 def orcid_url(orcid: str | None) -> str | None:
@@ -73,6 +74,7 @@ def _publisher(settings: ArchiveSettings) -> str:
 
 
 # ---------------------------------------------------------------- plain text
+
 
 def citation_text(cs: CatalogStudy, settings: ArchiveSettings) -> str:
     """APA-style data citation, plain text on one line (escape it for HTML).
@@ -154,8 +156,13 @@ def to_bibtex(cs: CatalogStudy, settings: ArchiveSettings) -> str:
         ("version", str(cs.version)),
         ("doi", bibtex_escape(cs.doi or "")),
         ("url", _safe_url(cs.url)),
-        ("note", bibtex_escape(f"Accession {cs.accession}, version {cs.version}" +
-                               (f". Withdrawn: {cs.withdrawal_reason}" if cs.withdrawn else ""))),
+        (
+            "note",
+            bibtex_escape(
+                f"Accession {cs.accession}, version {cs.version}"
+                + (f". Withdrawn: {cs.withdrawal_reason}" if cs.withdrawn else "")
+            ),
+        ),
         ("keywords", bibtex_escape(", ".join(cs.study.keywords))),
     ]
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
@@ -163,6 +170,7 @@ def to_bibtex(cs: CatalogStudy, settings: ArchiveSettings) -> str:
 
 
 # ---------------------------------------------------------------- RIS
+
 
 def _ris_line(tag: str, value: str) -> str:
     return f"{tag}  - {one_line(value)}"
@@ -199,6 +207,7 @@ def to_ris(cs: CatalogStudy, settings: ArchiveSettings) -> str:
 
 # ---------------------------------------------------------------- CSL-JSON
 
+
 def to_csl_json(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
     """One CSL-JSON item (a .csl.json file holds a list of them)."""
     item: dict[str, Any] = {
@@ -206,8 +215,7 @@ def to_csl_json(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
         "type": "dataset",
         "title": one_line(cs.study.title),
         "author": [
-            {"family": family, "given": given} if given else {"family": family}
-            for given, family in _authors(cs)
+            {"family": family, "given": given} if given else {"family": family} for given, family in _authors(cs)
         ],
         "issued": {"date-parts": [[cs.release_date.year, cs.release_date.month, cs.release_date.day]]},
         "publisher": _publisher(settings),
@@ -230,6 +238,7 @@ def to_csl_json(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- CFF
+
 
 def to_cff(cs: CatalogStudy, settings: ArchiveSettings) -> str:
     """A CITATION.cff (Citation File Format 1.2.0) document."""
@@ -292,6 +301,7 @@ def to_cff(cs: CatalogStudy, settings: ArchiveSettings) -> str:
 # anything whose style it does not know for certain: empty collections, long or
 # multi-line strings, characters the emitters escape or treat differently.
 
+
 class _NotSure(Exception):
     pass
 
@@ -312,8 +322,7 @@ _YAML_MAX_SCALAR = 800
 
 def _yaml_plain(text: str) -> bool:
     """Whether the emitters write this one-line string unquoted (the emitter's analysis)."""
-    if (_YAML_NOT_PLAIN_START.match(text) or ": " in text or " #" in text
-            or text.endswith((":", " "))):
+    if _YAML_NOT_PLAIN_START.match(text) or ": " in text or " #" in text or text.endswith((":", " ")):
         return False
     # A string that reads as a number, boolean, null or date must be quoted.
     return _YAML_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _YAML_STR_TAG
@@ -371,6 +380,7 @@ def _yaml_mapping(mapping: dict[str, Any], indent: int, out: list[str], first: s
 
 # ---------------------------------------------------------------- DataCite
 
+
 def _datacite_creator(author: Any) -> dict[str, Any]:
     given, family = split_name(author.name)
     creator: dict[str, Any] = {
@@ -382,15 +392,21 @@ def _datacite_creator(author: Any) -> dict[str, Any]:
         creator["givenName"] = given
     if author.orcid:
         creator["nameIdentifiers"] = [
-            {"nameIdentifier": orcid_url(author.orcid), "nameIdentifierScheme": "ORCID",
-             "schemeUri": "https://orcid.org"}
+            {
+                "nameIdentifier": orcid_url(author.orcid),
+                "nameIdentifierScheme": "ORCID",
+                "schemeUri": "https://orcid.org",
+            }
         ]
     affiliations = []
     for aff in author.affiliations:
         entry = {"name": one_line(aff.name)}
         if aff.ror:
-            entry |= {"affiliationIdentifier": aff.ror, "affiliationIdentifierScheme": "ROR",
-                      "schemeUri": "https://ror.org"}
+            entry |= {
+                "affiliationIdentifier": aff.ror,
+                "affiliationIdentifierScheme": "ROR",
+                "schemeUri": "https://ror.org",
+            }
         affiliations.append(entry)
     if affiliations:
         creator["affiliation"] = _unique(affiliations)
@@ -444,15 +460,23 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
     study = cs.study
     subjects: list[dict[str, Any]] = [{"subject": one_line(k)} for k in study.keywords if one_line(k)]
     subjects += [
-        {"subject": one_line(t.label), "subjectScheme": "NCBI Taxonomy",
-         "schemeUri": "https://www.ncbi.nlm.nih.gov/taxonomy", "valueUri": term_url(t.id, identifier=True),
-         "classificationCode": t.id}
+        {
+            "subject": one_line(t.label),
+            "subjectScheme": "NCBI Taxonomy",
+            "schemeUri": "https://www.ncbi.nlm.nih.gov/taxonomy",
+            "valueUri": term_url(t.id, identifier=True),
+            "classificationCode": t.id,
+        }
         for t in cs.organisms
     ]
     subjects += [
-        {"subject": one_line(t.label), "subjectScheme": "Biological Imaging Methods Ontology (FBbi)",
-         "schemeUri": "http://purl.obolibrary.org/obo/fbbi.owl", "valueUri": term_url(t.id, identifier=True),
-         "classificationCode": t.id}
+        {
+            "subject": one_line(t.label),
+            "subjectScheme": "Biological Imaging Methods Ontology (FBbi)",
+            "schemeUri": "http://purl.obolibrary.org/obo/fbbi.owl",
+            "valueUri": term_url(t.id, identifier=True),
+            "classificationCode": t.id,
+        }
         for t in cs.imaging_methods
     ]
     contact = study.contact
@@ -467,20 +491,36 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
         contributor["givenName"] = given
     if contact.orcid:
         contributor["nameIdentifiers"] = [
-            {"nameIdentifier": orcid_url(contact.orcid), "nameIdentifierScheme": "ORCID",
-             "schemeUri": "https://orcid.org"}
+            {
+                "nameIdentifier": orcid_url(contact.orcid),
+                "nameIdentifierScheme": "ORCID",
+                "schemeUri": "https://orcid.org",
+            }
         ]
     related: list[dict[str, Any]] = []
     for pub in study.publications:
         if pub.doi and idutils.is_doi(pub.doi):
-            related.append({"relatedIdentifier": pub.doi, "relatedIdentifierType": "DOI",
-                            "relationType": "IsSupplementTo", "resourceTypeGeneral": "JournalArticle"})
+            related.append(
+                {
+                    "relatedIdentifier": pub.doi,
+                    "relatedIdentifierType": "DOI",
+                    "relationType": "IsSupplementTo",
+                    "resourceTypeGeneral": "JournalArticle",
+                }
+            )
         if pub.pubmed_id:
-            related.append({"relatedIdentifier": pub.pubmed_id, "relatedIdentifierType": "PMID",
-                            "relationType": "IsSupplementTo", "resourceTypeGeneral": "JournalArticle"})
+            related.append(
+                {
+                    "relatedIdentifier": pub.pubmed_id,
+                    "relatedIdentifierType": "PMID",
+                    "relationType": "IsSupplementTo",
+                    "resourceTypeGeneral": "JournalArticle",
+                }
+            )
     for link in study.links:
-        related.append({"relatedIdentifier": _safe_url(link.url), "relatedIdentifierType": "URL",
-                        "relationType": "References"})
+        related.append(
+            {"relatedIdentifier": _safe_url(link.url), "relatedIdentifierType": "URL", "relationType": "References"}
+        )
     funding = []
     for grant in study.funding:
         ref: dict[str, Any] = {"funderName": one_line(grant.funder)}
@@ -495,10 +535,14 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
         dates.append({"date": current.date.isoformat(), "dateType": "Updated"})
     descriptions = [{"description": clean(cs.summary) or one_line(study.title), "descriptionType": "Abstract"}]
     if cs.withdrawn:
-        dates.append({"date": cs.release_date.isoformat(), "dateType": "Withdrawn",
-                      "dateInformation": "the record was withdrawn after publication"})
-        descriptions.append({"description": f"Withdrawn: {one_line(cs.withdrawal_reason)}",
-                             "descriptionType": "Other"})
+        dates.append(
+            {
+                "date": cs.release_date.isoformat(),
+                "dateType": "Withdrawn",
+                "dateInformation": "the record was withdrawn after publication",
+            }
+        )
+        descriptions.append({"description": f"Withdrawn: {one_line(cs.withdrawal_reason)}", "descriptionType": "Other"})
     data: dict[str, Any] = {
         "url": cs.url,
         "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Image study"},
@@ -517,11 +561,15 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
         "sizes": [f"{cs.image_count} images"] + ([f"{cs.total_bytes} bytes"] if cs.total_bytes else []),
         "formats": ["OME-Zarr"],
         "version": str(cs.version),
-        "rightsList": [{
-            "rights": cs.licence.name, "rightsUri": cs.licence.url,
-            "rightsIdentifier": cs.licence.id.lower(), "rightsIdentifierScheme": "SPDX",
-            "schemeUri": "https://spdx.org/licenses/",
-        }],
+        "rightsList": [
+            {
+                "rights": cs.licence.name,
+                "rightsUri": cs.licence.url,
+                "rightsIdentifier": cs.licence.id.lower(),
+                "rightsIdentifierScheme": "SPDX",
+                "schemeUri": "https://spdx.org/licenses/",
+            }
+        ],
         "descriptions": descriptions,
         "schemaVersion": DATACITE_SCHEMA_VERSION,
     }
@@ -562,22 +610,44 @@ def to_datacite_xml(cs: CatalogStudy, settings: ArchiveSettings, *, data: dict[s
 
 _XML_OK = re.compile("[\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 _XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_XML_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-                           "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"})
+_XML_ATTR = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+)
 _XML_HEAD = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
     '<resource xmlns="http://datacite.org/schema/kernel-4" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
     ' xsi:schemaLocation="http://datacite.org/schema/kernel-4 http://schema.datacite.org/meta/kernel-4.5/metadata.xsd">\n'
 )
-_XML_KEYS = frozenset({
-    "url", "types", "creators", "titles", "publisher", "publicationYear", "subjects", "contributors", "dates",
-    "language", "alternateIdentifiers", "sizes", "formats", "version", "rightsList", "descriptions",
-    "schemaVersion", "relatedIdentifiers", "fundingReferences", "doi",
-})
+_XML_KEYS = frozenset(
+    {
+        "url",
+        "types",
+        "creators",
+        "titles",
+        "publisher",
+        "publicationYear",
+        "subjects",
+        "contributors",
+        "dates",
+        "language",
+        "alternateIdentifiers",
+        "sizes",
+        "formats",
+        "version",
+        "rightsList",
+        "descriptions",
+        "schemaVersion",
+        "relatedIdentifiers",
+        "fundingReferences",
+        "doi",
+    }
+)
 
 
 # Most values need no escaping at all; translate() with a table is slow, so test first.
-_XML_NOTHING_TO_ESCAPE = re.compile("[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+_XML_NOTHING_TO_ESCAPE = re.compile(
+    "[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*"
+)
 
 
 def _xml_escape(value: Any, table: dict[int, str]) -> str:
@@ -594,7 +664,7 @@ def _xs(value: Any) -> str:
     return _xml_escape(value, _XML_ATTR)
 
 
-def _xml_el(depth: int, tag: str, text: Any, attrs: list[tuple[str, Any]] = ()) -> str:
+def _xml_el(depth: int, tag: str, text: Any, attrs: Sequence[tuple[str, Any]] = ()) -> str:
     """One element with text; attrs are (name, value) already filtered as the package does."""
     attr = "".join(f' {name}="{_xml_escape(value, _XML_ATTR)}"' for name, value in attrs)
     return f"{'  ' * depth}<{tag}{attr}>{_xml_escape(text, _XML_TEXT)}</{tag}>\n"
@@ -606,8 +676,9 @@ def _xml_items(values: Any, keys: frozenset[str]) -> list[dict[str, Any]]:
     return values
 
 
-_PERSON_KEYS = frozenset({"name", "nameType", "givenName", "familyName", "nameIdentifiers", "affiliation",
-                          "contributorType"})
+_PERSON_KEYS = frozenset(
+    {"name", "nameType", "givenName", "familyName", "nameIdentifiers", "affiliation", "contributorType"}
+)
 
 
 def _xml_person(out: list[str], tag: str, name_tag: str, value: dict[str, Any], attrs: list[tuple[str, Any]]) -> None:
@@ -617,15 +688,18 @@ def _xml_person(out: list[str], tag: str, name_tag: str, value: dict[str, Any], 
         out.append(_xml_el(3, "givenName", value["givenName"]))
     if value.get("familyName"):
         out.append(_xml_el(3, "familyName", value["familyName"]))
-    for ident in _xml_items(value.get("nameIdentifiers", []), frozenset({"nameIdentifier", "nameIdentifierScheme",
-                                                                         "schemeUri"})):
+    for ident in _xml_items(
+        value.get("nameIdentifiers", []), frozenset({"nameIdentifier", "nameIdentifierScheme", "schemeUri"})
+    ):
         if ident.get("nameIdentifier"):
             attrs = [("nameIdentifierScheme", ident["nameIdentifierScheme"])]
             if ident.get("schemeUri"):
                 attrs.append(("schemeURI", ident["schemeUri"]))
             out.append(_xml_el(3, "nameIdentifier", ident["nameIdentifier"], attrs))
-    for aff in _xml_items(value.get("affiliation", []), frozenset({"name", "affiliationIdentifier",
-                                                                   "affiliationIdentifierScheme", "schemeUri"})):
+    for aff in _xml_items(
+        value.get("affiliation", []),
+        frozenset({"name", "affiliationIdentifier", "affiliationIdentifierScheme", "schemeUri"}),
+    ):
         if aff.get("name"):
             attrs = [(k, aff[k]) for k in ("affiliationIdentifier", "affiliationIdentifierScheme") if aff.get(k)]
             if aff.get("schemeUri"):
@@ -648,15 +722,31 @@ def _datacite_xml(data: dict[str, Any]) -> str:
     out = [_XML_HEAD]
     add = out.append
     # The package's rules, in its order.
-    _xml_list(out, "alternateIdentifiers",
-              _xml_items(data.get("alternateIdentifiers", []), frozenset({"alternateIdentifier", "alternateIdentifierType"})),
-              lambda v: add(_xml_el(2, "alternateIdentifier", v["alternateIdentifier"],
-                                    [("alternateIdentifierType", v["alternateIdentifierType"])]
-                                    if v.get("alternateIdentifierType") else [])))
-    _xml_list(out, "creators", _xml_items(data.get("creators", []), _PERSON_KEYS - {"contributorType"}),
-              lambda v: _xml_person(out, "creator", "creatorName", v, []))
-    _xml_list(out, "titles", _xml_items(data.get("titles", []), frozenset({"title"})),
-              lambda v: add(_xml_el(2, "title", v["title"])))
+    _xml_list(
+        out,
+        "alternateIdentifiers",
+        _xml_items(data.get("alternateIdentifiers", []), frozenset({"alternateIdentifier", "alternateIdentifierType"})),
+        lambda v: add(
+            _xml_el(
+                2,
+                "alternateIdentifier",
+                v["alternateIdentifier"],
+                [("alternateIdentifierType", v["alternateIdentifierType"])] if v.get("alternateIdentifierType") else [],
+            )
+        ),
+    )
+    _xml_list(
+        out,
+        "creators",
+        _xml_items(data.get("creators", []), _PERSON_KEYS - {"contributorType"}),
+        lambda v: _xml_person(out, "creator", "creatorName", v, []),
+    )
+    _xml_list(
+        out,
+        "titles",
+        _xml_items(data.get("titles", []), frozenset({"title"})),
+        lambda v: add(_xml_el(2, "title", v["title"])),
+    )
     publisher = data.get("publisher")
     if publisher:
         if type(publisher) is not dict or publisher.keys() != {"name"}:
@@ -665,28 +755,85 @@ def _datacite_xml(data: dict[str, Any]) -> str:
     for key in ("publicationYear",):
         if data.get(key):
             add(_xml_el(1, key, data[key]))
-    _xml_list(out, "subjects", _xml_items(data.get("subjects", []), frozenset({
-        "subject", "subjectScheme", "schemeUri", "valueUri", "classificationCode"})),
-        lambda v: add(_xml_el(2, "subject", v["subject"], [(n, v[k]) for n, k in (
-            ("subjectScheme", "subjectScheme"), ("schemeURI", "schemeUri"), ("valueURI", "valueUri")) if v.get(k)])))
-    _xml_list(out, "contributors", _xml_items(data.get("contributors", []), _PERSON_KEYS),
-              lambda v: _xml_person(out, "contributor", "contributorName", v,
-                                    [("contributorType", v["contributorType"])] if v.get("contributorType") else []))
-    _xml_list(out, "dates", _xml_items(data.get("dates", []), frozenset({"date", "dateType", "dateInformation"})),
-              lambda v: add(_xml_el(2, "date", v["date"], [("dateType", v["dateType"])] + (
-                  [("dateInformation", v["dateInformation"])] if v.get("dateInformation") else []))))
+    _xml_list(
+        out,
+        "subjects",
+        _xml_items(
+            data.get("subjects", []),
+            frozenset({"subject", "subjectScheme", "schemeUri", "valueUri", "classificationCode"}),
+        ),
+        lambda v: add(
+            _xml_el(
+                2,
+                "subject",
+                v["subject"],
+                [
+                    (n, v[k])
+                    for n, k in (
+                        ("subjectScheme", "subjectScheme"),
+                        ("schemeURI", "schemeUri"),
+                        ("valueURI", "valueUri"),
+                    )
+                    if v.get(k)
+                ],
+            )
+        ),
+    )
+    _xml_list(
+        out,
+        "contributors",
+        _xml_items(data.get("contributors", []), _PERSON_KEYS),
+        lambda v: _xml_person(
+            out,
+            "contributor",
+            "contributorName",
+            v,
+            [("contributorType", v["contributorType"])] if v.get("contributorType") else [],
+        ),
+    )
+    _xml_list(
+        out,
+        "dates",
+        _xml_items(data.get("dates", []), frozenset({"date", "dateType", "dateInformation"})),
+        lambda v: add(
+            _xml_el(
+                2,
+                "date",
+                v["date"],
+                [("dateType", v["dateType"])]
+                + ([("dateInformation", v["dateInformation"])] if v.get("dateInformation") else []),
+            )
+        ),
+    )
     if data.get("language"):
         add(_xml_el(1, "language", data["language"]))
     types = data["types"]
-    if type(types) is not dict or not types.keys() <= {"resourceTypeGeneral", "resourceType"} or not types.get("resourceType"):
+    if (
+        type(types) is not dict
+        or not types.keys() <= {"resourceTypeGeneral", "resourceType"}
+        or not types.get("resourceType")
+    ):
         raise _NotSure
     add(_xml_el(1, "resourceType", types["resourceType"], [("resourceTypeGeneral", types["resourceTypeGeneral"])]))
     if data.get("doi"):
         add(_xml_el(1, "identifier", data["doi"], [("identifierType", "DOI")]))
-    _xml_list(out, "relatedIdentifiers", _xml_items(data.get("relatedIdentifiers", []), frozenset({
-        "relatedIdentifier", "relatedIdentifierType", "relationType", "resourceTypeGeneral"})),
-        lambda v: add(_xml_el(2, "relatedIdentifier", v["relatedIdentifier"], [("relationType", v["relationType"])] + [
-            (k, v[k]) for k in ("resourceTypeGeneral", "relatedIdentifierType") if v.get(k)])))
+    _xml_list(
+        out,
+        "relatedIdentifiers",
+        _xml_items(
+            data.get("relatedIdentifiers", []),
+            frozenset({"relatedIdentifier", "relatedIdentifierType", "relationType", "resourceTypeGeneral"}),
+        ),
+        lambda v: add(
+            _xml_el(
+                2,
+                "relatedIdentifier",
+                v["relatedIdentifier"],
+                [("relationType", v["relationType"])]
+                + [(k, v[k]) for k in ("resourceTypeGeneral", "relatedIdentifierType") if v.get(k)],
+            )
+        ),
+    )
     for plural, singular in (("sizes", "size"), ("formats", "format")):
         values = data.get(plural)
         if values:
@@ -695,22 +842,54 @@ def _datacite_xml(data: dict[str, Any]) -> str:
             _xml_list(out, plural, values, lambda v, singular=singular: add(_xml_el(2, singular, v)))
     if data.get("version"):
         add(_xml_el(1, "version", data["version"]))
-    _xml_list(out, "rightsList", _xml_items(data.get("rightsList", []), frozenset({
-        "rights", "rightsUri", "rightsIdentifier", "rightsIdentifierScheme", "schemeUri"})),
-        lambda v: add(_xml_el(2, "rights", v["rights"], [(n, v[k]) for n, k in (
-            ("rightsURI", "rightsUri"), ("rightsIdentifierScheme", "rightsIdentifierScheme"),
-            ("rightsIdentifier", "rightsIdentifier"), ("schemeURI", "schemeUri")) if v.get(k)])))
-    _xml_list(out, "descriptions", _xml_items(data.get("descriptions", []), frozenset({"description", "descriptionType"})),
-              lambda v: add(_xml_el(2, "description", v["description"], [("descriptionType", v["descriptionType"])])))
-    funding = _xml_items(data.get("fundingReferences", []), frozenset({
-        "funderName", "funderIdentifier", "funderIdentifierType", "awardNumber"}))
+    _xml_list(
+        out,
+        "rightsList",
+        _xml_items(
+            data.get("rightsList", []),
+            frozenset({"rights", "rightsUri", "rightsIdentifier", "rightsIdentifierScheme", "schemeUri"}),
+        ),
+        lambda v: add(
+            _xml_el(
+                2,
+                "rights",
+                v["rights"],
+                [
+                    (n, v[k])
+                    for n, k in (
+                        ("rightsURI", "rightsUri"),
+                        ("rightsIdentifierScheme", "rightsIdentifierScheme"),
+                        ("rightsIdentifier", "rightsIdentifier"),
+                        ("schemeURI", "schemeUri"),
+                    )
+                    if v.get(k)
+                ],
+            )
+        ),
+    )
+    _xml_list(
+        out,
+        "descriptions",
+        _xml_items(data.get("descriptions", []), frozenset({"description", "descriptionType"})),
+        lambda v: add(_xml_el(2, "description", v["description"], [("descriptionType", v["descriptionType"])])),
+    )
+    funding = _xml_items(
+        data.get("fundingReferences", []),
+        frozenset({"funderName", "funderIdentifier", "funderIdentifierType", "awardNumber"}),
+    )
 
     def grant(v: dict[str, Any]) -> None:
         add("    <fundingReference>\n")
         add(_xml_el(3, "funderName", v["funderName"]))
         if v.get("funderIdentifier"):
-            add(_xml_el(3, "funderIdentifier", v["funderIdentifier"], [("funderIdentifierType", v["funderIdentifierType"])]
-                        if v.get("funderIdentifierType") else []))
+            add(
+                _xml_el(
+                    3,
+                    "funderIdentifier",
+                    v["funderIdentifier"],
+                    [("funderIdentifierType", v["funderIdentifierType"])] if v.get("funderIdentifierType") else [],
+                )
+            )
         if v.get("awardNumber"):
             add(_xml_el(3, "awardNumber", v["awardNumber"]))
         add("    </fundingReference>\n")
@@ -721,6 +900,7 @@ def _datacite_xml(data: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- JSON-LD
+
 
 def _term(t: Any) -> dict[str, Any]:
     url = term_url(t.id, identifier=True)
@@ -752,9 +932,11 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
                 for a in author.affiliations
             ]
         creators.append(person)
-    keywords = _unique([one_line(k) for k in study.keywords if one_line(k)]
-                       + [one_line(t.label) for t in cs.organisms]
-                       + [one_line(t.label) for t in cs.imaging_methods])
+    keywords = _unique(
+        [one_line(k) for k in study.keywords if one_line(k)]
+        + [one_line(t.label) for t in cs.organisms]
+        + [one_line(t.label) for t in cs.imaging_methods]
+    )
     doc: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Dataset",
@@ -784,22 +966,30 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
     for image in cs.images[:JSONLD_MAX_DISTRIBUTIONS]:
         content = image.access.https or image.access.s3
         if content:
-            distribution.append({
-                "@type": "DataDownload",
-                "name": one_line(f"{image.dataset}/{image.name}"),
-                "contentUrl": content,
-                "encodingFormat": "OME-Zarr",
-                **({"contentSize": f"{image.facts.size_bytes} B"}
-                   if image.facts is not None and image.facts.size_bytes else {}),
-            })
+            distribution.append(
+                {
+                    "@type": "DataDownload",
+                    "name": one_line(f"{image.dataset}/{image.name}"),
+                    "contentUrl": content,
+                    "encodingFormat": "OME-Zarr",
+                    **(
+                        {"contentSize": f"{image.facts.size_bytes} B"}
+                        if image.facts is not None and image.facts.size_bytes
+                        else {}
+                    ),
+                }
+            )
     if distribution:
         doc["distribution"] = distribution
     citations = []
     for pub in study.publications:
         if not (pub.doi or pub.pubmed_id):
             continue
-        article: dict[str, Any] = {"@type": "ScholarlyArticle", "name": one_line(pub.title),
-                                   "datePublished": str(pub.year)}
+        article: dict[str, Any] = {
+            "@type": "ScholarlyArticle",
+            "name": one_line(pub.title),
+            "datePublished": str(pub.year),
+        }
         urls = ([doi_url(pub.doi)] if pub.doi else []) + ([pubmed_url(pub.pubmed_id)] if pub.pubmed_id else [])
         article["@id"] = urls[0]
         article["identifier"] = urls[0]

@@ -28,10 +28,16 @@ def command(fmt: str) -> None:
 
     checks = all_checks()
     if fmt == "json":
-        click.echo(json.dumps(
-            [{"id": c.id, "severity": c.severity.value, "area": c.area, "title": c.title, "fix": c.fix} for c in checks],
-            indent=2, ensure_ascii=False,
-        ))
+        click.echo(
+            json.dumps(
+                [
+                    {"id": c.id, "severity": c.severity.value, "area": c.area, "title": c.title, "fix": c.fix}
+                    for c in checks
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     elif fmt == "markdown":
         click.echo(checks_markdown(checks), nl=False)
     else:

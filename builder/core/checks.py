@@ -98,7 +98,7 @@ class Diagnostic:
         return ":".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "check": self.check,
             "severity": self.severity.value,
             "message": self.message,

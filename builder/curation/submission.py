@@ -213,7 +213,7 @@ def base_accessions(root: Path, base: str, settings: ArchiveSettings) -> set[str
 
 def _is_released(raw: dict[str, Any] | None, today: dt.date) -> bool:
     """The record (as plain data) was released by ``today``, by the publication policy."""
-    return bool(raw) and is_released(as_date(raw.get("release_date")), today)
+    return raw is not None and bool(raw) and is_released(as_date(raw.get("release_date")), today)
 
 
 def _changelog(raw: dict[str, Any] | None) -> list[dict[str, Any]]:

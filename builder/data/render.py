@@ -50,6 +50,7 @@ WEBP_METHOD = 4
 
 # ---------------------------------------------------------------- thumbnails
 
+
 def render_thumbnail(
     planes: np.ndarray,
     channels: Sequence[ChannelFacts],
@@ -77,8 +78,9 @@ def render_thumbnail(
     # Planes much larger than the thumbnail are averaged down after windowing, so
     # memory stays bounded by the output size and no detail that would show is lost.
     composite = composite_channels(planes, channels, max_side=COMPOSITE_OVERSAMPLING * size)
-    return fit_to_square(Image.fromarray(composite, mode="RGB"), size, background=background,
-                         source_shape=(height, width))
+    return fit_to_square(
+        Image.fromarray(composite, mode="RGB"), size, background=background, source_shape=(height, width)
+    )
 
 
 def composite_channels(
@@ -122,7 +124,9 @@ def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
 
 def scale_to_window(plane: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
     """Intensities in [0, 1]: linear between the window's start and end, clipped outside."""
-    values = plane.astype(np.float64) if plane.dtype.itemsize > 2 or plane.dtype.kind == "f" else plane.astype(np.float32)
+    values = (
+        plane.astype(np.float64) if plane.dtype.itemsize > 2 or plane.dtype.kind == "f" else plane.astype(np.float32)
+    )
     if plane.dtype == bool:
         start, end = 0.0, 1.0
     elif window is not None and all(np.isfinite(window)):
@@ -166,7 +170,7 @@ def channel_color(color: str | None, index: int, count: int) -> tuple[int, int, 
 
 
 def parse_hex_color(color: str) -> tuple[int, int, int] | None:
-    """"RRGGBB" (optionally with '#') as RGB, or None when it is not one."""
+    """ "RRGGBB" (optionally with '#') as RGB, or None when it is not one."""
     text = color.strip().lstrip("#")
     if len(text) != 6:
         return None
@@ -178,6 +182,7 @@ def parse_hex_color(color: str) -> tuple[int, int, int] | None:
 
 
 # ---------------------------------------------------------------- fitting into a square
+
 
 def fit_box(height: int, width: int, size: int) -> tuple[int, int, int, int]:
     """Where a ``height x width`` image lands in a ``size`` square: (left, top, new width, new height)."""
@@ -215,6 +220,7 @@ def fit_to_square(
 
 
 # ---------------------------------------------------------------- plates
+
 
 def render_plate_montage(
     tiles: dict[tuple[int, int], Image.Image | None],
@@ -270,9 +276,9 @@ def label_color(value: int) -> tuple[int, int, int]:
     hue = (int(value) * 0.618033988749895) % 1.0
     sector, fraction = divmod(hue * 6.0, 1.0)
     rising, falling = fraction, 1.0 - fraction
-    r, g, b = [
-        (1, rising, 0), (falling, 1, 0), (0, 1, rising), (0, falling, 1), (rising, 0, 1), (1, 0, falling)
-    ][int(sector) % 6]
+    r, g, b = [(1, rising, 0), (falling, 1, 0), (0, 1, rising), (0, falling, 1), (rising, 0, 1), (1, 0, falling)][
+        int(sector) % 6
+    ]
     return round(r * 255), round(g * 255), round(b * 255)
 
 
@@ -300,6 +306,7 @@ def render_labels(labels: np.ndarray, size: int, *, background: Literal["black",
 
 
 # ---------------------------------------------------------------- label outlines
+
 
 def label_outlines(labels: np.ndarray) -> np.ndarray:
     """True on the pixels of each labelled object that touch a different value.
@@ -341,9 +348,7 @@ def overlay_outlines(
         mask = outlines
     else:
         if result.width != result.height:
-            raise ValueError(
-                f"outlines of shape {outlines.shape} do not match a non-square {result.size} image"
-            )
+            raise ValueError(f"outlines of shape {outlines.shape} do not match a non-square {result.size} image")
         left, top, fit_width, fit_height = fit_box(height, width, result.width)
         # Box-averaging then keeping any non-zero pixel is a max-pool: thin lines survive.
         shrunk = Image.fromarray(outlines.astype(np.uint8) * 255, mode="L").resize(
@@ -357,6 +362,7 @@ def overlay_outlines(
 
 
 # ---------------------------------------------------------------- encoding
+
 
 def encode_image(image: Image.Image, fmt: Literal["webp", "png"] = "webp") -> bytes:
     """The image as WebP or PNG bytes; the same image always gives the same bytes."""

@@ -66,16 +66,20 @@ def assess(study: Study) -> Completeness:
         if author.orcid:
             with_orcid += 1
         else:
-            hints.append(Hint(
-                "CMP001", ("authors", i, "name"), f"author {author.name} has no ORCID iD", f"authors[{i}].orcid"
-            ))
+            hints.append(
+                Hint("CMP001", ("authors", i, "name"), f"author {author.name} has no ORCID iD", f"authors[{i}].orcid")
+            )
         if author.affiliations:
             with_affiliation += 1
         else:
-            hints.append(Hint(
-                "CMP010", ("authors", i, "name"), f"author {author.name} has no affiliation",
-                f"authors[{i}].affiliations",
-            ))
+            hints.append(
+                Hint(
+                    "CMP010",
+                    ("authors", i, "name"),
+                    f"author {author.name} has no affiliation",
+                    f"authors[{i}].affiliations",
+                )
+            )
         if author.roles:
             with_roles += 1
         for j, affiliation in enumerate(author.affiliations):
@@ -83,11 +87,14 @@ def assess(study: Study) -> Completeness:
             if affiliation.ror:
                 with_ror += 1
             else:
-                hints.append(Hint(
-                    "CMP002", ("authors", i, "affiliations", j, "name"),
-                    f"affiliation '{affiliation.name}' of {author.name} has no ROR id",
-                    f"authors[{i}].affiliations[{j}].ror",
-                ))
+                hints.append(
+                    Hint(
+                        "CMP002",
+                        ("authors", i, "affiliations", j, "name"),
+                        f"affiliation '{affiliation.name}' of {author.name} has no ROR id",
+                        f"authors[{i}].affiliations[{j}].ror",
+                    )
+                )
     parts["orcid"] = _fraction(with_orcid, len(authors))
     parts["affiliations"] = _fraction(with_affiliation, len(authors))
     parts["ror"] = _fraction(with_ror, affiliations) if affiliations else 0.0
@@ -116,26 +123,36 @@ def assess(study: Study) -> Completeness:
         if dataset.acquisition.parameters:
             with_parameters += 1
         else:
-            hints.append(Hint(
-                "CMP006", ("datasets", d, "acquisition"),
-                f"dataset '{dataset.name}' does not describe its acquisition parameters",
-                f"datasets[{d}].acquisition.parameters",
-            ))
+            hints.append(
+                Hint(
+                    "CMP006",
+                    ("datasets", d, "acquisition"),
+                    f"dataset '{dataset.name}' does not describe its acquisition parameters",
+                    f"datasets[{d}].acquisition.parameters",
+                )
+            )
         if dataset.specimen.signal_contrast:
             with_signal += 1
         else:
-            hints.append(Hint(
-                "CMP007", ("datasets", d, "specimen"),
-                f"dataset '{dataset.name}' does not describe the signal and contrast of its channels",
-                f"datasets[{d}].specimen.signal_contrast",
-            ))
+            hints.append(
+                Hint(
+                    "CMP007",
+                    ("datasets", d, "specimen"),
+                    f"dataset '{dataset.name}' does not describe the signal and contrast of its channels",
+                    f"datasets[{d}].specimen.signal_contrast",
+                )
+            )
         if dataset.description:
             with_description += 1
         else:
-            hints.append(Hint(
-                "CMP009", ("datasets", d, "name"), f"dataset '{dataset.name}' has no description",
-                f"datasets[{d}].description",
-            ))
+            hints.append(
+                Hint(
+                    "CMP009",
+                    ("datasets", d, "name"),
+                    f"dataset '{dataset.name}' has no description",
+                    f"datasets[{d}].description",
+                )
+            )
     parts["acquisition_parameters"] = _fraction(with_parameters, len(datasets))
     parts["signal_contrast"] = _fraction(with_signal, len(datasets))
     parts["dataset_descriptions"] = _fraction(with_description, len(datasets))
@@ -143,10 +160,13 @@ def assess(study: Study) -> Completeness:
     length = len(study.description)
     parts["description"] = min(length, GOOD_DESCRIPTION_CHARS) / GOOD_DESCRIPTION_CHARS
     if length < GOOD_DESCRIPTION_CHARS:
-        hints.append(Hint(
-            "CMP008", ("description",),
-            f"the description has {length} characters; {GOOD_DESCRIPTION_CHARS} or more help others reuse the data",
-        ))
+        hints.append(
+            Hint(
+                "CMP008",
+                ("description",),
+                f"the description has {length} characters; {GOOD_DESCRIPTION_CHARS} or more help others reuse the data",
+            )
+        )
 
     score = round(sum(WEIGHTS[k] * parts[k] for k in WEIGHTS))
     return Completeness(score=max(0, min(100, score)), parts=parts, hints=hints)
@@ -163,9 +183,13 @@ def channel_hints(study: Study, channels: dict[str, int]) -> list[Hint]:
         found = channels.get(dataset.name, 0)
         described = len(dataset.specimen.signal_contrast)
         if 0 < described < found:
-            hints.append(Hint(
-                "CMP012", ("datasets", d, "specimen", "signal_contrast"),
-                f"the images of dataset '{dataset.name}' have {found} channels, but signal_contrast describes {described}",
-                f"datasets[{d}].specimen.signal_contrast",
-            ))
+            hints.append(
+                Hint(
+                    "CMP012",
+                    ("datasets", d, "specimen", "signal_contrast"),
+                    f"the images of dataset '{dataset.name}' have {found} channels, "
+                    f"but signal_contrast describes {described}",
+                    f"datasets[{d}].specimen.signal_contrast",
+                )
+            )
     return hints

@@ -96,8 +96,9 @@ class RecordResult:
         """The plain data read from YAML (None when unreadable)."""
         if self.raw_data is _DROPPED:
             # Dropped by compact(): read again from the text, not kept (a one-off need, e.g. fixity).
-            return load_yaml(self.source or b"", max_bytes=len(self.source or b"") + 1, max_depth=10_000,
-                             max_nodes=10**9).data
+            return load_yaml(
+                self.source or b"", max_bytes=len(self.source or b"") + 1, max_depth=10_000, max_nodes=10**9
+            ).data
         return self.raw_data
 
     @property
@@ -122,8 +123,9 @@ class RecordResult:
     def position(self, loc: Loc) -> tuple[int, int] | None:
         """(line, column) where ``loc`` is written, or where its nearest written parent is."""
         if not self.positions and self.source is not None:
-            self.positions = load_yaml(self.source, max_bytes=len(self.source) + 1, max_depth=10_000,
-                                       max_nodes=10**9).positions
+            self.positions = load_yaml(
+                self.source, max_bytes=len(self.source) + 1, max_depth=10_000, max_nodes=10**9
+            ).positions
         loc = tuple(loc)
         while True:
             found = self.positions.get(loc)
@@ -165,6 +167,7 @@ class RecordSet:
 
 # ---------------------------------------------------------------- one record
 
+
 def validation_context(settings: ArchiveSettings) -> dict[str, Any]:
     return {
         "accession_pattern": settings.accession_pattern,
@@ -178,7 +181,7 @@ def display_path(path: Path, root: Path | None) -> str:
         prefix = str(root).rstrip("/") + "/"
         text = str(path)
         if text.startswith(prefix) and "/../" not in text:  # the common case: no path parsing, no disk
-            return text[len(prefix):].replace("\\", "/")
+            return text[len(prefix) :].replace("\\", "/")
         try:
             return path.resolve().relative_to(root.resolve()).as_posix()
         except (ValueError, OSError):
@@ -208,34 +211,52 @@ def load_record(
         if os.path.islink(name) or os.path.islink(os.path.dirname(name)):
             # A link in a pull request could make CI read any file on the runner.
             return RecordResult(
-                path, file, None, None,
-                diagnostics=[Diagnostic.of(
-                    REC001,
-                    f"{file} is a symbolic link; records are read only as plain files",
-                    hint="commit the record itself (git rm the link, then add the file)",
-                    file=file,
-                )],
+                path,
+                file,
+                None,
+                None,
+                diagnostics=[
+                    Diagnostic.of(
+                        REC001,
+                        f"{file} is a symbolic link; records are read only as plain files",
+                        hint="commit the record itself (git rm the link, then add the file)",
+                        file=file,
+                    )
+                ],
             )
         try:
             text = _read_at_most(name, limit + 1)  # never more than the limit, whatever the file's size
         except OSError as exc:
             reason = exc.strerror or str(exc)
             return RecordResult(
-                path, file, None, None,
+                path,
+                file,
+                None,
+                None,
                 diagnostics=[Diagnostic.of(REC001, f"cannot read {file}: {reason}", file=file)],
             )
         if len(text) > limit:
             size = path.stat().st_size
             return RecordResult(
-                path, file, None, None,
-                diagnostics=[Diagnostic.of(
-                    REC002, f"the file is {size:,} bytes; records may be at most {limit:,} bytes",
-                    file=file,
-                )],
+                path,
+                file,
+                None,
+                None,
+                diagnostics=[
+                    Diagnostic.of(
+                        REC002,
+                        f"the file is {size:,} bytes; records may be at most {limit:,} bytes",
+                        file=file,
+                    )
+                ],
             )
     limits = settings.limits
     doc = load_yaml(
-        text, file=file, max_bytes=limits.max_record_bytes, max_depth=limits.max_yaml_depth, max_nodes=limits.max_yaml_nodes
+        text,
+        file=file,
+        max_bytes=limits.max_record_bytes,
+        max_depth=limits.max_yaml_depth,
+        max_nodes=limits.max_yaml_nodes,
     )
     result = RecordResult(path, file, None, doc.data, doc.positions, list(doc.diagnostics), source=bytes(text))
     if not doc.ok:
@@ -250,7 +271,9 @@ def load_record(
             Diagnostic.of(
                 XRF005,
                 f"the record is named {path.name}; records are studies/<ACCESSION>/{RECORD_NAME}",
-                file=file, line=1, column=1,
+                file=file,
+                line=1,
+                column=1,
             )
         )
     accession = raw.get("accession")
@@ -260,7 +283,10 @@ def load_record(
             Diagnostic.of(
                 XRF001,
                 f"the record says accession {accession}, but it is in the folder {path.parent.name}/",
-                file=file, line=line, column=column, field="accession",
+                file=file,
+                line=line,
+                column=column,
+                field="accession",
                 hint=f"Keep the folder and the accession equal: the accession assigned to this folder is "
                 f"{path.parent.name}; if {accession} is right, the folder must be studies/{accession}/.",
             )
@@ -270,13 +296,21 @@ def load_record(
     if version is not None and version < SCHEMA_VERSION:
         # Other errors of an old record are mostly the format change itself: say only what fixes them all.
         line, column = doc.positions.get(("schema_version",), (1, 1))
-        written = "schema_version is missing, and the record uses the early draft format" if (
-            "schema_version" not in raw) else f"schema_version {version} is not the current version {SCHEMA_VERSION}"
-        result.diagnostics.append(Diagnostic.of(
-            MOD030,
-            f"{written}; run `bioarchive migrate {file}` to upgrade it, then validate again",
-            file=file, line=line, column=column, field="schema_version",
-        ))
+        written = (
+            "schema_version is missing, and the record uses the early draft format"
+            if ("schema_version" not in raw)
+            else f"schema_version {version} is not the current version {SCHEMA_VERSION}"
+        )
+        result.diagnostics.append(
+            Diagnostic.of(
+                MOD030,
+                f"{written}; run `bioarchive migrate {file}` to upgrade it, then validate again",
+                file=file,
+                line=line,
+                column=column,
+                field="schema_version",
+            )
+        )
         return result
     try:
         study = Study.model_validate(raw, context=context if context is not None else validation_context(settings))
@@ -298,11 +332,17 @@ def load_record(
     if hints:
         for hint in report.hints:
             # On the field when it is written (even empty); else by the title, where it can be added.
-            written = doc.positions.get(tuple(hint.path))
-            line, column = written or _place(doc, hint.path if len(hint.path) > 1 else ("title",))
+            written_at = doc.positions.get(tuple(hint.path))
+            hint_line, hint_column = written_at or _place(doc, hint.path if len(hint.path) > 1 else ("title",))
             result.diagnostics.append(
-                Diagnostic.of(get_check(hint.check), hint.message, file=file, line=line, column=column,
-                              field=hint.field or format_path(hint.path) or None)
+                Diagnostic.of(
+                    get_check(hint.check),
+                    hint.message,
+                    file=file,
+                    line=hint_line,
+                    column=hint_column,
+                    field=hint.field or format_path(hint.path) or None,
+                )
             )
     return result
 
@@ -348,15 +388,18 @@ def _hidden_characters(raw: Any, doc: YamlDocument, file: str) -> list[Diagnosti
             found = _HIDING.search(value)
             if found:
                 char = found.group()
-                message = (f"{_field_label(loc)} contains the invisible character U+{ord(char):04X} "
-                           f"({unicodedata.name(char, 'a control character')}) at character {found.start() + 1}")
+                message = (
+                    f"{_field_label(loc)} contains the invisible character U+{ord(char):04X} "
+                    f"({unicodedata.name(char, 'a control character')}) at character {found.start() + 1}"
+                )
             elif value and not value.strip(_INVISIBLE + " \t\r\n"):
                 message = f"{_field_label(loc)} has no visible characters, only zero-width ones"
             else:
                 return
             line, column = _place(doc, loc)
-            out.append(Diagnostic.of(MOD028, message, file=file, line=line, column=column,
-                                     field=format_path(loc) or None))
+            out.append(
+                Diagnostic.of(MOD028, message, file=file, line=line, column=column, field=format_path(loc) or None)
+            )
 
     visit(raw, ())
     return out
@@ -374,12 +417,18 @@ def _within_study_rules(study: Study, doc: YamlDocument, file: str) -> list[Diag
         if dataset.name in seen:
             first_line = _place(doc, ("datasets", seen[dataset.name], "name"))[0]
             line, column = _place(doc, ("datasets", d, "name"))
-            out.append(Diagnostic.of(
-                XRF003,
-                f"the dataset name '{dataset.name}' is used twice (datasets[{seen[dataset.name]}] at line {first_line} "
-                f"and datasets[{d}])",
-                file=file, line=line, column=column, field=f"datasets[{d}].name",
-            ))
+            out.append(
+                Diagnostic.of(
+                    XRF003,
+                    f"the dataset name '{dataset.name}' is used twice "
+                    f"(datasets[{seen[dataset.name]}] at line {first_line} "
+                    f"and datasets[{d}])",
+                    file=file,
+                    line=line,
+                    column=column,
+                    field=f"datasets[{d}].name",
+                )
+            )
         else:
             seen[dataset.name] = d
     images: dict[str, tuple[int, int]] = {}
@@ -389,12 +438,17 @@ def _within_study_rules(study: Study, doc: YamlDocument, file: str) -> list[Diag
                 fd, fi = images[image.name]
                 first_line = _place(doc, ("datasets", fd, "images", fi, "name"))[0]
                 line, column = _place(doc, ("datasets", d, "images", i, "name"))
-                out.append(Diagnostic.of(
-                    XRF004,
-                    f"the image name '{image.name}' is used twice in this study (first at line {first_line}); "
-                    "image names are unique across all datasets of a study",
-                    file=file, line=line, column=column, field=f"datasets[{d}].images[{i}].name",
-                ))
+                out.append(
+                    Diagnostic.of(
+                        XRF004,
+                        f"the image name '{image.name}' is used twice in this study (first at line {first_line}); "
+                        "image names are unique across all datasets of a study",
+                        file=file,
+                        line=line,
+                        column=column,
+                        field=f"datasets[{d}].images[{i}].name",
+                    )
+                )
             else:
                 images[image.name] = (d, i)
     return out
@@ -408,18 +462,25 @@ def _scaffold_leftovers(study: Study, doc: YamlDocument, file: str) -> list[Diag
             (("datasets", d, "biosample", "biological_entity"), dataset.biosample.biological_entity),
             (("datasets", d, "specimen", "preparation_protocol"), dataset.specimen.preparation_protocol),
             (("datasets", d, "acquisition", "instrument"), dataset.acquisition.instrument),
-            *((("datasets", d, "specimen", "signal_contrast", i, "contrast"), signal.contrast)
-              for i, signal in enumerate(dataset.specimen.signal_contrast)),
+            *(
+                (("datasets", d, "specimen", "signal_contrast", i, "contrast"), signal.contrast)
+                for i, signal in enumerate(dataset.specimen.signal_contrast)
+            ),
         ]
     out = []
     for loc, value in places:
         if value in _SCAFFOLD_VALUES:
             line, column = _place(doc, loc)
-            out.append(Diagnostic.of(
-                MOD050,
-                f"{_field_label(loc)} still holds the guidance text that `bioarchive new` wrote",
-                file=file, line=line, column=column, field=format_path(loc),
-            ))
+            out.append(
+                Diagnostic.of(
+                    MOD050,
+                    f"{_field_label(loc)} still holds the guidance text that `bioarchive new` wrote",
+                    file=file,
+                    line=line,
+                    column=column,
+                    field=format_path(loc),
+                )
+            )
     return out
 
 
@@ -434,7 +495,8 @@ def _ontology_diagnostics(
             loc = (*finding.path, "label")
             check = ONT003
             hint = (
-                f"If {finding.curie} is right, write label: {finding.known_label}. If '{finding.given_label}' is right, "
+                f"If {finding.curie} is right, write label: {finding.known_label}. "
+                f"If '{finding.given_label}' is right, "
                 "the id is wrong: look it up again (https://www.ebi.ac.uk/ols4)."
             )
         elif finding.kind == "obsolete":
@@ -446,10 +508,18 @@ def _ontology_diagnostics(
             check = ONT004
             hint = None
         line, column = _place(doc, loc)
-        out.append(Diagnostic.of(
-            check, finding.message, file=file, line=line, column=column, field=format_path(loc), hint=hint,
-            extra={"curie": finding.curie, "given_label": finding.given_label, "known_label": finding.known_label},
-        ))
+        out.append(
+            Diagnostic.of(
+                check,
+                finding.message,
+                file=file,
+                line=line,
+                column=column,
+                field=format_path(loc),
+                hint=hint,
+                extra={"curie": finding.curie, "given_label": finding.given_label, "known_label": finding.known_label},
+            )
+        )
     return out
 
 
@@ -472,8 +542,14 @@ _TYPE_WORDS = {
     "enum": None,
 }
 _DATE_ERRORS = {
-    "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type",
-    "date_past", "date_future", "datetime_parsing", "datetime_type",
+    "date_parsing",
+    "date_from_datetime_parsing",
+    "date_from_datetime_inexact",
+    "date_type",
+    "date_past",
+    "date_future",
+    "datetime_parsing",
+    "datetime_type",
 }
 _LENGTH_ERRORS = {"too_short", "too_long", "string_too_short", "string_too_long"}
 _MAX_MESSAGE = 400
@@ -525,7 +601,11 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
             parent = loc[:-1]
             where = f" in {_field_label(parent)}" if parent else ""
             message = f"the required field `{name}` is missing{where}"
-            hint = f"Add `{name}:`" + (f" under {_field_label(parent)}" if parent else "") + "; `bioarchive new` writes a record with every required field."
+            hint = (
+                f"Add `{name}:`"
+                + (f" under {_field_label(parent)}" if parent else "")
+                + "; `bioarchive new` writes a record with every required field."
+            )
         elif etype == "extra_forbidden":
             check = "MOD002"
             name = str(loc[-1])
@@ -544,7 +624,9 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
         elif etype in ("enum", "literal_error"):
             check = "MOD005"
             choices = _enum_choices(str(ctx.get("expected", "")))
-            message = f"{_field_label(loc)} is {_describe_input(value)}; allowed: {', '.join(choices) or ctx.get('expected')}"
+            message = (
+                f"{_field_label(loc)} is {_describe_input(value)}; allowed: {', '.join(choices) or ctx.get('expected')}"
+            )
             if isinstance(value, str) and choices:
                 guess = difflib.get_close_matches(value.lower(), choices, n=1, cutoff=0.6)
                 if guess:
@@ -572,19 +654,28 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
             if "string" in etype:
                 n = len(value) if isinstance(value, str) else "?"
                 if etype == "string_too_short":
-                    message = f"{_field_label(loc)} is too short ({n} characters); write at least {ctx.get('min_length')}"
+                    message = (
+                        f"{_field_label(loc)} is too short ({n} characters); write at least {ctx.get('min_length')}"
+                    )
                 else:
-                    message = f"{_field_label(loc)} is too long ({n} characters); at most {ctx.get('max_length')} allowed"
+                    message = (
+                        f"{_field_label(loc)} is too long ({n} characters); at most {ctx.get('max_length')} allowed"
+                    )
             else:
                 n = len(value) if isinstance(value, (list, dict, str)) else "?"
                 if etype == "too_short":
-                    message = f"{_field_label(loc)} needs at least {ctx.get('min_length')} entr{'y' if ctx.get('min_length') == 1 else 'ies'} (found {n})"
+                    entries = "entry" if ctx.get("min_length") == 1 else "entries"
+                    message = f"{_field_label(loc)} needs at least {ctx.get('min_length')} {entries} (found {n})"
                 else:
                     message = f"{_field_label(loc)} has too many entries ({n}); at most {ctx.get('max_length')}"
         elif etype in _RANGE_ERRORS:
             check = "MOD007"
-            bound = {"greater_than": "greater than", "greater_than_equal": "at least",
-                     "less_than": "less than", "less_than_equal": "at most"}[etype]
+            bound = {
+                "greater_than": "greater than",
+                "greater_than_equal": "at least",
+                "less_than": "less than",
+                "less_than_equal": "at most",
+            }[etype]
             limit = next(iter(ctx.values()), "?")
             message = f"{_field_label(loc)} is {value}; it must be {bound} {limit}"
         elif _is_registered(etype):
@@ -602,10 +693,18 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
         line, column = _place(doc, point_at)
         if len(message) > _MAX_MESSAGE:  # values quoted from hostile input stay readable
             message = message[: _MAX_MESSAGE - 1] + "…"
-        out.append(Diagnostic.of(
-            get_check(check), message, file=file, line=line, column=column,
-            field=format_path(loc) or None, hint=hint, extra=extra,
-        ))
+        out.append(
+            Diagnostic.of(
+                get_check(check),
+                message,
+                file=file,
+                line=line,
+                column=column,
+                field=format_path(loc) or None,
+                hint=hint,
+                extra=extra,
+            )
+        )
     return out
 
 
@@ -621,11 +720,11 @@ def _root_rule_location(check: str, raw: Any, loc: Loc) -> tuple[Loc, Loc | None
     """Study-level rules point at the field a depositor must change, not at line 1."""
     if loc or not isinstance(raw, dict):
         return loc, None
-    authors = raw.get("authors") if isinstance(raw.get("authors"), list) else []
+    authors: list[Any] = raw["authors"] if isinstance(raw.get("authors"), list) else []
     if check == "MOD040":
         contacts = [i for i, a in enumerate(authors) if isinstance(a, dict) and a.get("contact") is True]
         if len(contacts) > 1:
-            target = ("authors", contacts[1], "contact")
+            target: tuple[str | int, ...] = ("authors", contacts[1], "contact")
             return target, target
         return ("authors",), ("authors",)
     if check == "MOD041":
@@ -651,6 +750,7 @@ def _root_rule_location(check: str, raw: Any, loc: Loc) -> tuple[Loc, Loc | None
 
 
 # The model's field names at a location, for "did you mean".
+
 
 def _field_names_at(loc: Loc) -> list[str]:
     model = _model_at(tuple(p if isinstance(p, str) else 0 for p in loc))
@@ -691,6 +791,7 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
 
 # ---------------------------------------------------------------- all records
 
+
 def record_paths(root: Path) -> list[Path]:
     """studies/<folder>/study.yaml of every study folder, in folder order.
 
@@ -708,7 +809,9 @@ def record_paths(root: Path) -> list[Path]:
     ]
 
 
-def load_records(root: Path, settings: ArchiveSettings, paths: list[Path] | None = None, *, hints: bool = True) -> RecordSet:
+def load_records(
+    root: Path, settings: ArchiveSettings, paths: list[Path] | None = None, *, hints: bool = True
+) -> RecordSet:
     """Validate the archive's records (or only ``paths``) with cross-record rules."""
     root = Path(root)
     terms, term_diagnostics = load_term_index(root)
@@ -755,8 +858,13 @@ def _accession_collisions(records: RecordSet, root: Path) -> None:
         claimed.setdefault(accession, r)
         if other is not None:
             line, column = r.position(("accession",)) or (None, None)
-            r.diagnostics.append(Diagnostic.of(
-                XRF002,
-                f"the accession {accession} is already used by {other}",
-                file=r.file, line=line, column=column, field="accession",
-            ))
+            r.diagnostics.append(
+                Diagnostic.of(
+                    XRF002,
+                    f"the accession {accession} is already used by {other}",
+                    file=r.file,
+                    line=line,
+                    column=column,
+                    field="accession",
+                )
+            )

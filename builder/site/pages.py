@@ -590,7 +590,7 @@ def render_site_pages(
     images: dict[str, ImageFacts] | None = None,
     site_pages: bool = True,
     studies: Iterable[CatalogStudy] | None = None,
-    framed: Callable[[FramedPage], None] | None = None,
+    framed: Callable[[FramedPage], object] | None = None,
     on_study: Callable[[CatalogStudy], None] | None = None,
 ) -> PagesResult:
     """Render the pages: those in the nav into docs_dir, the others to

@@ -69,11 +69,15 @@ def test_stats_count_listed_studies(sample_catalog):
 
 def test_facets(sample_catalog):
     f = sample_catalog.facets
-    assert f["organism"] == [FacetValue("NCBITaxon:10090", "Mus musculus", 2),
-                             FacetValue("NCBITaxon:9606", "Homo sapiens", 1)]
+    assert f["organism"] == [
+        FacetValue("NCBITaxon:10090", "Mus musculus", 2),
+        FacetValue("NCBITaxon:9606", "Homo sapiens", 1),
+    ]
     assert {v.value: v.count for v in f["imaging_method"]} == {"FBbi:00000251": 1, "FBbi:00000246": 1}
-    assert f["biological_scale"] == [FacetValue("cell", "cell", 2),
-                                     FacetValue("molecular machine", "molecular machine", 1)]
+    assert f["biological_scale"] == [
+        FacetValue("cell", "cell", 2),
+        FacetValue("molecular machine", "molecular machine", 1),
+    ]
     assert {v.value for v in f["data_type"]} == {"reference images", "systematic phenotyping"}
     assert {v.value: v.label for v in f["licence"]} == {
         "CC-BY-4.0": "Creative Commons Attribution 4.0 International",
@@ -99,8 +103,11 @@ def test_facet_label_is_the_most_used_label(catalog_settings):
         record["datasets"][0]["biosample"]["organisms"] = [{"id": "NCBITaxon:10090", "label": label}]
         return Study.model_validate(record)
 
-    studies = [with_label("OIA-000011", "mouse"), with_label("OIA-000012", "Mus musculus"),
-               with_label("OIA-000013", "Mus musculus")]
+    studies = [
+        with_label("OIA-000011", "mouse"),
+        with_label("OIA-000012", "Mus musculus"),
+        with_label("OIA-000013", "Mus musculus"),
+    ]
     catalog = build_catalog(studies, {}, catalog_settings, TODAY)
     assert catalog.facets["organism"] == [FacetValue("NCBITaxon:10090", "Mus musculus", 3)]
 
@@ -147,8 +154,9 @@ def test_no_viewers_without_https():
     assert "'example-data/mesc/cell.ome.zarr'" in snippet
     ast.parse(snippet)
     # A plain-HTTP S3 endpoint (a local test server) gives no public HTTPS URL either.
-    local_s3 = settings_for_tests(storage_root="s3://bucket/root", storage_public_url="",
-                                  s3_endpoint_url="http://127.0.0.1:5000")
+    local_s3 = settings_for_tests(
+        storage_root="s3://bucket/root", storage_public_url="", s3_endpoint_url="http://127.0.0.1:5000"
+    )
     access = image_access("a/b.ome.zarr", local_s3)
     assert access.s3 == "s3://bucket/root/a/b.ome.zarr" and access.https is None
     snippet = python_snippet(access, None, local_s3)
@@ -168,8 +176,11 @@ def test_snippet_survives_hostile_values():
     url = "https://h.example.org/a'b\"c\\d.zarr"
     snippet = python_snippet(image_access(url, settings), None, settings)
     tree = ast.parse(snippet)  # still valid Python
-    calls = [node for node in ast.walk(tree)
-             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "open_group"]
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "open_group"
+    ]
     assert [ast.literal_eval(call.args[0]) for call in calls] == [url]
 
 
@@ -197,8 +208,13 @@ def test_duplicate_accessions_are_refused(catalog_settings):
 
 def test_to_json_is_deterministic_and_round_trips(catalog_settings):
     a = build_catalog(example_studies(), example_image_facts(), catalog_settings, TODAY, history=example_history())
-    b = build_catalog(list(reversed(example_studies())), dict(reversed(list(example_image_facts().items()))),
-                      catalog_settings, TODAY, history=example_history())
+    b = build_catalog(
+        list(reversed(example_studies())),
+        dict(reversed(list(example_image_facts().items()))),
+        catalog_settings,
+        TODAY,
+        history=example_history(),
+    )
     assert a.to_json() == b.to_json()
     assert json.loads(a.to_json())["format_version"] == 1
 
@@ -221,8 +237,10 @@ def test_hostile_text_survives_into_the_catalog(hostile_catalog):
 
 
 def test_text_helpers():
-    assert markdown_to_text("# Head\n\nSome *bold* [link](https://x.org) <script>evil()</script> &amp; done") \
+    assert (
+        markdown_to_text("# Head\n\nSome *bold* [link](https://x.org) <script>evil()</script> &amp; done")
         == "Head Some bold link & done"
+    )
     assert truncate_text("one two three four", 10) == "one two…"
     assert len(truncate_text("x" * 50, 10)) == 10
     assert licence_info("MIT").url == "https://spdx.org/licenses/MIT.html"
@@ -235,8 +253,9 @@ def test_an_earlier_version_can_be_placed_at_its_own_url(catalog_settings):
     entry = catalog_study(past, {}, catalog_settings, TODAY, url_path="studies/OIA-000002/v1/")
     assert entry.url == "https://archive.example.org/studies/OIA-000002/v1/"
     assert entry.version == 1
-    assert entry.citation.endswith("(Version 1) [Data set]. Open Image Archive. OIA-000002. "
-                                   "https://archive.example.org/studies/OIA-000002/v1/")
+    assert entry.citation.endswith(
+        "(Version 1) [Data set]. Open Image Archive. OIA-000002. https://archive.example.org/studies/OIA-000002/v1/"
+    )
 
 
 def test_build_machine_paths_stay_out_of_the_catalog(catalog_settings):
@@ -253,19 +272,49 @@ def test_a_version_committed_under_embargo_is_dated_by_its_release(catalog_setti
     study = example_studies()[0]  # released 2025-03-14
     history = {study.accession: [PastVersion(version=1, date=dt.date(2025, 1, 2), commit="d" * 40, study=study)]}
     catalog = build_catalog([study], {}, catalog_settings, TODAY, history=history)
-    assert [(v.version, v.date, v.commit) for v in catalog.studies[0].versions] == [
-        (1, dt.date(2025, 3, 14), "d" * 40)]
+    assert [(v.version, v.date, v.commit) for v in catalog.studies[0].versions] == [(1, dt.date(2025, 3, 14), "d" * 40)]
 
 
 # ---------------------------------------------------------------- fast paths, same bytes
 
-@pytest.mark.parametrize("source", [
-    "Plain prose, with commas; colons: and (brackets)!", "Two\n\nparagraphs\nand  breaks  \nhere.", "Ünïcödé ß 中文 text",
-    "1. a list", "1986. A year", " 2. indented list", "- item", "-5 degrees", "text\n---", "text\n===", "    code",
-    "a *b* c", "a_b_c", "snake_case", "[link](http://x)", "<b>html</b>", "AT&T", "&copy; 2020", "`code`", "# Title",
-    "> quote", "a\\b", "50% of $5 @ lab / day?", "'single' and \"double\"", "", "   ", "\n\n", "٣. Arabic digit",
-    "trailing \n", "x\r\ny", "tab\tx", "a\u00a0b",
-])
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Plain prose, with commas; colons: and (brackets)!",
+        "Two\n\nparagraphs\nand  breaks  \nhere.",
+        "Ünïcödé ß 中文 text",
+        "1. a list",
+        "1986. A year",
+        " 2. indented list",
+        "- item",
+        "-5 degrees",
+        "text\n---",
+        "text\n===",
+        "    code",
+        "a *b* c",
+        "a_b_c",
+        "snake_case",
+        "[link](http://x)",
+        "<b>html</b>",
+        "AT&T",
+        "&copy; 2020",
+        "`code`",
+        "# Title",
+        "> quote",
+        "a\\b",
+        "50% of $5 @ lab / day?",
+        "'single' and \"double\"",
+        "",
+        "   ",
+        "\n\n",
+        "٣. Arabic digit",
+        "trailing \n",
+        "x\r\ny",
+        "tab\tx",
+        "a\u00a0b",
+    ],
+)
 def test_markdown_to_text_fast_path_matches_markdown(source):
     from builder.core.text import _rendered_text
 

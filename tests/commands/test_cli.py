@@ -11,7 +11,7 @@ from builder.cli import COMMANDS, main
 def test_every_listed_command_has_a_module_exposing_command():
     import importlib
 
-    for name, (module, _help) in COMMANDS.items():
+    for module, _help in COMMANDS.values():
         mod = importlib.import_module(f"builder.commands.{module}")
         assert hasattr(mod, "command"), f"builder.commands.{module} has no `command`"
 
@@ -41,8 +41,10 @@ def test_a_listed_command_whose_module_is_missing_is_a_clear_error(monkeypatch):
 
     result = CliRunner().invoke(main, ["ghost"])
     assert result.exit_code == 1
-    assert "the command 'ghost' is listed in builder/cli.py but its module builder.commands.no_such_module" \
+    assert (
+        "the command 'ghost' is listed in builder/cli.py but its module builder.commands.no_such_module"
         " is missing" in result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -79,8 +81,12 @@ def test_every_builder_exception_is_an_archive_error():
         except ImportError:  # optional readers whose package is not installed
             continue
         for name, value in vars(module).items():
-            if (isinstance(value, type) and issubclass(value, Exception) and value.__module__ == info.name
-                    and not name.startswith("_")):
+            if (
+                isinstance(value, type)
+                and issubclass(value, Exception)
+                and value.__module__ == info.name
+                and not name.startswith("_")
+            ):
                 found[f"{info.name}.{name}"] = value
     assert "builder.core.git.GitError" in found and "builder.curation.lock.LockError" in found
     # Stop is control flow inside one image's inspection: caught where it is raised (see its comment).

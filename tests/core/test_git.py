@@ -53,9 +53,9 @@ def test_changes_on_the_base_after_branching_are_not_the_branch_s(archive_repo: 
 def test_file_at_and_list_dir_at_read_the_base(archive_repo: ArchiveRepo) -> None:
     archive_repo.add_study("OIA-000003", lock=False)
     archive_repo.commit("Add")
-    assert file_at(archive_repo.root, "main", Path("studies/OIA-000001/study.yaml")) == study_text(
-        "OIA-000001"
-    ).encode()
+    assert (
+        file_at(archive_repo.root, "main", Path("studies/OIA-000001/study.yaml")) == study_text("OIA-000001").encode()
+    )
     assert file_at(archive_repo.root, "main", Path("studies/OIA-000003/study.yaml")) is None
     assert file_at(archive_repo.root, "main", Path("studies")) is None  # a folder is not a file
     assert list_dir_at(archive_repo.root, "main", Path("studies")) == ["OIA-000001", "OIA-000002"]
@@ -96,7 +96,8 @@ def test_files_at_reads_many_versions_in_one_go(archive_repo: ArchiveRepo) -> No
     head = archive_repo.commit("Edit")
     record = Path("studies/OIA-000001/study.yaml")
     old, new, missing, folder = files_at(
-        archive_repo.root, [(main, record), (head, record), (main, Path("studies/OIA-000009/study.yaml")), (main, Path("studies"))]
+        archive_repo.root,
+        [(main, record), (head, record), (main, Path("studies/OIA-000009/study.yaml")), (main, Path("studies"))],
     )
     assert old == study_text("OIA-000001").encode()
     assert new is not None and b"title: New HeLa" in new

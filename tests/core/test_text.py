@@ -22,7 +22,10 @@ def test_markdown_to_text_plain_and_rendered():
     assert is_plain_markdown("Plain words, nothing else.")
     assert not is_plain_markdown("**bold**")
     assert markdown_to_text("Plain  words,\nnothing else.") == "Plain words, nothing else."
-    assert markdown_to_text("We imaged **nuclei** with [confocal](https://example.org).") == "We imaged nuclei with confocal."
+    assert (
+        markdown_to_text("We imaged **nuclei** with [confocal](https://example.org).")
+        == "We imaged nuclei with confocal."
+    )
 
 
 def test_json_for_script_cannot_end_the_script_and_sorts_keys():

@@ -82,9 +82,12 @@ def test_pool_survives_failing_tasks():
 
 def test_dask_cluster_runs_the_same_isolated_work():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
-        results = dict(run_many(mixed, ["x", "hog", "y"], memory_bytes=MEMORY, timeout_s=30,
-                                scheduler=cluster.scheduler_address))
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        results = dict(
+            run_many(mixed, ["x", "hog", "y"], memory_bytes=MEMORY, timeout_s=30, scheduler=cluster.scheduler_address)
+        )
     assert results[0].value == "X" and results[2].value == "Y"
     assert results[1].failure == "memory"
 
@@ -96,8 +99,7 @@ def pid_or_fail(name: str):
 
 
 def test_children_are_reused_until_one_fails():
-    results = dict(run_many(pid_or_fail, ["a", "b", "hog", "c", "d"], memory_bytes=MEMORY, timeout_s=30,
-                            max_workers=1))
+    results = dict(run_many(pid_or_fail, ["a", "b", "hog", "c", "d"], memory_bytes=MEMORY, timeout_s=30, max_workers=1))
     assert results[0].value == results[1].value  # one child served both
     assert results[2].failure == "memory"
     assert results[3].value == results[4].value != results[0].value  # a fresh child after the failure

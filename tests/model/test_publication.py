@@ -51,7 +51,9 @@ def test_withdrawn_shows_a_tombstone_without_data():
 def test_the_catalog_follows_the_policy():
     settings = settings_for_tests()
     images = example_image_facts()
-    embargoed = Study.model_validate(study_record("OIA-000002", release_date=(RELEASE + dt.timedelta(days=1)).isoformat()))
+    embargoed = Study.model_validate(
+        study_record("OIA-000002", release_date=(RELEASE + dt.timedelta(days=1)).isoformat())
+    )
     withdrawn = Study.model_validate(study_record("OIA-000003", release_date=RELEASE.isoformat(), **WITHDRAWN))
     catalog = build_catalog([study(), embargoed, withdrawn], images, settings, RELEASE)
     entries = {e.accession: e for e in catalog.studies}
@@ -83,14 +85,16 @@ def test_past_version_entries_and_their_version_list():
     images = example_image_facts()
     history = [
         PastVersion(version=1, date=dt.date(2026, 1, 5), commit="a" * 40, study=study(version=1)),
-        PastVersion(version=2, date=dt.date(2026, 4, 1), commit="b" * 40,
-                    study=study(version=2, release_date="2026-09-01")),
+        PastVersion(
+            version=2, date=dt.date(2026, 4, 1), commit="b" * 40, study=study(version=2, release_date="2026-09-01")
+        ),
     ]
     changelog = [{"version": 3, "date": "2026-05-01", "description": "Added a second dataset of nuclei."}]
-    for current_study, tombstone in ((study(version=3, changelog=changelog), False),
-                                     (study(version=3, changelog=changelog, **WITHDRAWN), True)):
-        catalog = build_catalog([current_study], images, settings, dt.date(2026, 6, 1),
-                                history={"OIA-000001": history})
+    for current_study, tombstone in (
+        (study(version=3, changelog=changelog), False),
+        (study(version=3, changelog=changelog, **WITHDRAWN), True),
+    ):
+        catalog = build_catalog([current_study], images, settings, dt.date(2026, 6, 1), history={"OIA-000001": history})
         current = catalog.studies[0]
         # v2 was replaced under embargo: never published, so not listed.
         assert [v.version for v in current.versions] == [3, 1]

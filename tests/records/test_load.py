@@ -12,8 +12,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from builder.core.checks import Severity
-from builder.records.load import load_record, load_records
 from builder.core.settings import ArchiveSettings, Limits, load_settings
+from builder.records.load import load_record, load_records
 from tests.support.records import DROP, make_record, record_yaml, write_record
 
 SETTINGS = ArchiveSettings()
@@ -55,6 +55,7 @@ def test_valid_record_gives_a_study_and_no_errors(tmp_path):
 
 
 # ---------------------------------------------------------------- generic field errors
+
 
 def test_missing_required_field(tmp_path):
     result, _ = check(tmp_path, make_record(title=DROP))
@@ -206,6 +207,7 @@ def test_error_types_without_their_own_check_fall_back_to_mod009():
 
 # ---------------------------------------------------------------- errors the model raises
 
+
 def _author(**kw):
     return {"name": "Ada Lovelace", "email": "ada@example.org", "contact": True, **kw}
 
@@ -214,13 +216,25 @@ def _author(**kw):
     "check_id, record, field, words",
     [
         ("MOD020", make_record(authors=[_author(orcid="0000-0002-1825-0098")]), "authors[0].orcid", "check digit"),
-        ("MOD021", make_record(authors=[_author(affiliations=[{"name": "EMBL", "ror": "03mstc593"}])]),
-         "authors[0].affiliations[0].ror", "not a valid ROR id"),
+        (
+            "MOD021",
+            make_record(authors=[_author(affiliations=[{"name": "EMBL", "ror": "03mstc593"}])]),
+            "authors[0].affiliations[0].ror",
+            "not a valid ROR id",
+        ),
         ("MOD022", make_record(authors=[_author(email="ada-at-example")]), "authors[0].email", "not an email"),
-        ("MOD023", make_record(publications=[{"title": "T", "authors": "A", "year": 2020, "doi": "doi 10"}]),
-         "publications[0].doi", "not a DOI"),
-        ("MOD024", make_record(publications=[{"title": "T", "authors": "A", "year": 2020, "pubmed_id": "PMC12"}]),
-         "publications[0].pubmed_id", "not a PubMed id"),
+        (
+            "MOD023",
+            make_record(publications=[{"title": "T", "authors": "A", "year": 2020, "doi": "doi 10"}]),
+            "publications[0].doi",
+            "not a DOI",
+        ),
+        (
+            "MOD024",
+            make_record(publications=[{"title": "T", "authors": "A", "year": 2020, "pubmed_id": "PMC12"}]),
+            "publications[0].pubmed_id",
+            "not a PubMed id",
+        ),
         ("MOD025", make_record(links=[{"url": "www.example.org", "description": "lab"}]), "links[0].url", "https://"),
         ("MOD031", make_record(accession="S-BIAD1"), "accession", "expected like OIA-000001"),
         ("MOD032", make_record(licence="CC-BY-NC-4.0"), "licence", "CC0-1.0, CC-BY-4.0"),
@@ -275,8 +289,13 @@ def test_human_images_without_human_data_point_at_the_taxon(tmp_path):
 
 
 def test_human_images_must_be_deidentified(tmp_path):
-    record = make_record(human_data={"ethics_statement": "Approved by board X, ref 12.",
-                                     "consent_statement": "Written consent.", "deidentified": False})
+    record = make_record(
+        human_data={
+            "ethics_statement": "Approved by board X, ref 12.",
+            "consent_statement": "Written consent.",
+            "deidentified": False,
+        }
+    )
     record["datasets"][0]["biosample"]["organisms"] = [{"id": "NCBITaxon:9606", "label": "Homo sapiens"}]
     result, text = check(tmp_path, record)
     d = the(result, "MOD044")
@@ -284,6 +303,7 @@ def test_human_images_must_be_deidentified(tmp_path):
 
 
 # ---------------------------------------------------------------- ontology terms
+
 
 def _organism(record, curie, label):
     record["datasets"][0]["biosample"]["organisms"] = [{"id": curie, "label": label}]
@@ -356,6 +376,7 @@ def test_broken_archive_term_list_is_reported(tmp_path):
 
 
 # ---------------------------------------------------------------- files and folders
+
 
 def test_folder_must_equal_accession(tmp_path):
     result, text = check(tmp_path, make_record(accession="OIA-000007"), accession="OIA-000001")
@@ -445,10 +466,17 @@ def test_completeness_hints_are_information(tmp_path):
 
 # ---------------------------------------------------------------- never an exception
 
+
 def _mutations():
     leaf = st.one_of(
-        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30),
-        st.dates(), st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.text(max_size=30),
+        st.dates(),
+        st.lists(st.text(max_size=5), max_size=3),
+        st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
     )
     return st.lists(st.tuples(st.integers(min_value=0, max_value=10_000), leaf, st.booleans()), min_size=1, max_size=4)
 
@@ -463,7 +491,9 @@ def _paths(value, prefix=()):
             yield from _paths(v, (*prefix, i))
 
 
-@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(_mutations())
 def test_mutated_records_give_diagnostics_not_exceptions(tmp_path, mutations):
     record = make_record(human_data={"ethics_statement": "e", "consent_statement": "c", "deidentified": True})
@@ -503,14 +533,23 @@ _VALID_TEXT = record_yaml(make_record()).encode()
 
 
 @hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(min_value=0, max_value=len(_VALID_TEXT)), st.integers(min_value=0, max_value=3),
-                          st.binary(min_size=0, max_size=3)), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=len(_VALID_TEXT)),
+            st.integers(min_value=0, max_value=3),
+            st.binary(min_size=0, max_size=3),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_text_edits_of_a_valid_record_give_diagnostics_not_exceptions(edits):
     """Typos, stray bytes and cut lines in the text: located diagnostics, never a traceback."""
     data = bytearray(_VALID_TEXT)
     for at, remove, insert in edits:
         at = min(at, len(data))
-        data[at:at + remove] = insert
+        data[at : at + remove] = insert
     result = load_record(Path("studies/OIA-000001/study.yaml"), SETTINGS, text=bytes(data))
     for d in result.diagnostics:
         assert d.message and d.file == "studies/OIA-000001/study.yaml"
@@ -547,7 +586,9 @@ def test_huge_values_are_clipped_in_messages(tmp_path):
 
 def test_obsolete_term_is_a_warning(tmp_path):
     record = make_record()
-    record["datasets"][0]["acquisition"]["imaging_method"] = [{"id": "FBbi:00000242", "label": "wide field light micrograph"}]
+    record["datasets"][0]["acquisition"]["imaging_method"] = [
+        {"id": "FBbi:00000242", "label": "wide field light micrograph"}
+    ]
     result, text = check(tmp_path, record)
     d = the(result, "ONT006")
     assert d.severity is Severity.WARNING and "FBbi:00000242 ('wide field light micrograph') is obsolete" in d.message
@@ -605,6 +646,7 @@ def test_records_read_through_the_fast_yaml_path_report_the_same_places(tmp_path
 
 # ---------------------------------------------------------------- hidden characters, human taxa, strict types
 
+
 def test_a_right_to_left_override_in_a_title_is_refused(tmp_path):
     result, text = check(tmp_path, make_record(title="Mitosis atlas \u202egnp.exe of HeLa cells"))
     d = the(result, "MOD028")
@@ -630,11 +672,14 @@ def test_clean_text_with_accents_and_rtl_script_passes(tmp_path):
     assert not [d for d in result.diagnostics if d.check == "MOD028"]
 
 
-@pytest.mark.parametrize("organism", [
-    {"id": "NCBITaxon:9605", "label": "Homo"},
-    {"id": "NCBITaxon:63221", "label": "Homo sapiens neanderthalensis"},
-    {"id": "NCBITaxon:9601", "label": "Homo sapiens"},  # a mistyped id with a human label
-])
+@pytest.mark.parametrize(
+    "organism",
+    [
+        {"id": "NCBITaxon:9605", "label": "Homo"},
+        {"id": "NCBITaxon:63221", "label": "Homo sapiens neanderthalensis"},
+        {"id": "NCBITaxon:9601", "label": "Homo sapiens"},  # a mistyped id with a human label
+    ],
+)
 def test_any_human_taxon_or_label_needs_human_data(tmp_path, organism):
     record = make_record()
     record["datasets"][0]["biosample"]["organisms"] = [organism]
@@ -644,11 +689,14 @@ def test_any_human_taxon_or_label_needs_human_data(tmp_path, organism):
     assert result.study is None
 
 
-@pytest.mark.parametrize("field, value, check_id, wanted", [
-    ("version", "1", "MOD003", "a whole number"),
-    ("schema_version", "2", "MOD003", "a whole number"),
-    ("release_date", 1700000000, "MOD008", "not a valid date"),  # not read as a Unix timestamp
-])
+@pytest.mark.parametrize(
+    "field, value, check_id, wanted",
+    [
+        ("version", "1", "MOD003", "a whole number"),
+        ("schema_version", "2", "MOD003", "a whole number"),
+        ("release_date", 1700000000, "MOD008", "not a valid date"),  # not read as a Unix timestamp
+    ],
+)
 def test_values_of_the_wrong_type_are_refused_not_coerced(tmp_path, field, value, check_id, wanted):
     result, _ = check(tmp_path, make_record(**{field: value}))
     d = the(result, check_id)

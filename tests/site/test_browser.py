@@ -28,9 +28,22 @@ class PageWatch:
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         # A request the browser aborts because the page moved on is no failure;
         # broken addresses show as HTTP errors below.
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}")
-                if r.url.startswith(base) and "ERR_ABORTED" not in (r.failure or "") else None)
-        page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 and r.url.startswith(base) else None)
+        page.on(
+            "requestfailed",
+            lambda r: (
+                self.problems.append(f"request failed: {r.url} {r.failure}")
+                if r.url.startswith(base) and "ERR_ABORTED" not in (r.failure or "")
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                self.problems.append(f"HTTP {r.status}: {r.url}")
+                if r.status >= 400 and r.url.startswith(base)
+                else None
+            ),
+        )
 
     def check(self) -> None:
         assert not self.problems, self.problems
@@ -71,7 +84,9 @@ def test_landing_page(page, site_url, built_site):
     for img in page.query_selector_all("img"):
         assert (img.get_attribute("alt") or "").strip(), img.get_attribute("src")
     # Thumbnails load for real.
-    widths = page.eval_on_selector_all(".oia-image__media img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : -1)")
+    widths = page.eval_on_selector_all(
+        ".oia-image__media img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : -1)"
+    )
     assert widths and all(w > 0 for w in widths), widths
     # "Get this image" opens and offers an address with a copy button.
     page.click(".oia-access summary")
@@ -138,8 +153,9 @@ def test_facet_filter_updates_counts_results_and_url(page, site_url):
     after = _results(page)
     assert len(after) == expected < len(before)
     # Counts of the other facets follow the filter.
-    year_counts = page.eval_on_selector_all('fieldset[data-facet="release_year"] [data-count]',
-                                            "els => els.map(e => parseInt(e.textContent, 10))")
+    year_counts = page.eval_on_selector_all(
+        'fieldset[data-facet="release_year"] [data-count]', "els => els.map(e => parseInt(e.textContent, 10))"
+    )
     assert sum(year_counts) == expected
     # Back undoes the filter.
     page.go_back()
@@ -190,8 +206,8 @@ def test_no_broken_links_or_console_errors(chromium, site_url):
         seen_pages.add(url)
         page.goto(url)
         refs = page.eval_on_selector_all(
-            "a[href], img[src], link[href], script[src]",
-            "els => els.map(e => e.href || e.src)")
+            "a[href], img[src], link[href], script[src]", "els => els.map(e => e.href || e.src)"
+        )
         for ref in refs:
             target = urljoin(url, ref).split("#")[0]
             if not target.startswith(site_url):
@@ -220,7 +236,8 @@ def test_every_control_has_an_accessible_name(page, site_url, built_site, path):
         """els => els.filter(e => e.checkVisibility({visibilityProperty: true, opacityProperty: true}))
                     .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
                                   && !e.getAttribute('title') && !(e.textContent || '').trim())
-                    .map(e => e.outerHTML.slice(0, 120))""")
+                    .map(e => e.outerHTML.slice(0, 120))""",
+    )
     assert unnamed == []
 
 

@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 
 from builder.catalog.assembly import Catalog, PastVersion, build_catalog
-from builder.model.image import AxisFacts, ChannelFacts, ImageFacts, LevelFacts, PlateFacts
-from builder.model.study import Study
 from builder.core.layout import image_key
 from builder.core.settings import ArchiveSettings
+from builder.model.image import AxisFacts, ChannelFacts, ImageFacts, LevelFacts, PlateFacts
+from builder.model.study import Study
 
 TODAY = dt.date(2026, 6, 1)
 EMBARGO_MARKER = "Zebrafishembargoword"
@@ -61,8 +61,13 @@ def settings_for_tests(**overrides: Any) -> ArchiveSettings:
     return ArchiveSettings.model_validate(values)
 
 
-def _dataset(name: str, organism: tuple[str, str], method: tuple[str, str], images: list[dict[str, Any]],
-             entity: str = "HeLa cells") -> dict[str, Any]:
+def _dataset(
+    name: str,
+    organism: tuple[str, str],
+    method: tuple[str, str],
+    images: list[dict[str, Any]],
+    entity: str = "HeLa cells",
+) -> dict[str, Any]:
     return {
         "name": name,
         "title": f"{entity} imaged by {method[1]}",
@@ -113,15 +118,19 @@ def study_record(accession: str, **overrides: Any) -> dict[str, Any]:
         "licence": "CC-BY-4.0",
         "keywords": ["nucleus", "chromatin", "stem cells"],
         "release_date": "2025-03-14",
-        "funding": [{"funder": "Wellcome Trust", "grant_id": "221052/Z/20/Z", "funder_ror": "https://ror.org/029chgv08"}],
-        "publications": [{
-            "title": "Chromatin compaction in stem cells",
-            "authors": "Lovelace A, van Beethoven L",
-            "year": 2024,
-            "journal": "Nature Methods",
-            "doi": "10.1038/s41592-021-01326-w",
-            "pubmed_id": "34887551",
-        }],
+        "funding": [
+            {"funder": "Wellcome Trust", "grant_id": "221052/Z/20/Z", "funder_ror": "https://ror.org/029chgv08"}
+        ],
+        "publications": [
+            {
+                "title": "Chromatin compaction in stem cells",
+                "authors": "Lovelace A, van Beethoven L",
+                "year": 2024,
+                "journal": "Nature Methods",
+                "doi": "10.1038/s41592-021-01326-w",
+                "pubmed_id": "34887551",
+            }
+        ],
         "links": [{"url": "https://github.com/example/analysis", "description": "Analysis code"}],
         "data_type": "reference images",
         "biological_scale": ["cell"],
@@ -149,7 +158,7 @@ def example_studies() -> list[Study]:
         "OIA-000002",
         title="Genome-wide RNAi screen of mitotic timing in HeLa cells",
         description="A high-content screen: HeLa cells imaged live by **widefield fluorescence** after siRNA "
-                    "knock-down of 20,000 genes, to find regulators of mitotic timing.",
+        "knock-down of 20,000 genes, to find regulators of mitotic timing.",
         licence="CC0-1.0",
         keywords=["mitosis", "RNAi screen"],
         release_date="2024-11-02",
@@ -215,27 +224,52 @@ def example_studies() -> list[Study]:
     return [Study.model_validate(r) for r in (mouse, human, withdrawn, embargoed)]
 
 
-def image_facts(url: str, *, kind: str = "image", ngff: str = "0.5", size_bytes: int = 1_000_000,
-                thumbnail: str | None = None) -> ImageFacts:
+def image_facts(
+    url: str, *, kind: str = "image", ngff: str = "0.5", size_bytes: int = 1_000_000, thumbnail: str | None = None
+) -> ImageFacts:
     if kind == "plate":
         return ImageFacts(
-            url=url, kind="plate", ngff_version=ngff, name="plate",
-            plate=PlateFacts(rows=8, columns=12, wells=96, fields_per_well=4,
-                             row_names=list("ABCDEFGH"), column_names=[str(i) for i in range(1, 13)]),
-            size_bytes=size_bytes, fingerprint="sha256:" + "0" * 64,
+            url=url,
+            kind="plate",
+            ngff_version=ngff,
+            name="plate",
+            plate=PlateFacts(
+                rows=8,
+                columns=12,
+                wells=96,
+                fields_per_well=4,
+                row_names=list("ABCDEFGH"),
+                column_names=[str(i) for i in range(1, 13)],
+            ),
+            size_bytes=size_bytes,
+            fingerprint="sha256:" + "0" * 64,
             thumbnails={"card": thumbnail} if thumbnail else {},
         )
     return ImageFacts(
-        url=url, kind="image", ngff_version=ngff, name="image",
-        axes=[AxisFacts(name="c", type="channel"), AxisFacts(name="z", type="space", unit="micrometer", scale=0.5),
-              AxisFacts(name="y", type="space", unit="micrometer", scale=0.1),
-              AxisFacts(name="x", type="space", unit="micrometer", scale=0.1)],
-        shape=[2, 10, 512, 512], dtype="uint16", chunks=[1, 1, 256, 256],
-        levels=[LevelFacts(path="0", shape=[2, 10, 512, 512], chunks=[1, 1, 256, 256]),
-                LevelFacts(path="1", shape=[2, 10, 256, 256], chunks=[1, 1, 256, 256])],
-        channels=[ChannelFacts(label="DAPI", color="0000FF", window=(0, 4000)),
-                  ChannelFacts(label="GFP", color="00FF00", window=(100, 2000))],
-        default_z=5, size_bytes=size_bytes, fingerprint="sha256:" + "1" * 64,
+        url=url,
+        kind="image",
+        ngff_version=ngff,
+        name="image",
+        axes=[
+            AxisFacts(name="c", type="channel"),
+            AxisFacts(name="z", type="space", unit="micrometer", scale=0.5),
+            AxisFacts(name="y", type="space", unit="micrometer", scale=0.1),
+            AxisFacts(name="x", type="space", unit="micrometer", scale=0.1),
+        ],
+        shape=[2, 10, 512, 512],
+        dtype="uint16",
+        chunks=[1, 1, 256, 256],
+        levels=[
+            LevelFacts(path="0", shape=[2, 10, 512, 512], chunks=[1, 1, 256, 256]),
+            LevelFacts(path="1", shape=[2, 10, 256, 256], chunks=[1, 1, 256, 256]),
+        ],
+        channels=[
+            ChannelFacts(label="DAPI", color="0000FF", window=(0, 4000)),
+            ChannelFacts(label="GFP", color="00FF00", window=(100, 2000)),
+        ],
+        default_z=5,
+        size_bytes=size_bytes,
+        fingerprint="sha256:" + "1" * 64,
         thumbnails={"card": thumbnail, "preview": thumbnail.replace("card", "preview")} if thumbnail else {},
         thumbnail_alt="Nuclei in blue, GFP in green",
     )
@@ -244,12 +278,15 @@ def image_facts(url: str, *, kind: str = "image", ngff: str = "0.5", size_bytes:
 def example_image_facts() -> dict[str, ImageFacts]:
     root = "https://data.example.org/oia"
     return {
-        "OIA-000001/confocal/cell-01": image_facts(f"{root}/mesc/cell-01.ome.zarr", size_bytes=2_000_000,
-                                                   thumbnail="a1b2c3-card.webp"),
-        "OIA-000001/confocal/cell-02": image_facts("https://other.example.net/bucket/cell-02.ome.zarr",
-                                                   ngff="0.4", size_bytes=3_000_000),
-        "OIA-000002/screen/plate1": image_facts("s3://screens/hela/plate1.ome.zarr", kind="plate",
-                                                size_bytes=50_000_000, thumbnail="d4e5f6-card.webp"),
+        "OIA-000001/confocal/cell-01": image_facts(
+            f"{root}/mesc/cell-01.ome.zarr", size_bytes=2_000_000, thumbnail="a1b2c3-card.webp"
+        ),
+        "OIA-000001/confocal/cell-02": image_facts(
+            "https://other.example.net/bucket/cell-02.ome.zarr", ngff="0.4", size_bytes=3_000_000
+        ),
+        "OIA-000002/screen/plate1": image_facts(
+            "s3://screens/hela/plate1.ome.zarr", kind="plate", size_bytes=50_000_000, thumbnail="d4e5f6-card.webp"
+        ),
         # OIA-000002/controls/ctrl-1 could not be read: no facts.
         "OIA-000003/lightsheet/heart": image_facts(f"{root}/zebrafish/heart.ome.zarr", thumbnail="dead-card.webp"),
         "OIA-000004/discs/disc-1": image_facts(f"{root}/fly/disc-1.ome.zarr", thumbnail="secret-card.webp"),
@@ -258,7 +295,9 @@ def example_image_facts() -> dict[str, ImageFacts]:
 
 def example_history() -> dict[str, list[PastVersion]]:
     studies = {s.accession: s for s in example_studies()}
-    v1 = studies["OIA-000002"].model_copy(update={"version": 1, "title": "RNAi screen of mitotic timing (first release)"})
+    v1 = studies["OIA-000002"].model_copy(
+        update={"version": 1, "title": "RNAi screen of mitotic timing (first release)"}
+    )
     return {
         "OIA-000002": [
             PastVersion(version=1, date=dt.date(2024, 11, 2), commit="a" * 40, study=v1),
@@ -273,46 +312,273 @@ def hostile_study(accession: str = "OIA-000666") -> Study:
         accession,
         title=HOSTILE_TITLE,
         description=HOSTILE_TEXT,
-        keywords=["=HYPERLINK(\"http://evil\")", "+1+1", "-2", "@SUM(A1)", "<xml attr=\"x\">", "東京"],
+        keywords=['=HYPERLINK("http://evil")', "+1+1", "-2", "@SUM(A1)", '<xml attr="x">', "東京"],
         authors=[
-            {"name": HOSTILE_NAME, "email": "bobby@example.org", "contact": True,
-             "affiliations": [{"name": 'Institute of "Quotes" & <Tags> {Braces}'}]},
+            {
+                "name": HOSTILE_NAME,
+                "email": "bobby@example.org",
+                "contact": True,
+                "affiliations": [{"name": 'Institute of "Quotes" & <Tags> {Braces}'}],
+            },
             {"name": "Zoë Åström-Ñúñez", "orcid": "0000-0002-1694-233X"},
         ],
-        funding=[{"funder": "Fund & <Foundation> \"x\"", "grant_id": "G-{1}%"}],
+        funding=[{"funder": 'Fund & <Foundation> "x"', "grant_id": "G-{1}%"}],
         publications=[],
         links=[],
         withdrawal_reason=None,
     )
-    record["datasets"][0]["biosample"]["organisms"] = [{"id": "NCBITaxon:10090", "label": "Mus <i>musculus</i> \"&\""}]
+    record["datasets"][0]["biosample"]["organisms"] = [{"id": "NCBITaxon:10090", "label": 'Mus <i>musculus</i> "&"'}]
     return Study.model_validate(record)
 
 
 # ---------------------------------------------------------------- synthetic catalogs
 
 ORGANISMS = [
-    ("NCBITaxon:10090", "Mus musculus"), ("NCBITaxon:7955", "Danio rerio"),
-    ("NCBITaxon:7227", "Drosophila melanogaster"), ("NCBITaxon:6239", "Caenorhabditis elegans"),
-    ("NCBITaxon:3702", "Arabidopsis thaliana"), ("NCBITaxon:4932", "Saccharomyces cerevisiae"),
-    ("NCBITaxon:10116", "Rattus norvegicus"), ("NCBITaxon:8355", "Xenopus laevis"),
-    ("NCBITaxon:562", "Escherichia coli"), ("NCBITaxon:9031", "Gallus gallus"),
-    ("NCBITaxon:4896", "Schizosaccharomyces pombe"), ("NCBITaxon:9615", "Canis lupus familiaris"),
+    ("NCBITaxon:10090", "Mus musculus"),
+    ("NCBITaxon:7955", "Danio rerio"),
+    ("NCBITaxon:7227", "Drosophila melanogaster"),
+    ("NCBITaxon:6239", "Caenorhabditis elegans"),
+    ("NCBITaxon:3702", "Arabidopsis thaliana"),
+    ("NCBITaxon:4932", "Saccharomyces cerevisiae"),
+    ("NCBITaxon:10116", "Rattus norvegicus"),
+    ("NCBITaxon:8355", "Xenopus laevis"),
+    ("NCBITaxon:562", "Escherichia coli"),
+    ("NCBITaxon:9031", "Gallus gallus"),
+    ("NCBITaxon:4896", "Schizosaccharomyces pombe"),
+    ("NCBITaxon:9615", "Canis lupus familiaris"),
 ]
 METHODS = [
-    ("FBbi:00000246", "fluorescence microscopy"), ("FBbi:00000251", "confocal microscopy"),
-    ("FBbi:00000253", "spinning disk confocal microscopy"), ("FBbi:00000255", "multi-photon microscopy"),
-    ("FBbi:00000369", "light sheet fluorescence microscopy"), ("FBbi:00000617", "evanescent wave microscopy"),
-    ("FBbi:00000247", "phase contrast microscopy"), ("FBbi:00000256", "electron microscopy"),
-    ("FBbi:00000368", "fluorescence lifetime imaging microscopy"), ("FBbi:00000249", "time lapse microscopy"),
+    ("FBbi:00000246", "fluorescence microscopy"),
+    ("FBbi:00000251", "confocal microscopy"),
+    ("FBbi:00000253", "spinning disk confocal microscopy"),
+    ("FBbi:00000255", "multi-photon microscopy"),
+    ("FBbi:00000369", "light sheet fluorescence microscopy"),
+    ("FBbi:00000617", "evanescent wave microscopy"),
+    ("FBbi:00000247", "phase contrast microscopy"),
+    ("FBbi:00000256", "electron microscopy"),
+    ("FBbi:00000368", "fluorescence lifetime imaging microscopy"),
+    ("FBbi:00000249", "time lapse microscopy"),
 ]
-_WORDS = ["nucleus", "chromatin", "mitochondria", "membrane", "cytoskeleton", "actin", "microtubule", "centrosome", "spindle", "mitosis", "meiosis", "apoptosis", "autophagy", "endosome", "lysosome", "golgi", "reticulum", "vesicle", "synapse", "neuron", "axon", "dendrite", "astrocyte", "microglia", "cortex", "hippocampus", "retina", "cochlea", "kidney", "liver", "intestine", "organoid", "embryo", "gastrulation", "somite", "neural", "crest", "limb", "bud", "heart", "regeneration", "wound", "healing", "migration", "invasion", "metastasis", "tumour", "stroma", "fibroblast", "epithelium", "endothelium", "angiogenesis", "stem", "differentiation", "lineage", "tracing", "clone", "division", "polarity", "adhesion", "junction", "cilium", "flagellum", "biofilm", "hyphae", "spore", "germination", "root", "shoot", "meristem", "leaf", "stomata", "chloroplast", "vacuole", "cell", "wall", "septum", "bud", "scar", "phenotype", "screen", "knockdown", "knockout", "crispr", "rnai", "compound", "drug", "dose", "response", "timelapse", "segmentation", "tracking", "annotation", "atlas", "reference", "benchmark", "expansion", "superresolution", "correlative", "tomography", "volume", "serial", "section"]
-_FIRST = ["Ada", "Alan", "Grace", "Rosalind", "Marie", "Barbara", "Dorothy", "Francis", "Santiago", "Camillo", "Rita", "Tu", "Katalin", "Emmanuelle", "Jennifer", "Shinya", "Yoshinori", "Paul", "Tim", "Eric", "Carol", "Elizabeth", "Jack", "Linda", "Richard", "May-Britt", "Edvard"]
-_LAST = ["Lovelace", "Turing", "Hopper", "Franklin", "Curie", "McClintock", "Hodgkin", "Crick", "Cajal", "Golgi", "Levi-Montalcini", "Youyou", "Kariko", "Charpentier", "Doudna", "Yamanaka", "Ohsumi", "Nurse", "Hunt", "Wieschaus", "Greider", "Blackburn", "Szostak", "Buck", "Axel", "Roberts", "Moser"]
+_WORDS = [
+    "nucleus",
+    "chromatin",
+    "mitochondria",
+    "membrane",
+    "cytoskeleton",
+    "actin",
+    "microtubule",
+    "centrosome",
+    "spindle",
+    "mitosis",
+    "meiosis",
+    "apoptosis",
+    "autophagy",
+    "endosome",
+    "lysosome",
+    "golgi",
+    "reticulum",
+    "vesicle",
+    "synapse",
+    "neuron",
+    "axon",
+    "dendrite",
+    "astrocyte",
+    "microglia",
+    "cortex",
+    "hippocampus",
+    "retina",
+    "cochlea",
+    "kidney",
+    "liver",
+    "intestine",
+    "organoid",
+    "embryo",
+    "gastrulation",
+    "somite",
+    "neural",
+    "crest",
+    "limb",
+    "bud",
+    "heart",
+    "regeneration",
+    "wound",
+    "healing",
+    "migration",
+    "invasion",
+    "metastasis",
+    "tumour",
+    "stroma",
+    "fibroblast",
+    "epithelium",
+    "endothelium",
+    "angiogenesis",
+    "stem",
+    "differentiation",
+    "lineage",
+    "tracing",
+    "clone",
+    "division",
+    "polarity",
+    "adhesion",
+    "junction",
+    "cilium",
+    "flagellum",
+    "biofilm",
+    "hyphae",
+    "spore",
+    "germination",
+    "root",
+    "shoot",
+    "meristem",
+    "leaf",
+    "stomata",
+    "chloroplast",
+    "vacuole",
+    "cell",
+    "wall",
+    "septum",
+    "bud",
+    "scar",
+    "phenotype",
+    "screen",
+    "knockdown",
+    "knockout",
+    "crispr",
+    "rnai",
+    "compound",
+    "drug",
+    "dose",
+    "response",
+    "timelapse",
+    "segmentation",
+    "tracking",
+    "annotation",
+    "atlas",
+    "reference",
+    "benchmark",
+    "expansion",
+    "superresolution",
+    "correlative",
+    "tomography",
+    "volume",
+    "serial",
+    "section",
+]
+_FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Rosalind",
+    "Marie",
+    "Barbara",
+    "Dorothy",
+    "Francis",
+    "Santiago",
+    "Camillo",
+    "Rita",
+    "Tu",
+    "Katalin",
+    "Emmanuelle",
+    "Jennifer",
+    "Shinya",
+    "Yoshinori",
+    "Paul",
+    "Tim",
+    "Eric",
+    "Carol",
+    "Elizabeth",
+    "Jack",
+    "Linda",
+    "Richard",
+    "May-Britt",
+    "Edvard",
+]
+_LAST = [
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Franklin",
+    "Curie",
+    "McClintock",
+    "Hodgkin",
+    "Crick",
+    "Cajal",
+    "Golgi",
+    "Levi-Montalcini",
+    "Youyou",
+    "Kariko",
+    "Charpentier",
+    "Doudna",
+    "Yamanaka",
+    "Ohsumi",
+    "Nurse",
+    "Hunt",
+    "Wieschaus",
+    "Greider",
+    "Blackburn",
+    "Szostak",
+    "Buck",
+    "Axel",
+    "Roberts",
+    "Moser",
+]
 _SCALES = ["molecule", "molecular machine", "cell", "tissue", "organism"]
 _TYPES = ["reference images", "atlas", "benchmark dataset", "systematic phenotyping", "other"]
 
 
-_SYLLABLES = ["ka", "lo", "mi", "nu", "re", "sa", "ti", "vo", "ze", "ba", "ce", "di", "fo", "gu", "ha", "je", "ki", "lu", "ma", "ne", "po", "qu", "ri", "so", "tu", "va", "we", "xi", "yo", "zu", "an", "el", "in", "on", "ur", "ast", "ber", "cor", "dan", "fel", "gor", "hin", "jor", "kel", "lam", "mor", "nis", "pel", "ros", "tar", "vel"]
+_SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "nu",
+    "re",
+    "sa",
+    "ti",
+    "vo",
+    "ze",
+    "ba",
+    "ce",
+    "di",
+    "fo",
+    "gu",
+    "ha",
+    "je",
+    "ki",
+    "lu",
+    "ma",
+    "ne",
+    "po",
+    "qu",
+    "ri",
+    "so",
+    "tu",
+    "va",
+    "we",
+    "xi",
+    "yo",
+    "zu",
+    "an",
+    "el",
+    "in",
+    "on",
+    "ur",
+    "ast",
+    "ber",
+    "cor",
+    "dan",
+    "fel",
+    "gor",
+    "hin",
+    "jor",
+    "kel",
+    "lam",
+    "mor",
+    "nis",
+    "pel",
+    "ros",
+    "tar",
+    "vel",
+]
 
 
 def _pseudo_words(rng: random.Random, count: int, syllables: tuple[int, int] = (2, 4)) -> list[str]:
@@ -352,8 +618,9 @@ def synthetic_studies(n: int, seed: int = 0, *, today: dt.date = TODAY) -> list[
         record = copy.deepcopy(template)
         record["accession"] = f"OIA-{i:06d}"
         extra = vocabulary.sample(rng, 4)
-        record["title"] = (f"{words[0].capitalize()} and {words[1]} {extra[0]} in {organism[1]} {words[2]} "
-                           f"{extra[1]} by {method[1]}")
+        record["title"] = (
+            f"{words[0].capitalize()} and {words[1]} {extra[0]} in {organism[1]} {words[2]} {extra[1]} by {method[1]}"
+        )
         record["description"] = " ".join(
             f"We studied {w} {' '.join(vocabulary.sample(rng, rng.randint(5, 12)))} in {organism[1]} "
             f"{' '.join(vocabulary.sample(rng, rng.randint(3, 8)))}, imaging {rng.randint(2, 900)} samples."
@@ -362,8 +629,13 @@ def synthetic_studies(n: int, seed: int = 0, *, today: dt.date = TODAY) -> list[
         n_authors = rng.randint(1, 8)
         authors = []
         for a in range(n_authors):
-            authors.append({"name": f"{rng.choice(vocabulary.first_names)} {rng.choice(vocabulary.last_names)}",
-                            "contact": a == 0, **({"email": "contact@example.org"} if a == 0 else {})})
+            authors.append(
+                {
+                    "name": f"{rng.choice(vocabulary.first_names)} {rng.choice(vocabulary.last_names)}",
+                    "contact": a == 0,
+                    **({"email": "contact@example.org"} if a == 0 else {}),
+                }
+            )
         record["authors"] = authors
         record["keywords"] = words[9:12] + extra[2:]
         record["licence"] = rng.choice(["CC0-1.0", "CC-BY-4.0"])
@@ -373,17 +645,21 @@ def synthetic_studies(n: int, seed: int = 0, *, today: dt.date = TODAY) -> list[
         record["publications"] = []
         record["funding"] = []
         record["links"] = []
-        dataset = _dataset("main", organism, method,
-                           [{"name": f"img-{k}", "url": f"synthetic/{i}/img-{k}.ome.zarr"}
-                            for k in range(rng.randint(1, 4))],
-                           entity=words[12])
+        dataset = _dataset(
+            "main",
+            organism,
+            method,
+            [{"name": f"img-{k}", "url": f"synthetic/{i}/img-{k}.ome.zarr"} for k in range(rng.randint(1, 4))],
+            entity=words[12],
+        )
         record["datasets"] = [dataset]
         studies.append(Study.model_validate(record))
     return studies
 
 
-def synthetic_catalog(n: int, seed: int = 0, *, today: dt.date = TODAY,
-                      settings: ArchiveSettings | None = None) -> Catalog:
+def synthetic_catalog(
+    n: int, seed: int = 0, *, today: dt.date = TODAY, settings: ArchiveSettings | None = None
+) -> Catalog:
     """A catalog of n released studies with image facts (thumbnails included)."""
     studies = synthetic_studies(n, seed, today=today)
     return build_catalog(studies, synthetic_image_facts(studies), settings or settings_for_tests(), today)
@@ -396,12 +672,15 @@ def synthetic_image_facts(studies: list[Study]) -> dict[str, ImageFacts]:
         for dataset, ref in study.images():
             images[image_key(study.accession, dataset.name, ref.name)] = image_facts(
                 # Named like the data stage names them: a hash prefix, then the size.
-                ref.url, size_bytes=10_000_000,
-                thumbnail=hashlib.sha256(ref.url.encode()).hexdigest()[:32] + "-card.webp")
+                ref.url,
+                size_bytes=10_000_000,
+                thumbnail=hashlib.sha256(ref.url.encode()).hexdigest()[:32] + "-card.webp",
+            )
     return images
 
 
 # ---------------------------------------------------------------- fixtures
+
 
 @pytest.fixture
 def catalog_settings() -> ArchiveSettings:
