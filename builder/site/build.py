@@ -240,6 +240,7 @@ class SiteJob:
     history: dict[str, list[PastVersion]] | None
     images: dict[str, ImageFacts] | None
     catalog_json: str | None
+    root: Path | None = None  # the archive (its store holds the content manifests the RO-Crates cite)
     # Page frames by the file they were pickled to, unpickled once per worker process.
     frames: dict[str, Frames] = field(default_factory=dict)
 
@@ -299,7 +300,7 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
 
     Returns the pages and the names of the thumbnails they use."""
     from builder.site.exports import study_api_json, study_api_path
-    from builder.site.signposting import write_study_metadata
+    from builder.site.signposting import archived_manifest, write_study_metadata
 
     job = _job()
     frames = job.frames_from(frames_file)
@@ -313,7 +314,8 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
         api_json = study_api_json(entry, job.settings)
         with open(target, "w", encoding="utf-8", newline="") as fh:
             fh.write(api_json)
-        write_study_metadata(site, entry, job.settings, api_json=api_json)
+        write_study_metadata(site, entry, job.settings, api_json=api_json,
+                             manifest=archived_manifest(entry, job.settings, job.root))
 
     result = render_site_pages(
         job.catalog, job.settings, docs_dir=job.docs_dir, env=job.env, cache_dir=job.cache_dir,
@@ -536,7 +538,7 @@ def build_site_from_catalog(
         # Hand-written pages go in first (generated pages of the same path replace them).
         copy_hand_written_docs(root / "docs", folders.docs_dir)
         job = SiteJob(catalog, settings, make_environment(search_path), folders.docs_dir, cache_dir, history, images,
-                      catalog_json)
+                      catalog_json, root)
         pool = SiteWorkers(job, workers if workers is not None else default_workers())
         side_tasks = _start_side_tasks(pool, root, folders)
         with progress.stage("pages", "Rendering the site's pages and page frames"):

@@ -27,8 +27,6 @@ def _image_entity(image: Any, archived: Any) -> dict[str, Any]:
                              "encodingFormat": "OME-Zarr", "conformsTo": {"@id": OME_ZARR_FORMAT}}
     if archived is not None:
         props["contentSize"] = str(archived.total_bytes)
-        props["identifier"] = {"@type": "PropertyValue", "propertyID": "zarr-checksum",
-                               "value": archived.tree_checksum}
         props["numberOfItems"] = archived.object_count
     elif image.facts is not None and image.facts.size_bytes:
         props["contentSize"] = str(image.facts.size_bytes)
@@ -77,15 +75,25 @@ def study_crate(cs: CatalogStudy, settings: ArchiveSettings, manifest: Any = Non
     # The record (the API document) describes the study in the archive's own terms.
     crate.add_file(f"{site_root(settings)}api/studies/{cs.accession}.json", properties={
         "name": f"Study record of {cs.accession}", "encodingFormat": "application/json"})
+    from builder.data.archive import archive_public_url
+
     archived_images = getattr(manifest, "images", {}) or {}
     seen: set[str] = set()
-    for image in cs.images:
-        url = image.access.https
-        if not url or url in seen:
+    for number, image in enumerate(cs.images, start=1):
+        archived = archived_images.get(image.name)
+        # The archive's copy when ingested (what the sizes and checksums describe), else the source's address;
+        # an image with neither is still described, as a local entity of the crate.
+        url = (archive_public_url(settings, cs.accession, cs.version, image.name) if archived else None) or \
+            image.access.https
+        entity_id = (url.rstrip("/") + "/") if url else f"#image-{number}"
+        if entity_id in seen:
             continue
-        seen.add(url)
-        crate.add_dataset(url if url.endswith("/") else url + "/",
-                          properties=_image_entity(image, archived_images.get(image.name)))
+        seen.add(entity_id)
+        entity = crate.add_dataset(entity_id, properties=_image_entity(image, archived))
+        if archived is not None:
+            # A flattened graph: the checksum is an entity of its own (RO-Crate allows no nested objects).
+            entity["identifier"] = crate.add(ContextEntity(crate, f"#zarr-checksum-{archived.tree_checksum}", properties={
+                "@type": "PropertyValue", "propertyID": "zarr-checksum", "value": archived.tree_checksum}))
     return crate.metadata.generate()
 
 

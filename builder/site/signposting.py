@@ -38,6 +38,8 @@ ROCRATE_VERSION = "1.2"  # the newest released RO-Crate specification the rocrat
 ROCRATE_PROFILE = f"https://w3id.org/ro/crate/{ROCRATE_VERSION}"
 CROISSANT_PROFILE = "http://mlcommons.org/croissant/1.0"
 SCHEMA_TYPES = ("https://schema.org/Dataset", "https://schema.org/AboutPage")
+# Zarr has no registered media type; this is the one zarr-python's docs and OME tools use for a Zarr store.
+ZARR_TYPE = "application/x-zarr"
 # Level 1 keeps the head short (the page has a size budget); the linkset lists every image.
 MAX_HEAD_ITEMS = 10
 
@@ -94,7 +96,7 @@ def study_links(cs: CatalogStudy, settings: ArchiveSettings, *, max_items: int |
             orcid = orcid_url(author.orcid)
             if orcid:
                 links.append(Link("author", orcid))
-        items = [Link("item", url, "application/x-zarr") for url in image_urls(cs)]
+        items = [Link("item", url, ZARR_TYPE) for url in image_urls(cs)]
         links += items if max_items is None else items[:max_items]
     return links
 
@@ -115,10 +117,29 @@ def head_links(cs: CatalogStudy, settings: ArchiveSettings) -> str:
     return "\n".join(link.html() for link in links)
 
 
-def linkset(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
-    """The study's linkset document (RFC 9264 JSON): one context, the landing page, with every link."""
+def archived_links(cs: CatalogStudy, settings: ArchiveSettings, manifest: Any) -> list[Link]:
+    """Items for the archive's copies of an ingested study: each image, and the download manifest."""
+    from builder.data.archive import archive_public_url
+    from builder.site.downloads import DOWNLOAD_JSON
+
+    archived = getattr(manifest, "images", None) or {}
+    urls = [archive_public_url(settings, cs.accession, cs.version, image.name)
+            for image in cs.images if image.name in archived]
+    links = [Link("item", url, ZARR_TYPE) for url in dict.fromkeys(u for u in urls if u)]
+    if links:  # the build writes the download manifest of every archived study with a public address
+        links.append(Link("item", site_root(settings) + cs.url_path + DOWNLOAD_JSON, "application/json"))
+    return links
+
+
+def linkset(cs: CatalogStudy, settings: ArchiveSettings, manifest: Any = None) -> dict[str, Any]:
+    """The study's linkset document (RFC 9264 JSON): one context, the landing page, with every link
+    (with the archive's copies and download manifest when the study is ingested)."""
     context: dict[str, Any] = {"anchor": cs.url}
-    for link in study_links(cs, settings):
+    links = study_links(cs, settings)
+    if not cs.withdrawn:
+        known = {link.href for link in links}
+        links += [link for link in archived_links(cs, settings, manifest) if link.href not in known]
+    for link in links:
         target: dict[str, str] = {"href": link.href}
         if link.type:
             target["type"] = link.type
@@ -126,6 +147,40 @@ def linkset(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
             target["profile"] = link.profile
         context.setdefault(link.rel, []).append(target)
     return {"linkset": [context]}
+
+
+# The archive store of the build in progress, opened once per worker process (None: nothing ingested).
+_ARCHIVE_STORES: dict[tuple[str, str], Any] = {}
+
+
+def archived_manifest(cs: CatalogStudy, settings: ArchiveSettings, root: Path | None) -> Any:
+    """The content manifest of the study's current version in the archive store, or None when not ingested.
+
+    Its sizes and checksums are custody's, verified on ingest; the build reads manifests only, never pixels."""
+    from builder.data.archive import archive_store_url, open_archive_store, read_version_manifest
+    from builder.data.manifest import ManifestError
+    from builder.data.storage import StorageError
+
+    if root is None or cs.withdrawn or not cs.images:
+        return None
+    key = (str(root), settings.site_url)
+    if key not in _ARCHIVE_STORES:
+        store = None
+        try:
+            url = archive_store_url(settings, root)
+            if "://" in url or Path(url).is_dir():
+                store = open_archive_store(settings, root)
+        except StorageError:
+            store = None
+        _ARCHIVE_STORES[key] = store
+    store = _ARCHIVE_STORES[key]
+    if store is None:
+        return None
+    try:
+        return read_version_manifest(store, cs.accession, cs.version)
+    except (StorageError, ManifestError):
+        # Fixity reports a bad manifest; the crate then gives the sizes the inspection measured.
+        return None
 
 
 def _dump(value: Any) -> str:
@@ -141,7 +196,7 @@ def study_metadata_documents(cs: CatalogStudy, settings: ArchiveSettings, manife
     from builder.site.croissant import study_croissant
     from builder.site.rocrate import study_crate
 
-    documents = [(cs.url_path + LINKSET_FILE, _dump(linkset(cs, settings)))]
+    documents = [(cs.url_path + LINKSET_FILE, _dump(linkset(cs, settings, manifest)))]
     if not cs.withdrawn:
         documents.append((cs.url_path + ROCRATE_FILE, _dump(study_crate(cs, settings, manifest))))
         documents.append((cs.url_path + CROISSANT_FILE, _dump(study_croissant(cs, settings, api_json))))
