@@ -179,3 +179,20 @@ def test_a_hostile_manifest_cannot_write_outside_the_folder(published, tmp_path)
     doc["images"][0]["manifest"]["objects"][0]["key"] = "../../escape"
     with pytest.raises(DownloadError, match="objects\\[0\\].*not a relative object key"):
         parse_download_manifest(doc, where="download.json")
+
+
+def test_the_wget_command_on_the_page_fetches_every_listed_object(published, tmp_path):
+    import html
+    import re
+    import shlex
+
+    root, site, url, store = published
+    page = (site / "studies/OIA-000002/index.html").read_text()
+    [command] = re.findall(r'<code data-tool="wget">(.*?)</code>', page, flags=re.S)
+    args = shlex.split(html.unescape(command))
+    # The page names the public site; here the same files are served at the test server's address.
+    args[-1] = args[-1].replace(load_settings(root).site_url, url)
+    proc = subprocess.run(["wget", "-q", *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    copy = tmp_path / store.name / "OIA-000002" / "v1"
+    assert _files(copy) == _manifest_objects(store, "OIA-000002")
