@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import quote
 
 from builder.catalog.citation import citation_text
-from builder.catalog.registry import StudyDois, UsageSummary
 from builder.catalog.model import (  # re-exported: the catalog's types are imported from here too
     CATALOG_FORMAT_VERSION,
     FACETS,
@@ -45,6 +44,7 @@ from builder.catalog.model import (  # re-exported: the catalog's types are impo
     ViewerLink,
     licence_info,
 )
+from builder.catalog.registry import StudyDois, UsageSummary
 from builder.core.layout import image_key
 from builder.core.settings import ArchiveSettings
 from builder.core.text import markdown_to_text, truncate_text

@@ -126,7 +126,8 @@ def test_the_built_site_shows_dois_and_use_and_never_an_embargoed_doi(tmp_path):
                       if p.parent.name not in (EMBARGO_ACCESSION,))
     first = released[0]
     records = {
-        f"{PREFIX}/{first.lower()}": DoiRecord(accession=first, state="findable", url="https://x/", updated=dt.date.today()),
+        f"{PREFIX}/{first.lower()}": DoiRecord(accession=first, state="findable", url="https://x/",
+                                               updated=dt.date.today()),
         f"{PREFIX}/{first.lower()}.v1": DoiRecord(accession=first, version=1, state="findable", url="https://x/",
                                                  updated=dt.date.today()),
         # A registry that (wrongly) says findable for an embargoed study must still never show it.
