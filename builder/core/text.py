@@ -17,6 +17,8 @@ from typing import Any
 
 import markdown
 
+from builder.core.markdown_budget import markdown_budget_problem
+
 # C0/C1 control characters other than tab, line feed and carriage return, plus
 # the code points XML 1.0 forbids. They have no business in published text.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -138,7 +140,9 @@ def markdown_to_text(source: str) -> str:
     """
     # Most descriptions are prose without any Markdown; rendering them cost 0.4 ms each,
     # and the text is just the source with its white space collapsed.
-    if is_plain_markdown(source):
+    if is_plain_markdown(source) or markdown_budget_problem(source) is not None:
+        # Over the budget (validate refuses it; previews build with --allow-invalid),
+        # the source itself is the text: Markdown would recurse or take quadratic time.
         return _SPACES_RE.sub(" ", source).strip()
     return _rendered_text(source)
 

@@ -42,6 +42,7 @@ from markupsafe import Markup
 
 from builder.catalog.assembly import FACETS, Catalog, CatalogStudy, FacetValue, PastVersion, past_version_entry
 from builder.core.errors import StageError
+from builder.core.markdown_budget import markdown_budget_problem
 from builder.core.settings import ArchiveSettings
 from builder.core.term_links import term_url
 from builder.core.text import is_plain_markdown, json_for_script
@@ -221,6 +222,10 @@ def render_markdown(text: str | None, *, heading_offset: int = 2) -> Markup:
         return Markup("")
     if _is_plain_prose(text):
         return Markup(_plain_paragraphs(text))
+    if markdown_budget_problem(text) is not None:
+        # Validate refuses such a field (MOD029); a preview built with --allow-invalid shows
+        # it as escaped text, since Markdown would recurse past the stack or take minutes.
+        return Markup("<p>" + html.escape(text, quote=False).replace("\n", "<br>\n") + "</p>")
     rendered = _MARKDOWN.reset().convert(text)
     clean = _CLEANER.clean(rendered)
     if heading_offset:

@@ -34,3 +34,10 @@ def test_json_for_script_cannot_end_the_script_and_sorts_keys():
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == value
     assert text.index('"a"') < text.index('"z"')  # the same bytes whatever order the dict was filled in
+
+
+def test_text_of_markdown_over_the_budget_is_its_source_collapsed():
+    from builder.core.text import markdown_to_text
+
+    nested = "- " * 500 + "deep"
+    assert markdown_to_text(nested) == nested.strip()

@@ -177,12 +177,13 @@ def test_impossible_date(tmp_path):
     assert d.line == line_of(text, "release_date:")
 
 
-def test_a_number_too_long_to_be_a_number_is_a_type_error(tmp_path):
+def test_a_number_too_long_to_be_a_number_is_refused_where_it_stands(tmp_path):
     text = record_yaml(make_record(publications=[{"title": "T", "authors": "A", "year": 2000}]))
     text = text.replace("year: 2000", "year: " + "9" * 5000)
     result, _ = check(tmp_path, text)
-    d = the(result, "MOD003")
-    assert d.field == "publications[0].year" and "whole number" in d.message
+    d = the(result, "REC012")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.lstrip().startswith("year: 999"))
+    assert d.line == line and "too large" in d.message and "quote it" in d.message
 
 
 def test_error_types_without_their_own_check_fall_back_to_mod009():

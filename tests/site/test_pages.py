@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builder.site.build import build_site_from_catalog  # noqa: F401 - the module must import cleanly
 from builder.catalog.assembly import build_catalog
+from builder.site.build import build_site_from_catalog  # noqa: F401 - the module must import cleanly
 from builder.site.frames import FramedPage
 from builder.site.pages import (
     PageWriter,
@@ -419,3 +419,21 @@ def test_entry_pages_name_every_page_of_every_listing(sample_catalog, catalog_se
             assert e.url_path in pages
             assert all(f"{e.url_path}page/{n}/" in pages for n in range(2, len(e.studies) + 1))
     assert len(pages) == len(set(pages))
+
+
+def test_markdown_over_the_budget_is_shown_as_escaped_text_not_rendered():
+    # 500 nested list markers made Python-Markdown recurse past the stack; 8,000 unclosed
+    # tags took over a minute. validate refuses both (MOD029); a preview must still build.
+    from builder.site.pages import render_markdown
+
+    nested = "- " * 500 + "deep <b>"
+    html_out = str(render_markdown(nested))
+    assert html_out.startswith("<p>- - ") and "deep &lt;b&gt;" in html_out and "<li>" not in html_out
+    tags = "<a " * 8000
+    assert str(render_markdown(tags)).count("&lt;a") == 8000
+
+
+def test_markdown_within_the_budget_still_renders():
+    from builder.site.pages import render_markdown
+
+    assert "<li>" in str(render_markdown("- one\n- two"))
