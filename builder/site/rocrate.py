@@ -92,8 +92,9 @@ def study_crate(cs: CatalogStudy, settings: ArchiveSettings, manifest: Any = Non
         entity = crate.add_dataset(entity_id, properties=_image_entity(image, archived))
         if archived is not None:
             # A flattened graph: the checksum is an entity of its own (RO-Crate allows no nested objects).
-            entity["identifier"] = crate.add(ContextEntity(crate, f"#zarr-checksum-{archived.tree_checksum}", properties={
-                "@type": "PropertyValue", "propertyID": "zarr-checksum", "value": archived.tree_checksum}))
+            checksum = ContextEntity(crate, f"#zarr-checksum-{archived.tree_checksum}", properties={
+                "@type": "PropertyValue", "propertyID": "zarr-checksum", "value": archived.tree_checksum})
+            entity["identifier"] = crate.add(checksum)
     return crate.metadata.generate()
 
 
