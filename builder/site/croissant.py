@@ -17,7 +17,7 @@ from typing import Any
 from builder.catalog.model import CatalogStudy
 from builder.core.settings import ArchiveSettings
 from builder.core.text import one_line
-from builder.site.signposting import CROISSANT_PROFILE, cite_as, site_root
+from builder.site.landing import CROISSANT_PROFILE, cite_as, site_root
 
 # The context every Croissant 1.0 document carries (the specification's; mlcroissant warns on any other).
 CROISSANT_CONTEXT: dict[str, Any] = {

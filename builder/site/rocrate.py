@@ -17,7 +17,7 @@ from builder.catalog.citation import doi_url, orcid_url
 from builder.catalog.model import CatalogStudy
 from builder.core.settings import ArchiveSettings
 from builder.core.text import one_line
-from builder.site.signposting import ROCRATE_VERSION, cite_as, site_root
+from builder.site.landing import ROCRATE_VERSION, cite_as, site_root
 
 OME_ZARR_FORMAT = "https://ngff.openmicroscopy.org/"
 

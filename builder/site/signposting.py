@@ -26,17 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.catalog.citation import doi_url, orcid_url
+from builder.catalog.citation import orcid_url
 from builder.catalog.model import CatalogStudy
 from builder.core.settings import ArchiveSettings
+from builder.site.landing import CROISSANT_PROFILE, ROCRATE_PROFILE, cite_as, site_root
 
 LINKSET_FILE = "linkset.json"
 LINKSET_TYPE = "application/linkset+json"
 ROCRATE_FILE = "ro-crate-metadata.json"
 CROISSANT_FILE = "croissant.json"
-ROCRATE_VERSION = "1.2"  # the newest released RO-Crate specification the rocrate library writes
-ROCRATE_PROFILE = f"https://w3id.org/ro/crate/{ROCRATE_VERSION}"
-CROISSANT_PROFILE = "http://mlcommons.org/croissant/1.0"
 SCHEMA_TYPES = ("https://schema.org/Dataset", "https://schema.org/AboutPage")
 # Zarr has no registered media type; this is the one zarr-python's docs and OME tools use for a Zarr store.
 ZARR_TYPE = "application/x-zarr"
@@ -60,22 +58,6 @@ class Link:
         if self.profile:
             attrs.append(("profile", self.profile))
         return "<link " + " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs) + ">"
-
-
-def site_root(settings: ArchiveSettings) -> str:
-    return settings.site_url if settings.site_url.endswith("/") else settings.site_url + "/"
-
-
-def findable_doi(cs: CatalogStudy) -> str | None:
-    """The study's findable DOI, when the catalog carries one (the DOI registry fills it for released studies)."""
-    doi = getattr(cs, "doi", None)
-    return doi if isinstance(doi, str) and doi else None
-
-
-def cite_as(cs: CatalogStudy) -> str:
-    """The persistent identifier to cite: the DOI when findable, else the stable landing page URL."""
-    doi = findable_doi(cs)
-    return doi_url(doi) if doi else cs.url
 
 
 def study_links(cs: CatalogStudy, settings: ArchiveSettings, *, max_items: int | None = None) -> list[Link]:
