@@ -333,3 +333,33 @@ def test_the_reviewing_guide_names_the_real_status_checks() -> None:
         doc = _load(GITHUB / "workflows" / workflow)
         assert f"**`{doc['jobs'][job]['name']}`** (workflow *{doc['name']}*)" in guide
     assert "Require review from Code Owners" in guide and "force pushes" in guide
+
+
+def _steps_using(secret_fragment: str) -> list[tuple[str, str, str]]:
+    """(workflow, job, step) of every step whose env or run mentions a secret name containing the fragment."""
+    found = []
+    for path in WORKFLOWS:
+        doc = _load(path)
+        for job_name, job in (doc.get("jobs") or {}).items():
+            job_env = json.dumps(job.get("env") or {})
+            if secret_fragment in job_env:
+                found.append((path.name, job_name, "<job env>"))
+            for step in job.get("steps") or []:
+                text = json.dumps(step.get("env") or {}) + str(step.get("run", "")) + json.dumps(step.get("with") or {})
+                if secret_fragment in text:
+                    found.append((path.name, job_name, step.get("name", "?")))
+    return found
+
+
+def test_only_the_publish_jobs_ingest_step_holds_the_store_write_key() -> None:
+    # Custody: pull-request jobs and fixity never hold write credentials to the archive store.
+    holders = _steps_using("ARCHIVE_STORE_WRITE")
+    assert holders, "the publish workflow must pass the write key to its ingest step"
+    assert {(w, j) for w, j, _ in holders} <= {("publish.yml", j) for _, j, _ in holders}
+    assert all("ingest" in step.lower() for _, _, step in holders), holders
+
+
+def test_fixity_reads_the_archive_store_with_the_read_key_only() -> None:
+    readers = _steps_using("ARCHIVE_STORE_READ")
+    assert any(w == "fixity.yml" for w, _, _ in readers)
+    assert not any(w == "pr.yml" for w, _, _ in readers + _steps_using("ARCHIVE_STORE_WRITE"))
