@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter, defaultdict
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +46,7 @@ from builder.catalog.model import (  # re-exported: the catalog's types are impo
     licence_info,
 )
 from builder.catalog.registry import StudyDois, UsageSummary
+from builder.core import layout
 from builder.core.layout import image_key
 from builder.core.settings import ArchiveSettings
 from builder.core.text import markdown_to_text, truncate_text
@@ -101,6 +103,29 @@ def image_access(url: str, settings: ArchiveSettings) -> ImageAccess:
     return ImageAccess(s3=s3, https=https, relative=relative)
 
 
+def archived_version_of(accession: str, name: str, facts: ImageFacts | None) -> int | None:
+    """The version whose archive copy the facts were read from (the build takes ingested images' facts
+    from the archive store and sets their URL to the copy), or None for a depositor's copy."""
+    if facts is None:
+        return None
+    pattern = rf"(?:^|/){re.escape(accession)}/v([0-9]{{1,9}})/{re.escape(name)}\.ome\.zarr$"
+    found = re.search(pattern, facts.url.rstrip("/"))
+    return int(found.group(1)) if found else None
+
+
+def archive_access(source_url: str, accession: str, version: int, name: str, settings: ArchiveSettings) -> ImageAccess:
+    """Where readers get the archive's copy of an image; the record's URL stays as provenance."""
+    from builder.data.archive import archive_public_url  # the store's public address: one place
+
+    prefix = layout.archived_image_prefix(accession, version, name)
+    store = settings.store.url.rstrip("/")
+    s3 = f"{store}/{prefix}" if store.lower().startswith("s3://") else None
+    https = archive_public_url(settings, accession, version, name)
+    if https is None and s3 is not None:
+        https = _s3_to_https(s3, settings)
+    return ImageAccess(s3=s3, https=https, relative=prefix, archived_version=version, source=source_url)
+
+
 def viewer_links(https_url: str | None, facts: ImageFacts | None, name: str) -> list[ViewerLink]:
     """Links that open the image in browser viewers; none without HTTPS."""
     if not https_url:
@@ -132,8 +157,9 @@ def python_snippet(access: ImageAccess, facts: ImageFacts | None, settings: Arch
             options["endpoint_url"] = settings.s3_endpoint_url
         lines.append(f'group = zarr.open_group({access.s3!r}, mode="r", storage_options={options!r})')
     else:
-        # Local storage root: the path is relative to a clone of the archive.
-        path = f"{settings.storage_root.rstrip('/')}/{access.relative}"
+        # A local folder (the storage root, or the archive store when archived): relative to a clone.
+        root = settings.store.url if access.archived_version is not None else settings.storage_root
+        path = f"{root.rstrip('/')}/{access.relative}"
         lines.append("# the path is inside a clone of the archive's repository")
         lines.append(f'group = zarr.open_group({path!r}, mode="r")')
     lines.append("print(group.attrs.asdict())  # the OME-NGFF metadata")
@@ -152,8 +178,14 @@ def _catalog_image(accession: str, dataset_name: str, dataset_title: str, ref: I
                    images: dict[str, ImageFacts], settings: ArchiveSettings) -> CatalogImage:
     key = image_key(accession, dataset_name, ref.name)
     facts = images.get(key)
-    access = image_access(ref.url, settings)
-    if facts is not None and "://" not in facts.url:
+    archived = archived_version_of(accession, ref.name, facts)
+    if archived is not None and facts is not None:
+        access = archive_access(ref.url, accession, archived, ref.name, settings)
+        # The published facts name the copy readers are pointed at.
+        facts = facts.model_copy(update={"url": access.https or access.s3 or access.relative})
+    else:
+        access = image_access(ref.url, settings)
+    if facts is not None and archived is None and "://" not in facts.url:
         # A local storage root resolves to a path on the build machine; the
         # catalog is published, so it keeps the path below the storage root.
         facts = facts.model_copy(update={"url": access.relative or ref.url})

@@ -98,7 +98,11 @@ class ImageAccess(BaseModel):
 
     s3: str | None = None
     https: str | None = None
-    relative: str | None = None  # path below the archive's storage root
+    relative: str | None = None  # path below the storage root (or below the archive store, when archived)
+    # Custody: the archived version readers are pointed at (None: not ingested, the depositor's copy),
+    # and the record's own URL kept as provenance.
+    archived_version: int | None = None
+    source: str | None = None
 
 
 class ViewerLink(BaseModel):

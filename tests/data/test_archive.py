@@ -89,3 +89,33 @@ def test_the_store_url_must_be_a_folder_or_s3(tmp_path, url):
     with pytest.raises(archive.StorageError) as err:
         archive.open_archive_store(settings, tmp_path)
     assert err.value.check == "SAF002" and "[archive.store]" in err.value.message
+
+
+def test_published_access_points_at_the_archive_copy_and_keeps_the_source_as_provenance(tmp_path, http):
+    from builder.catalog.assembly import build_catalog
+
+    root, served = served_archive(tmp_path, http, "OIA-000005")
+    settings = load_settings(root)
+    assert ingest(root, settings).ok
+    facts, _ = facts_for_build(root, settings)
+    studies = [r.study for r in load_records(root, settings).records if r.study is not None]
+    catalog = build_catalog(studies, facts, settings, dt.date.today())
+    [image] = [img for s in catalog.studies for img in s.images]
+    assert image.access.archived_version == 1
+    assert image.access.relative == "OIA-000005/v1/mouse-whole-body.ome.zarr"
+    assert image.access.source == studies[0].datasets[0].images[0].url  # the depositor's URL, as provenance
+    assert served not in (image.access.https or "") and served not in image.python_snippet
+    store_folder = settings.store.url.rstrip("/")
+    assert f"{store_folder}/OIA-000005/v1/mouse-whole-body.ome.zarr" in image.python_snippet
+
+
+def test_without_ingest_access_is_the_depositors_copy(tmp_path, http):
+    from builder.catalog.assembly import build_catalog
+
+    root, served = served_archive(tmp_path, http, "OIA-000005")
+    settings = load_settings(root)
+    facts, _ = facts_for_build(root, settings)
+    studies = [r.study for r in load_records(root, settings).records if r.study is not None]
+    [image] = [img for s in build_catalog(studies, facts, settings, dt.date.today()).studies for img in s.images]
+    assert image.access.archived_version is None and image.access.source is None
+    assert image.access.relative == studies[0].datasets[0].images[0].url  # the record's path below the storage root
