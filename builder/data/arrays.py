@@ -15,15 +15,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from builder.core.checks import Diagnostic
+from builder.core.settings import Limits
 from builder.data import checks as C
 from builder.data.checks import image_diagnostic
 from builder.data.ngff.read import ArrayMeta
-from builder.core.settings import Limits
 from builder.data.storage import Store
 
 # Codecs whose decoders are plain, well-tested C libraries and cannot run code.
@@ -217,5 +217,7 @@ def read_selection(
     import zarr
 
     view = zarr_view(store, documents)
-    array = zarr.open_array(store=view, path=array_path, mode="r", zarr_format=meta.zarr_format)
+    # parse_array read the document as v2 only when told 2, as v3 otherwise: the same split here
+    zarr_format: Literal[2, 3] = 2 if meta.zarr_format == 2 else 3
+    array = zarr.open_array(store=view, path=array_path, mode="r", zarr_format=zarr_format)
     return np.asarray(array[selection])

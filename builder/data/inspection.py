@@ -28,16 +28,16 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from builder.core.checks import Diagnostic, get_check, has_errors, unique_diagnostics
+from builder.core.settings import ArchiveSettings
 from builder.data import checks as C
 from builder.data.checks import image_diagnostic
-from builder.model.image import ImageFacts
 from builder.data.ngff import read as ngff
 from builder.data.ngff.checks import check_multiscale, check_omero, validate_group
-from builder.core.settings import ArchiveSettings
 from builder.data.storage import StorageError, Store, open_store, resolve_url
+from builder.model.image import ImageFacts
 
 # Bump when rendering changes, so cached thumbnails are redrawn.
 RENDER_VERSION = 2  # 2: label images filled per object
@@ -176,7 +176,7 @@ def _worker_failure(target: ImageTarget, settings: ArchiveSettings, root: Path, 
 def _display_url(url: str, settings: ArchiveSettings, root: Path) -> str:
     try:
         return resolve_url(url, settings, root)
-    except Exception:  # display only; the worker reports the real problem
+    except Exception:  # noqa: BLE001 - display only; the worker reports the real problem
         return url
 
 
@@ -301,7 +301,7 @@ class Inspection:
             doc = json.loads(raw)
         except (ValueError, RecursionError) as exc:
             raise Stop(image_diagnostic(C.SAF011, f"not valid JSON ({type(exc).__name__}: {str(exc)[:120]})",
-                                        url=self.url, doc=key))
+                                        url=self.url, doc=key)) from exc
         if not isinstance(doc, dict):
             raise Stop(image_diagnostic(C.SAF011, "not a JSON object", url=self.url, doc=key))
         self.documents[key] = doc
@@ -315,6 +315,14 @@ class Inspection:
             self._listed = {k for k, _, _ in self.listing or []}
         return self._listed
 
+    @overload
+    def open_group(self, prefix: str, zarr_format: int | None = None, *, fingerprint: bool = True,
+                   required: Literal[True] = True) -> ngff.GroupMeta: ...
+
+    @overload
+    def open_group(self, prefix: str, zarr_format: int | None = None, *, fingerprint: bool = True,
+                   required: bool) -> ngff.GroupMeta | None: ...
+
     def open_group(self, prefix: str, zarr_format: int | None = None, *, fingerprint: bool = True,
                    required: bool = True) -> ngff.GroupMeta | None:
         """The group at ``prefix``: zarr.json first, .zattrs only if that is missing (or the format is known)."""
@@ -327,7 +335,7 @@ class Inspection:
             try:
                 return ngff.parse_group(doc, fmt, key)
             except ngff.NgffError as exc:
-                raise Stop(image_diagnostic(C.IMG002, exc.message, url=self.url, doc=key, key=exc.key))
+                raise Stop(image_diagnostic(C.IMG002, exc.message, url=self.url, doc=key, key=exc.key)) from exc
         if not required:
             return None
         tried = " or ".join(prefix + ngff.GROUP_DOC[f] for f in formats)
@@ -429,7 +437,7 @@ class Inspection:
                 first = ngff.label_names(root)[0]
             except (ngff.NgffError, IndexError):
                 raise Stop(image_diagnostic(C.IMG015, "the labels group lists no label image", url=self.url,
-                                            doc=root.doc_key, key=f"{root.key_prefix}labels"))
+                                            doc=root.doc_key, key=f"{root.key_prefix}labels")) from None
             prefix = f"{first}/"
             root = self.open_group(prefix, root.zarr_format)
             kind = root.kind
@@ -467,7 +475,7 @@ class Inspection:
                 fingerprint=self.fingerprint(),
             )
         except ngff.NgffError as exc:
-            raise Stop(image_diagnostic(C.IMG002, exc.message, url=self.url, doc=exc.doc, key=exc.key))
+            raise Stop(image_diagnostic(C.IMG002, exc.message, url=self.url, doc=exc.doc, key=exc.key)) from exc
         if thumbnails and cache_dir is not None:
             if not self.rendered(lambda: self.render_image(facts, parts, label_parts, cache_dir, cache_key)):
                 return facts, False  # facts without thumbnails: not cached, so the next build tries again
@@ -482,7 +490,7 @@ class Inspection:
         try:
             wells = ngff.plate_wells(group)
         except ngff.NgffError as exc:
-            raise Stop(image_diagnostic(C.IMG012, exc.message, url=self.url, doc=exc.doc, key=exc.key))
+            raise Stop(image_diagnostic(C.IMG012, exc.message, url=self.url, doc=exc.doc, key=exc.key)) from exc
         rows = len(group.ome["plate"].get("rows") or [])
         columns = len(group.ome["plate"].get("columns") or [])
         outside = [w.path for w in wells if w.row >= rows or w.column >= columns]
@@ -490,12 +498,12 @@ class Inspection:
             self.diagnostics.append(image_diagnostic(
                 C.IMG012, f"wells {outside[:5]} have row/column indexes outside the plate's {rows} x {columns}",
                 url=self.url, doc=group.doc_key, key=f"{group.key_prefix}plate.wells"))
-        well_group, field_parts = self.load_well_field(group, wells[0], required=True)  # raises, never None
+        well_group, field_parts = self.load_well_field(group, wells[0], required=True)
         try:
             plate = ngff.plate_facts(group, well_group)
             facts = ngff.image_facts(self.url, field_parts.group, field_parts.arrays, fingerprint="")
         except ngff.NgffError as exc:
-            raise Stop(image_diagnostic(C.IMG012, exc.message, url=self.url, doc=exc.doc, key=exc.key))
+            raise Stop(image_diagnostic(C.IMG012, exc.message, url=self.url, doc=exc.doc, key=exc.key)) from exc
         cache_key = self.cache_key(thumbnails)
         cached = self.cached_facts(cache_dir, cache_key, thumbnails)
         if cached is not None:
@@ -541,6 +549,14 @@ class Inspection:
                 f"limits.max_plate_wells ({limit})", url=self.url, doc=group.doc_key,
                 key=f"{group.key_prefix}plate.rows"))
 
+    @overload
+    def load_well_field(self, plate: ngff.GroupMeta, well: ngff.WellRef, *, required: Literal[True],
+                        fingerprint: bool = True) -> tuple[ngff.GroupMeta, ImageParts]: ...
+
+    @overload
+    def load_well_field(self, plate: ngff.GroupMeta, well: ngff.WellRef, *, required: bool,
+                        fingerprint: bool = True) -> tuple[ngff.GroupMeta, ImageParts] | None: ...
+
     def load_well_field(self, plate: ngff.GroupMeta, well: ngff.WellRef, *, required: bool,
                         fingerprint: bool = True) -> tuple[ngff.GroupMeta, ImageParts] | None:
         """The well's group and its first field's image (metadata only)."""
@@ -561,7 +577,7 @@ class Inspection:
         except ngff.NgffError as exc:
             diag = image_diagnostic(C.IMG012, exc.message, url=self.url, doc=exc.doc, key=exc.key)
             if required:
-                raise Stop(diag)
+                raise Stop(diag) from exc
             self.diagnostics.append(diag)
             return None
         fprefix = f"{wprefix}{field_path}/"
@@ -690,10 +706,10 @@ class Inspection:
             raise
         except MemoryError:
             raise
-        except Exception as exc:  # a chunk that does not decode: name the array
+        except Exception as exc:  # noqa: BLE001 - codecs raise anything on a chunk that does not decode: name the array
             raise Stop(image_diagnostic(
                 C.IMG013, f"reading level '{level_path}' failed: {type(exc).__name__}: {str(exc)[:200]}",
-                url=self.url, doc=meta.doc_key))
+                url=self.url, doc=meta.doc_key)) from exc
         kept = [a for a, s in zip(names, selection) if not isinstance(s, int)]
         data = np.moveaxis(data, [kept.index("y"), kept.index("x")], [-2, -1])
         if "c" in kept:
@@ -834,7 +850,14 @@ class Inspection:
 
         fmt = self.settings.thumbnail_format
         file_name = f"{cache_key[:32]}-{name}.{fmt}"
-        data = render.encode_image(image, fmt)
+        image_format: Literal["webp", "png"]
+        if fmt == "webp":
+            image_format = "webp"
+        elif fmt == "png":
+            image_format = "png"
+        else:  # the settings field is a plain string
+            raise ValueError(f"unknown image format {fmt!r}; use 'webp' or 'png'")
+        data = render.encode_image(image, image_format)
         path = cache_dir / file_name
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

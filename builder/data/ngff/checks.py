@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from builder.core.checks import Diagnostic, Severity
 from builder.data import checks as C
@@ -38,23 +40,29 @@ MIN_YX_CHUNK = 32
 MAX_YX_CHUNK = 8192
 
 
-def _model_for(kind: str, version: str):
+def _model_for(kind: str, version: str) -> type[BaseModel]:
+    models: dict[str, type[BaseModel]]
     if version == "0.4":
-        from ome_zarr_models.v04.hcs import HCSAttrs
-        from ome_zarr_models.v04.image import ImageAttrs
-        from ome_zarr_models.v04.image_label import ImageLabelAttrs
-        from ome_zarr_models.v04.labels import LabelsAttrs
-        from ome_zarr_models.v04.well import WellAttrs
+        from ome_zarr_models.v04 import hcs as hcs04
+        from ome_zarr_models.v04 import image as image04
+        from ome_zarr_models.v04 import image_label as image_label04
+        from ome_zarr_models.v04 import labels as labels04
+        from ome_zarr_models.v04 import well as well04
+        models = {
+            "image": image04.ImageAttrs, "labels": image_label04.ImageLabelAttrs, "plate": hcs04.HCSAttrs,
+            "well": well04.WellAttrs, "labels-group": labels04.LabelsAttrs,
+        }
     else:
-        from ome_zarr_models.v05.hcs import HCSAttrs
-        from ome_zarr_models.v05.image import ImageAttrs
-        from ome_zarr_models.v05.image_label import ImageLabelAttrs
-        from ome_zarr_models.v05.labels import LabelsAttrs
-        from ome_zarr_models.v05.well import WellAttrs
-    return {
-        "image": ImageAttrs, "labels": ImageLabelAttrs, "plate": HCSAttrs, "well": WellAttrs,
-        "labels-group": LabelsAttrs,
-    }[kind]
+        from ome_zarr_models.v05 import hcs as hcs05
+        from ome_zarr_models.v05 import image as image05
+        from ome_zarr_models.v05 import image_label as image_label05
+        from ome_zarr_models.v05 import labels as labels05
+        from ome_zarr_models.v05 import well as well05
+        models = {
+            "image": image05.ImageAttrs, "labels": image_label05.ImageLabelAttrs, "plate": hcs05.HCSAttrs,
+            "well": well05.WellAttrs, "labels-group": labels05.LabelsAttrs,
+        }
+    return models[kind]
 
 
 def validate_group(group: GroupMeta, url: str) -> list[Diagnostic]:
@@ -74,7 +82,8 @@ def validate_group(group: GroupMeta, url: str) -> list[Diagnostic]:
     expected_format = 2 if group.version == "0.4" else 3
     if group.zarr_format != expected_format:
         return [image_diagnostic(
-            C.IMG003, f"NGFF {group.version} must be stored as Zarr v{expected_format}, found Zarr v{group.zarr_format}",
+            C.IMG003,
+            f"NGFF {group.version} must be stored as Zarr v{expected_format}, found Zarr v{group.zarr_format}",
             url=url, doc=doc, key=f"{group.key_prefix}version")]
     attrs = dict(group.ome)
     if kind == "labels-group" and group.version == "0.5":
@@ -128,7 +137,7 @@ def model_diagnostics(exc: ValidationError, group: GroupMeta, url: str) -> list[
     return out
 
 
-def _model_message(err: dict) -> str:
+def _model_message(err: ErrorDetails) -> str:
     message = str(err.get("msg", "invalid"))
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return _PY_NONE.sub("null", message)  # validators print Python values; documents are JSON
@@ -331,11 +340,11 @@ def dtype_range(dtype: str) -> tuple[float, float] | None:
     except TypeError:
         return None
     if dt.kind in "iu":
-        info = np.iinfo(dt)
-        return float(info.min), float(info.max)
+        int_info = np.iinfo(dt)
+        return float(int_info.min), float(int_info.max)
     if dt.kind == "f":
-        info = np.finfo(dt)
-        return float(info.min), float(info.max)
+        float_info = np.finfo(dt)
+        return float(float_info.min), float(float_info.max)
     if dt.kind == "b":
         return 0.0, 1.0
     return None
@@ -376,7 +385,7 @@ def check_omero(group: GroupMeta, ms: Multiscale, level0: ArrayMeta | None, url:
             out.append(image_diagnostic(C.IMG009, "window must be an object with start and end", url=url, doc=doc,
                                         key=f"{key}.window"))
             continue
-        values = {k: window.get(k) for k in ("start", "end", "min", "max")}
+        values: dict[str, Any] = {k: window.get(k) for k in ("start", "end", "min", "max")}  # JSON values
         bad = [k for k in ("start", "end") if not _number(values[k])]
         bad += [k for k in ("min", "max") if values[k] is not None and not _number(values[k])]
         if bad:
@@ -387,7 +396,7 @@ def check_omero(group: GroupMeta, ms: Multiscale, level0: ArrayMeta | None, url:
         if not start < end:
             out.append(image_diagnostic(C.IMG009, f"window start {start} is not below end {end}", url=url, doc=doc,
                                         key=f"{key}.window"))
-        if limits is not None and (start < limits[0] or end > limits[1]):
+        if limits is not None and level0 is not None and (start < limits[0] or end > limits[1]):
             out.append(image_diagnostic(C.IMG009, f"window {start}..{end} lies outside the {level0.dtype} range "
                                         f"{limits[0]:g}..{limits[1]:g}", url=url, doc=doc, key=f"{key}.window"))
         if values["min"] is not None and values["max"] is not None and not (

@@ -22,7 +22,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, overload
 
 from builder.core.errors import InvalidInputError
 from builder.model.image import AxisFacts, ChannelFacts, ImageFacts, LevelFacts, PlateFacts
@@ -299,6 +299,14 @@ def parse_multiscale(group: GroupMeta) -> Multiscale:
     return Multiscale(axes, paths, scales, name)
 
 
+@overload
+def _scale_of(transforms: Any, n: int, key: str, doc: str, *, required: Literal[True] = True) -> list[float]: ...
+
+
+@overload
+def _scale_of(transforms: Any, n: int, key: str, doc: str, *, required: bool) -> list[float] | None: ...
+
+
 def _scale_of(transforms: Any, n: int, key: str, doc: str, *, required: bool = True) -> list[float] | None:
     """The scale vector of a coordinateTransformations list (identity when there is none)."""
     if transforms is None:
@@ -327,16 +335,18 @@ def parse_channels(group: GroupMeta, n_channels: int | None) -> tuple[list[Chann
     if isinstance(omero, dict):
         raw = omero.get("channels")
         if isinstance(raw, list):
-            for i, c in enumerate(raw):
-                c = c if isinstance(c, dict) else {}
-                label = c.get("label") if isinstance(c.get("label"), str) and c.get("label") else f"Channel {i}"
+            for i, entry in enumerate(raw):
+                c = entry if isinstance(entry, dict) else {}
+                raw_label = c.get("label")
+                label = raw_label if isinstance(raw_label, str) and raw_label else f"Channel {i}"
                 color = c.get("color") if isinstance(c.get("color"), str) else None
                 color = color.upper() if color and _is_hex6(color) else None
                 window = None
                 w = c.get("window")
                 if isinstance(w, dict) and _is_number(w.get("start")) and _is_number(w.get("end")):
                     window = (float(w["start"]), float(w["end"]))
-                active = c.get("active") if isinstance(c.get("active"), bool) else True
+                raw_active = c.get("active")
+                active = raw_active if isinstance(raw_active, bool) else True
                 channels.append(ChannelFacts(label=label, color=color, window=window, active=active))
         rdefs = omero.get("rdefs")
         if isinstance(rdefs, dict):
@@ -351,11 +361,11 @@ def _is_hex6(text: str) -> bool:
     return len(text) == 6 and all(ch in "0123456789abcdefABCDEF" for ch in text)
 
 
-def _is_number(v: Any) -> bool:
+def _is_number(v: Any) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _is_index(v: Any) -> bool:
+def _is_index(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
@@ -380,7 +390,7 @@ def image_facts(
     names = [a.name for a in ms.axes]
     n_channels = level0.shape[names.index("c")] if "c" in names and len(level0.shape) == len(names) else None
     channels, default_z, default_t = parse_channels(group, n_channels)
-    kind = "labels" if group.kind == "labels" else "image"
+    kind: Literal["labels", "image"] = "labels" if group.kind == "labels" else "image"
     return ImageFacts(
         url=url,
         kind=kind,
@@ -445,12 +455,14 @@ class WellRef:
 
 def plate_wells(group: GroupMeta) -> list[WellRef]:
     p = group.key_prefix
-    plate = group.ome.get("plate") if isinstance(group.ome.get("plate"), dict) else {}
+    raw_plate = group.ome.get("plate")
+    plate: dict[str, Any] = raw_plate if isinstance(raw_plate, dict) else {}
     wells = plate.get("wells")
     if not isinstance(wells, list) or not wells:
         raise NgffError("plate.wells must be a non-empty list", key=f"{p}plate.wells", doc=group.doc_key)
-    rows = plate.get("rows") if isinstance(plate.get("rows"), list) else []
-    columns = plate.get("columns") if isinstance(plate.get("columns"), list) else []
+    raw_rows, raw_columns = plate.get("rows"), plate.get("columns")
+    rows: list[Any] = raw_rows if isinstance(raw_rows, list) else []
+    columns: list[Any] = raw_columns if isinstance(raw_columns, list) else []
     out = []
     for i, w in enumerate(wells):
         key = f"{p}plate.wells[{i}]"
