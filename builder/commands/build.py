@@ -52,8 +52,8 @@ def print_errors(console: Console, diagnostics, *, areas: tuple[str, ...] = ()) 
 def command(root: Path | None, site_dir: Path | None, today: dt.date | None, scheduler: str | None,
             history: bool, allow_invalid: bool, workers: int | None) -> None:
     """Build the public website from studies/ into site/."""
-    from builder.site.build import InvalidRecords, build
     from builder.core.settings import find_root
+    from builder.site.build import InvalidRecords, build
     from builder.site.mkdocs_site import SiteBuildError
 
     console = Console(stderr=True)

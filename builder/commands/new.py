@@ -29,7 +29,8 @@ def stdin_is_terminal() -> bool:
 @click.option("--imaging-method", "imaging_method", metavar="FBbi:ID", help="Imaging method, e.g. FBbi:00000251.")
 @click.option("--licence", help="Licence (SPDX id from the archive's list).")
 @click.option("--from", "from_images", multiple=True, type=click.Path(path_type=Path, exists=True),
-              help="Image file (TIFF, CZI, MRC, PNG, JPEG, or converted .ome.zarr) to prefill images, channels and instrument from; repeatable.")
+              help="Image file (TIFF, CZI, MRC, PNG, JPEG, or converted .ome.zarr) to prefill images, channels "
+                   "and instrument from; repeatable.")
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="Never prompt; use flags and defaults only.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Archive root (default: the folder holding archive.toml above the current one).")

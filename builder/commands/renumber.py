@@ -26,9 +26,9 @@ def command(study: Path, base: str) -> None:
     Run it when the pull request check reports SUB001 (accession already taken).
     """
     from builder.core.errors import ArchiveError
+    from builder.core.layout import STUDIES_DIR
     from builder.core.settings import find_root, load_settings
     from builder.curation.renumber import renumber_study
-    from builder.core.layout import STUDIES_DIR
 
     root = find_root(study if study.is_absolute() else Path.cwd() / study)
     folder = (study if study.is_absolute() else Path.cwd() / study).resolve().name

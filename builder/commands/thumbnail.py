@@ -21,10 +21,10 @@ import click
 @click.option("--labels", is_flag=True, help="Overlay the outlines of the image's first label image.")
 def command(url: str, output: Path, size: int, labels: bool) -> None:
     """Render a thumbnail of one OME-Zarr image."""
-    from builder.core.checks import has_errors
     from builder.commands.inspect import target_for
-    from builder.data.inspection import LABELS_VARIANT, inspect_images
+    from builder.core.checks import has_errors
     from builder.core.settings import find_root, load_settings
+    from builder.data.inspection import LABELS_VARIANT, inspect_images
 
     suffix = output.suffix.lower().lstrip(".")
     if suffix not in ("png", "webp"):

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from builder.core.checks import Diagnostic, Severity, sort_diagnostics
 from builder.core.errors import StageError
+from builder.core.layout import RECORD_NAME, STUDIES_DIR, image_key
 from builder.core.settings import ArchiveSettings
 from builder.curation import checks as sub
 from builder.records.checks import REC001
-from builder.core.layout import RECORD_NAME, STUDIES_DIR, image_key
 from builder.records.load import RecordResult, RecordSet
 
 if TYPE_CHECKING:

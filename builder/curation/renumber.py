@@ -13,9 +13,9 @@ from pathlib import Path
 
 from builder.core import git as gitops
 from builder.core.errors import CommandError
+from builder.core.layout import RECORD_NAME, STUDIES_DIR
 from builder.core.settings import ArchiveSettings
 from builder.curation.lock import LockError, lock_path, parse_lock
-from builder.core.layout import RECORD_NAME, STUDIES_DIR
 
 
 class RenumberError(CommandError):

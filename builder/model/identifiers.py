@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+# ASCII digits ([0-9], never \d): see builder.core.patterns.
 ORCID_RE = re.compile(r"^(?:https?://orcid\.org/)?([0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X])$")
 ROR_RE = re.compile(r"^(?:https?://ror\.org/)?(0[a-hj-km-np-tv-z0-9]{6}[0-9]{2})$")
 DOI_RE = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.[0-9]{4,9}/\S+)$", re.IGNORECASE)
@@ -21,15 +22,6 @@ CURIE_RULES: dict[str, re.Pattern[str]] = {
     "NCIT": re.compile(r"^C[0-9]{1,7}$"),
 }
 CURIE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*):([^\s:]+)$")
-# Patterns here are ASCII ([0-9], never \d: Python's \d also matches fullwidth and Arabic-Indic digits)
-# and valid both in Python and in ECMA-262 unicode mode, the dialect of editors' JSON Schema engines.
-_ECMA_SYNTAX = set("^$\\.*+?()[]{}|/")
-
-
-def accession_regex(prefix: str, digits: int) -> str:
-    """The accession syntax as a regular expression (no anchors): the prefix, then ``digits`` ASCII digits."""
-    escaped = "".join("\\" + ch if ch in _ECMA_SYNTAX else ch for ch in prefix)  # '-' needs no escape
-    return f"{escaped}[0-9]{{{digits}}}"
 
 
 def orcid_checksum_ok(orcid: str) -> bool:

@@ -199,7 +199,8 @@ class Author(_Model):
     orcid: str | None = Field(default=None, description="ORCID iD", examples=["0000-0002-1825-0097"])
     affiliations: list[Affiliation] = Field(default_factory=list)
     roles: list[AuthorRole] = Field(default_factory=list)
-    email: str | None = Field(default=None, description="Required for the corresponding contact", examples=["ada.lovelace@example.org"])
+    email: str | None = Field(default=None, description="Required for the corresponding contact",
+                              examples=["ada.lovelace@example.org"])
     contact: Flag = Field(default=False, description="True for the one corresponding contact", examples=[True])
 
     @field_validator("orcid")
@@ -239,7 +240,8 @@ class Funding(_Model):
 
 
 class Publication(_Model):
-    title: ShortText = Field(examples=["OME-NGFF: a next-generation file format for expanding bioimaging data-access strategies"])
+    title: ShortText = Field(
+        examples=["OME-NGFF: a next-generation file format for expanding bioimaging data-access strategies"])
     authors: ShortText = Field(description="Author list as printed", examples=["Lovelace A, Babbage C"])
     year: Whole = Field(ge=1600, le=2100, examples=[2021])
     journal: str | None = Field(default=None, examples=["Nature Methods"])
@@ -303,7 +305,8 @@ class ChannelSignal(_Model):
 
 
 class Specimen(_Model):
-    preparation_protocol: LongText = Field(examples=["Fixed in 4% PFA for 10 min, permeabilised with 0.1% Triton X-100, stained with Hoechst 33342."])
+    preparation_protocol: LongText = Field(
+        examples=["Fixed in 4% PFA for 10 min, permeabilised with 0.1% Triton X-100, stained with Hoechst 33342."])
     signal_contrast: list[ChannelSignal] = Field(default_factory=list)
 
 
@@ -371,7 +374,8 @@ def _check_image_url(v: str) -> str:
     if "://" in v or lower.startswith("file:"):
         raise PydanticCustomError(
             "MOD027",
-            "'{value}' uses an unsupported scheme: give an s3:// or https:// URL, or a path relative to the storage root",
+            "'{value}' uses an unsupported scheme: give an s3:// or https:// URL, "
+            "or a path relative to the storage root",
             {"value": v},
         )
     parts = v.strip("/").split("/")
@@ -433,7 +437,8 @@ class BiologicalScale(StrEnum):
 
 class HumanData(_Model):
     ethics_statement: LongText = Field(description="Approving body and reference number",
-                                       examples=["Approved by the Ethics Committee of Example University (ref. 2024-117)"])
+                                       examples=["Approved by the Ethics Committee of Example University "
+                                                 "(ref. 2024-117)"])
     consent_statement: LongText = Field(description="How informed consent was obtained",
                                         examples=["Written informed consent from every donor, for open publication"])
     deidentified: Flag = Field(description="Must be true: images carry no identifying information", examples=[True])
@@ -458,7 +463,8 @@ class Study(_Model):
     accession: str = Field(description="Assigned by `bioarchive new`", examples=["OIA-000001"])
     version: Whole = Field(default=1, ge=1, description="Raised on every change after publication", examples=[1])
     status: Status = Status.PUBLISHED
-    withdrawal_reason: str | None = Field(default=None, description="Shown on the study's tombstone page", examples=["Consent was withdrawn by a donor"])
+    withdrawal_reason: str | None = Field(default=None, description="Shown on the study's tombstone page",
+                                          examples=["Consent was withdrawn by a donor"])
     title: ShortText = Field(min_length=10, examples=["A 3D atlas of nuclear shape in the zebrafish blastoderm"])
     description: LongText = Field(min_length=25, description="Markdown, at least 25 characters",
                                   examples=["Light-sheet volumes of 24 embryos ... (a few paragraphs: what, why, how)"])
@@ -532,7 +538,8 @@ class Study(_Model):
             if self.human_data is None:
                 raise PydanticCustomError(
                     "MOD043",
-                    "images of humans (Homo sapiens, NCBITaxon:9606) need a `human_data` section with ethics and consent "
+                    "images of humans (Homo sapiens, NCBITaxon:9606) need a `human_data` section "
+                    "with ethics and consent "
                     "statements and `deidentified: true`",
                 )
             if not self.human_data.deidentified:
@@ -543,9 +550,6 @@ class Study(_Model):
         return self
 
     # -- derived facts used by later stages (pure) --
-
-    def is_released(self, today: dt.date) -> bool:
-        return self.release_date <= today
 
     @property
     def organisms(self) -> list[OntologyTerm]:

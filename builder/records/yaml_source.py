@@ -31,8 +31,9 @@ here raises on bad input.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from yaml import events as ev
@@ -234,6 +235,8 @@ def _parse(
 
 def _mark(event: ev.Event) -> tuple[int, int]:
     m = event.start_mark
+    if m is None:  # the parser marks every event; (0, 0) would say "position unknown"
+        return (0, 0)
     return (m.line + 1, m.column + 1)
 
 
@@ -257,7 +260,7 @@ def _build(
     have_root = False
     get_event = loader.get_event
 
-    def refuse(id: str, message: str, event: ev.Event, **kw: Any) -> None:
+    def refuse(id: str, message: str, event: ev.Event, **kw: Any) -> NoReturn:
         fail(id, message, *_mark(event), **kw)
         raise _Refused
 
@@ -409,10 +412,10 @@ def _build(
 _DUPLICATE = object()  # marks the value of a repeated key, which is read and dropped
 
 
-def _tagged_scalar(event: ev.ScalarEvent, refuse: Any) -> Any:
+def _tagged_scalar(event: ev.ScalarEvent, refuse: Callable[..., NoReturn]) -> Any:
     """A scalar with an explicit tag: only the plain YAML types are allowed."""
     tag = event.tag
-    if tag not in _SCALAR_TAGS:
+    if tag is None or tag not in _SCALAR_TAGS:  # None: the caller sends tagged scalars only
         refuse("REC008", f"the tag `{tag}` is refused: records may not use YAML tags", event)
     if tag == "!":  # the non-specific tag: text
         return event.value
@@ -477,17 +480,21 @@ def _syntax_error(exc: yaml.YAMLError, text: str, fail: Any) -> None:
         problem = exc.problem or exc.context or "syntax error"
         if exc.context and exc.problem:
             problem = f"{exc.problem} ({exc.context}"
-            if exc.context_mark is not None and exc.problem_mark is not None and exc.context_mark.line != exc.problem_mark.line:
-                problem += f" at line {exc.context_mark.line + 1}"
+            context_mark, problem_mark = exc.context_mark, exc.problem_mark
+            if context_mark is not None and problem_mark is not None and context_mark.line != problem_mark.line:
+                problem += f" at line {context_mark.line + 1}"
             problem += ")"
     elif isinstance(exc, yaml.reader.ReaderError):
         position = exc.position
         line = text.count("\n", 0, position) + 1
         column = position - (text.rfind("\n", 0, position) + 1) + 1
-        problem = f"the character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04X} is not allowed in YAML"
+        code_point = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problem = f"the character #x{code_point:04X} is not allowed in YAML"
     lines = text.splitlines()
     source_line = lines[line - 1] if line and line <= len(lines) else ""
-    previous = next((l for l in reversed(lines[: line - 1]) if l.strip() and not l.lstrip().startswith("#")), "") if line else ""
+    earlier = reversed(lines[: line - 1]) if line else iter(())
+    previous = next((text_line for text_line in earlier
+                     if text_line.strip() and not text_line.lstrip().startswith("#")), "")
     fail("REC004", f"YAML syntax error: {problem}", line, column, hint=_syntax_hint(problem, source_line, previous))
 
 
@@ -530,7 +537,8 @@ def _syntax_hint(problem: str, source_line: str, previous_line: str = "") -> str
         return "Values starting with `!` are read as YAML tags: put the value in quotes."
     if "is not allowed in yaml" in p or "special characters" in p:
         return "Remove the control character (often pasted from a PDF or word processor)."
-    return "Check the indentation and quoting on this line and the line above; quote values that contain ': ' or start with special characters."
+    return ("Check the indentation and quoting on this line and the line above; "
+            "quote values that contain ': ' or start with special characters.")
 
 
 def quote_hint(field_name: str, source: str, tag: str) -> str:
@@ -592,7 +600,9 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
     not_plain = _FAST_NOT_PLAIN
     # The open block collection (indent, is_mapping, container, path, indentless
     # list) is held in locals; its ancestors are on the stack.
-    cind, cmap, ccont, cpath, cless = -1, True, None, (), False
+    cind, cmap, cless = -1, True, False
+    ccont: Any = None  # a dict when cmap, else a list: the flag, not the type, tells which
+    cpath: Path_ = ()
     stack: list[tuple[int, bool, Any, Path_, bool]] = []
     pending: Path_ | None = None  # a `key:` of ccont whose value starts on a later line
     pkey: str = ""
@@ -713,10 +723,10 @@ def _fast_read(text: str, max_depth: int, max_nodes: int) -> tuple[dict, dict, d
                 return None
             following = rows[i + 1]
             if len(following[0]) > cind and (following[1] or following[2] or following[3]):
-                got = _fast_fold(rows, i, cind, rest)
-                if got is None:
+                folded = _fast_fold(rows, i, cind, rest)
+                if folded is None:
                     return None
-                rest, skip = got
+                rest, skip = folded
             value = rest
             # (Only words starting with one of the resolvers' first characters may be other than text.)
             if (len(value) < 6 or not value[0].isalpha()) and value[0] in implicit:

@@ -18,8 +18,8 @@ import functools
 from pathlib import Path
 
 from builder.core.checks import Diagnostic
-from builder.records.checks import ONT005
 from builder.model.ontology import TermIndex, parse_term_list
+from builder.records.checks import ONT005
 from builder.records.yaml_source import load_yaml
 
 BUNDLED_DIR = Path(__file__).parent
