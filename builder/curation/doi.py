@@ -51,6 +51,7 @@ from builder.catalog.registry import DOIS_FILE, DoiRecord, DoiRegistry, read_doi
 from builder.core.checks import Check
 from builder.core.settings import ArchiveSettings, DoiSettings
 from builder.curation import publication_checks as checks
+from builder.model.publication import Visibility, study_visibility
 from builder.model.study import Status, Study
 
 Action = Literal["create", "update", "unchanged"]
@@ -156,7 +157,7 @@ def study_targets(study: Study, settings: ArchiveSettings, registry: DoiRegistry
         (r.version, doi) for doi, r in registry.dois.items()
         if r.accession == accession and r.version is not None and r.version < study.version
     )
-    if not study.is_released(today):
+    if study_visibility(study, today) is Visibility.EMBARGOED:
         placeholder = placeholder_metadata(accession, settings, study.release_date.year)
         return [
             Target(concept, accession, None, "registered", landing, placeholder),

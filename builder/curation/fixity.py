@@ -35,6 +35,7 @@ from builder.core.checks import Diagnostic, Severity, has_errors, sort_diagnosti
 from builder.core.settings import ArchiveSettings
 from builder.curation import checks as sub
 from builder.curation.submission import utc_today
+from builder.model.publication import is_public
 
 REPORT_FORMAT = "bioarchive-fixity"
 REPORT_VERSION = 1
@@ -135,7 +136,7 @@ def run_fixity(root: Path, settings: ArchiveSettings, *, today: dt.date | None =
         study = record.study
         if study.status is Status.WITHDRAWN:
             report.skipped[study.accession] = "withdrawn"
-        elif not study.is_released(today):
+        elif not is_public(study, today):
             report.skipped[study.accession] = f"embargoed until {study.release_date.isoformat()}"
         else:
             studies.append((record, study))

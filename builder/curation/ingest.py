@@ -51,6 +51,7 @@ from builder.data.storage import (
     WritableStore,
     open_store,
 )
+from builder.model.publication import data_is_public
 
 T = TypeVar("T")
 
@@ -510,7 +511,7 @@ def ingest(
                 C.NOT_READY_FOR_CUSTODY, f"{accession}: the record has errors (run `bioarchive validate`)",
                 file=result.file, study=accession))
             continue
-        if study.status.value == "withdrawn" or not study.is_released(today):
+        if not data_is_public(study, today):
             continue  # embargoed data stays with the depositor until release; withdrawn needs no copy
         try:
             lock = read_lock(root, accession)

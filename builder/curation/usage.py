@@ -55,6 +55,7 @@ from builder.catalog.registry import LineTally, MonthUsage, StudyUsage, UsageCou
 from builder.core.errors import InvalidInputError
 from builder.core.settings import ArchiveSettings
 from builder.curation import publication_checks as checks
+from builder.model.publication import is_public
 
 DOUBLE_CLICK_SECONDS = 30
 MAX_LINE_BYTES = 64 * 1024
@@ -242,7 +243,7 @@ def released_accessions(root: Path, settings: ArchiveSettings, today: dt.date) -
     from builder.records.load import load_records
 
     records = load_records(root, settings, hints=False)
-    return {acc for acc, study in records.studies.items() if study.is_released(today)}
+    return {acc for acc, study in records.studies.items() if is_public(study, today)}
 
 
 def _read_file(path: Path, root: Path, db: sqlite3.Connection, classifier: _Classifier, salt: bytes,

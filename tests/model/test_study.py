@@ -27,7 +27,6 @@ def test_minimal_record_is_valid_and_derives_facts():
     assert study.contact.name == "Ada Lovelace"
     assert [t.id for t in study.organisms] == ["NCBITaxon:10090"]
     assert [t.label for t in study.imaging_methods] == ["fluorescence microscopy"]
-    assert study.is_released(dt.date(2024, 1, 15)) and not study.is_released(dt.date(2024, 1, 14))
     assert [(d.name, i.name) for d, i in study.images()] == [("fibroblasts", "cells1")]
 
 
@@ -49,7 +48,8 @@ def test_identifiers_are_normalised():
     record = make_record(
         authors=[{"name": "Ada", "email": "a@b.org", "contact": True, "orcid": "https://orcid.org/0000-0002-1825-0097",
                   "affiliations": [{"name": "EMBL", "ror": "03mstc592"}]}],
-        publications=[{"title": "T", "authors": "A", "year": 2020, "doi": "https://doi.org/10.1038/abc", "pubmed_id": 123}],
+        publications=[{"title": "T", "authors": "A", "year": 2020, "doi": "https://doi.org/10.1038/abc",
+                       "pubmed_id": 123}],
     )
     study = Study.model_validate(record)
     assert study.authors[0].orcid == "0000-0002-1825-0097"
