@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from builder.core.settings import Limits
 from builder.data.arrays import check_array, check_selection, read_selection, selection_cost
 from builder.data.ngff import read as ngff
-from builder.testing.ngff_writer import write_image
-from builder.core.settings import Limits
 from builder.data.storage import Budget, LocalStore
+from builder.testing.ngff_writer import write_image
 
 URL = "https://data.example.org/img.zarr"
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from builder.core.settings import ArchiveSettings, Limits
 from builder.data.inspection import ImageTarget, inspect_images
 from builder.testing.ngff_writer import write_image
-from builder.core.settings import ArchiveSettings, Limits
 
 BOMB_BYTES = 3 * 1024**3  # what one 64 x 64 chunk inflates to
 WORKER_MEMORY = 1024**3

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from builder.core.settings import ArchiveSettings, Limits
 from builder.data.inspection import ImageOutcome, ImageTarget, inspect_image, inspect_images
 from builder.testing.ngff_writer import write_image
-from builder.core.settings import ArchiveSettings, Limits
 
 KINDS = {"image2d": "image", "image3d": "image", "image4d": "image", "image5d": "image", "plate": "plate"}
 SHAPES = {"image2d": [96, 128], "image3d": [5, 64, 80], "image4d": [2, 3, 96, 128], "image5d": [2, 2, 3, 64, 64]}

@@ -6,12 +6,12 @@ import datetime as dt
 import time
 
 import pytest
-
+import yaml as _yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builder.core.checks import Diagnostic, Severity
-from builder.records.yaml_source import format_path, load_yaml
+from builder.records.yaml_source import _fast_read, format_path, load_yaml
 
 
 def only(doc, check: str) -> Diagnostic:
@@ -204,10 +204,6 @@ def test_words_of_six_letters_or_more_are_always_text():
 
 # ---------------------------------------------------------------- the fast path agrees with the event path
 
-import yaml as _yaml
-
-from builder.records.yaml_source import _fast_read
-
 
 def _both_ways(text: str | bytes, **kw):
     """The fast reader and the event path give the same document, to the position."""
@@ -279,7 +275,8 @@ FAST_CASES = [
     "a:\n- |\n  x\n- y\n", "a: |\n\n  x\n", "a: |\n  x\n     \nb: 1\n", "a: |\n    x\n  y\nb: 1\n", "a: |\nb: 1\n",
     "a: |\n  # not a comment\n  ---\nb: 1\n", "- a: |\n    x\n  b: 2\n", "a:\n  - b: |\n      x\n    c: 2\n",
     "a: |\n  x\n y\n", "a: | \n  x\n", "a: |+\n  x\n\n", "a: |2\n   x\n", "a: >\n  x\n  y\n\n  z\n\n\n  w\nb: 1\n",
-    "a: >-\n  x\n\n\nb: 1\n", "a: >\n  x\n    y\n  z\n", "a: >\n  x\n", "x:\n- >-\n  a\n  b\n- c\n", "a: >\n  x  \n  y\n",
+    "a: >-\n  x\n\n\nb: 1\n", "a: >\n  x\n    y\n  z\n", "a: >\n  x\n", "x:\n- >-\n  a\n  b\n- c\n",
+    "a: >\n  x  \n  y\n",
     "a: |\n  x\n# comment\n  y\n", "a: >\n  x\n\t\n",
 ]
 
@@ -413,7 +410,8 @@ def test_fast_path_agrees_on_record_like_documents(data, width, indent, unicode)
 
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(["|", "|-", ">", ">-", "[a, b]", "[x,  NO , 1]", "[]"]),
-       st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["", "x", "a b", "#c", "- d", "e: f", " ", "'q'", "y  ", "[z]"])),
+       st.lists(st.tuples(st.integers(0, 5),
+                          st.sampled_from(["", "x", "a b", "#c", "- d", "e: f", " ", "'q'", "y  ", "[z]"])),
                 max_size=8),
        st.sampled_from(["", "- ", "k:\n  "]), st.sampled_from(["", "b: 1\n", "  c: 2\n", "- x\n", "b: 1"]))
 def test_fast_path_agrees_on_blocks_and_one_line_lists(header, body, lead, tail):

@@ -96,7 +96,8 @@ def test_levels_must_not_grow_and_match_axes():
     }
     diags = check_multiscale(group, ms, arrays, URL)
     assert checks(diags) == ["IMG006"]
-    assert {d.extra["key"] for d in diags} == {"shape", "dtype"} and all(d.extra["document"] == "1/zarr.json" for d in diags)
+    assert {d.extra["key"] for d in diags} == {"shape", "dtype"}
+    assert all(d.extra["document"] == "1/zarr.json" for d in diags)
     flat = {"0": ngff.parse_array(v3_array([64, 64], [32, 32]), 3, "0/zarr.json")}
     [d] = [d for d in check_multiscale(group, ms, flat, URL) if d.check == "IMG006"]
     assert "2 dimensions but 4 axes" in d.message
@@ -145,10 +146,11 @@ def test_plate_well_and_labels_models():
     broken["plate"]["wells"][0]["path"] = "A1"
     diags = validate_group(ngff.parse_group({"node_type": "group", "attributes": {"ome": broken}}, 3, "zarr.json"), URL)
     assert diags and diags[0].check == "IMG002"
-    labels = ngff.parse_group({"node_type": "group", "attributes": {"ome": {"labels": ["cells"]}}}, 3, "labels/zarr.json")
+    labels = ngff.parse_group({"node_type": "group", "attributes": {"ome": {"labels": ["cells"]}}}, 3,
+                              "labels/zarr.json")
     assert labels.kind == "labels-group"
-    assert validate_group(ngff.parse_group({"node_type": "group", "attributes": {"ome": {"version": "0.5", "labels": ["c"]}}},
-                                           3, "labels/zarr.json"), URL) == []
-    [d] = validate_group(ngff.parse_group({"node_type": "group", "attributes": {"ome": {"version": "0.5", "labels": "c"}}},
-                                          3, "labels/zarr.json"), URL)
+    listed = {"node_type": "group", "attributes": {"ome": {"version": "0.5", "labels": ["c"]}}}
+    assert validate_group(ngff.parse_group(listed, 3, "labels/zarr.json"), URL) == []
+    not_a_list = {"node_type": "group", "attributes": {"ome": {"version": "0.5", "labels": "c"}}}
+    [d] = validate_group(ngff.parse_group(not_a_list, 3, "labels/zarr.json"), URL)
     assert d.check == "IMG002" and d.extra["key"] == "attributes.ome.labels"

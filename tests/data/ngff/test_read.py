@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from builder.model.image import LevelFacts
 from builder.data.ngff import read as ngff
+from builder.model.image import LevelFacts
 
 
 def v05_image(**omero) -> dict:
@@ -82,7 +82,8 @@ def test_v05_image_facts():
 
 
 def test_v04_group_and_v2_array():
-    zattrs = {"multiscales": [{"version": "0.4", "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+    zattrs = {"multiscales": [{"version": "0.4",
+                               "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
                                "datasets": [{"path": "0", "coordinateTransformations": [
                                    {"type": "scale", "scale": [0.25, 0.25]}]}]}]}
     group = ngff.parse_group(zattrs, 2, ".zattrs")
@@ -111,11 +112,13 @@ def test_sharded_v3_array_reports_inner_chunks_and_nested_codecs():
 
 @pytest.mark.parametrize("mutate, key", [
     (lambda d: d["attributes"]["ome"]["multiscales"][0].pop("datasets"), "attributes.ome.multiscales[0].datasets"),
-    (lambda d: d["attributes"]["ome"]["multiscales"][0]["axes"].__setitem__(0, 5), "attributes.ome.multiscales[0].axes[0]"),
+    (lambda d: d["attributes"]["ome"]["multiscales"][0]["axes"].__setitem__(0, 5),
+     "attributes.ome.multiscales[0].axes[0]"),
     (lambda d: d["attributes"]["ome"]["multiscales"][0]["datasets"][0].__setitem__("path", "../../etc"),
      "attributes.ome.multiscales[0].datasets[0].path"),
     (lambda d: d["attributes"]["ome"]["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]
-     .__setitem__("scale", [1, "a", 1, 1]), "attributes.ome.multiscales[0].datasets[0].coordinateTransformations[0].scale"),
+     .__setitem__("scale", [1, "a", 1, 1]),
+     "attributes.ome.multiscales[0].datasets[0].coordinateTransformations[0].scale"),
 ])
 def test_malformed_multiscales_name_the_key(mutate, key):
     doc = v05_image()
@@ -175,7 +178,8 @@ def test_plate_facts_and_wells():
 
 
 def test_v04_wells_without_indexes_are_derived_from_paths():
-    group = ngff.parse_group({"plate": {"version": "0.4", "rows": [{"name": "A"}], "columns": [{"name": "1"}, {"name": "2"}],
+    group = ngff.parse_group({"plate": {"version": "0.4", "rows": [{"name": "A"}],
+                                        "columns": [{"name": "1"}, {"name": "2"}],
                                         "wells": [{"path": "A/2"}]}}, 2, ".zattrs")
     assert [(w.row, w.column) for w in ngff.plate_wells(group)] == [(0, 1)]
 
