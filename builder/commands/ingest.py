@@ -23,7 +23,8 @@ def _print(diagnostics: list[Diagnostic]) -> None:
             click.echo(f"      fix: {d.hint}", err=True)
 
 
-def _size(n: int) -> str:
+def _size(count: int) -> str:
+    n = float(count)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1000 or unit == "TB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -499,17 +499,17 @@ def ingest(
     wanted = [Path(f.rstrip("/")).name for f in folders] if folders else sorted(by_accession)
     run = Ingest(root, settings, store, transfers=transfers, progress=progress, derive=derive)
     for accession in wanted:
-        result = by_accession.get(accession)
-        if result is None:
+        found = by_accession.get(accession)
+        if found is None:
             run.report.diagnostics.append(_diagnostic(
                 C.NOT_READY_FOR_CUSTODY, f"{accession}: no record {layout.record_path(accession)}",
                 study=accession))
             continue
-        study = result.study
+        study = found.study
         if study is None:
             run.report.diagnostics.append(_diagnostic(
                 C.NOT_READY_FOR_CUSTODY, f"{accession}: the record has errors (run `bioarchive validate`)",
-                file=result.file, study=accession))
+                file=found.file, study=accession))
             continue
         if not data_is_public(study, today):
             continue  # embargoed data stays with the depositor until release; withdrawn needs no copy
@@ -521,7 +521,7 @@ def ingest(
                 file=layout.lock_path(accession), study=accession))
             continue
         try:
-            run.ingest_study(study, lock, result.file)
+            run.ingest_study(study, lock, found.file)
         except CustodyError as exc:
             run.report.diagnostics.append(exc.diagnostic)
         except StorageError as exc:  # the archive store itself (manifest, listing)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from builder.core.checks import Severity, all_checks, get_check
 from builder.cli import main
+from builder.core.checks import Severity, all_checks, get_check
 
 TESTS = Path(__file__).resolve().parents[1]
 ID_RE = re.compile(r"^[A-Z]{3}\d{3}$")

@@ -257,7 +257,7 @@ def test_a_wrapped_private_peer_error_is_still_found():
         try:
             raise peer
         except PrivatePeerError:
-            raise OSError("connection aborted")  # an implicit __context__, as a library might leave
+            raise OSError("connection aborted")  # noqa: B904 - an implicit __context__, as a library might leave
     except OSError as exc:
         assert _private_peer(exc) is peer
     assert _private_peer(requests.exceptions.ConnectionError("refused")) is None

@@ -9,6 +9,9 @@ import yaml
 from click.testing import CliRunner
 
 from builder.cli import main
+from builder.core.settings import ArchiveSettings
+from builder.model.study import Study
+from builder.records.load import load_record
 from builder.records.migrations import (
     MigrationError,
     migrate_raw,
@@ -17,9 +20,6 @@ from builder.records.migrations import (
     rewrite_text,
     v1_to_v2,
 )
-from builder.model.study import Study
-from builder.records.load import load_record
-from builder.core.settings import ArchiveSettings
 from tests.support.records import ARCHIVE_TOML
 
 V1_TEXT = """\

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pybtex.database import parse_string
 
-from builder.site import exports
 from builder.catalog.assembly import PRIVATE_STUDY_FIELDS, build_catalog
 from builder.core.text import clean, one_line
+from builder.model.study import Study
+from builder.site import exports
 from builder.site.exports import (
     CITATION_FORMATS,
     CSV_COLUMNS,
@@ -23,7 +24,6 @@ from builder.site.exports import (
     write_atomic,
     write_exports,
 )
-from builder.model.study import Study
 from tests.support.catalog import (
     EMBARGO_MARKER,
     EMBARGOED_ACCESSION,

@@ -18,7 +18,6 @@ import pytest
 import yaml
 from mkdocs.config import load_config
 
-from builder.site.preview import make_server, rebuild_filter
 from builder.core.settings import ArchiveSettings
 from builder.site.mkdocs_site import (
     SiteBuildError,
@@ -30,6 +29,7 @@ from builder.site.mkdocs_site import (
     swap_in,
     write_mkdocs_config,
 )
+from builder.site.preview import make_server, rebuild_filter
 from builder.site.templates import theme_search_path
 
 REPO = Path(__file__).resolve().parents[2]

@@ -39,6 +39,15 @@ def _refuse_private_host(url: str) -> None:
             )
 
 
+def _local_root(settings: ArchiveSettings, root: Path) -> Path:
+    """The storage root as a folder; only called once a URL root has been ruled out."""
+    folder = storage_root_path(settings, root)
+    if folder is None:
+        raise StorageError("SAF001", f"the storage root {settings.storage_root} is not a local folder",
+                           url=settings.storage_root)
+    return folder
+
+
 def resolve_url(url: str, settings: ArchiveSettings, root: Path) -> str:
     """A record's URL made absolute: s3:// and http(s):// stay; a relative path joins the storage root."""
     if "://" in url or url.startswith("file:"):
@@ -46,7 +55,7 @@ def resolve_url(url: str, settings: ArchiveSettings, root: Path) -> str:
     base = settings.storage_root
     if "://" in base:
         return base.rstrip("/") + "/" + url.strip("/")
-    folder = storage_root_path(settings, root)
+    folder = _local_root(settings, root)
     return str((folder / url) if not Path(url).is_absolute() else Path(url))
 
 
@@ -90,7 +99,7 @@ def open_store(
         return LocalStore(path, budget)  # the command line names any local folder
     if "://" in settings.storage_root:
         return open_store(resolve_url(url, settings, root), settings, root, untrusted=untrusted, budget=budget)
-    folder = storage_root_path(settings, root)
+    folder = _local_root(settings, root)
     if not untrusted:
         return LocalStore(folder / url, budget)
     if ".." in path.parts:
