@@ -444,7 +444,13 @@ def test_every_bioarchive_command_in_the_guides_parses() -> None:
             command = main.get_command(click.Context(main), words[1])
             assert command is not None, f"{guide}: no command {words[1]!r}"
             if len(words) > 2:  # an invocation, not just the command's name
-                command.make_context(words[1], words[2:])  # raises UsageError on unknown options
+                try:
+                    command.make_context(words[1], words[2:])  # raises UsageError on unknown options
+                except click.BadParameter as exc:
+                    # The depositor's own files (raw/cells_01.ome.tif) are not in the repository:
+                    # options and arguments parsed, only the file itself is missing.
+                    if "does not exist" not in exc.format_message():
+                        raise
             found += 1
     assert found >= 8
 
