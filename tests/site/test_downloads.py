@@ -11,14 +11,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from builder.core import layout
-from builder.core.settings import load_settings
-from builder.curation.ingest import ingest
+from tests.support.custody import ingested_s3_archive
 
 # Image workers fork from a server process started once per test process: it must hold the credentials.
 for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -41,22 +39,8 @@ def _cli(cwd: Path, *args: str) -> None:
 @pytest.fixture(scope="module")
 def s3_archive(tmp_path_factory, s3_server):
     """OIA-000002 ingested into moto's S3 (public bucket), the site built from it."""
-    bucket = s3_server.make_bucket(f"archive-{uuid.uuid4().hex[:8]}")
     root = tmp_path_factory.mktemp("s3-downloads") / "repo"
-    (root / "studies").mkdir(parents=True)
-    (root / "example-data").mkdir()
-    text = (REPO / "archive.toml").read_text()
-    text = text.replace('url = "archive-store"', f'url = "s3://{bucket}/store"')
-    text = text.replace('\npublic_url = ""', f'\npublic_url = "{s3_server.endpoint_url}/{bucket}/store"\n'
-                                           f'endpoint_url = "{s3_server.endpoint_url}"')
-    (root / "archive.toml").write_text(text)
-    shutil.copytree(REPO / "studies" / ACCESSION, root / "studies" / ACCESSION)
-    shutil.copytree(REPO / "example-data" / ACCESSION, root / "example-data" / ACCESSION)
-    if (REPO / "ontology").is_dir():
-        shutil.copytree(REPO / "ontology", root / "ontology")
-    _cli(root, "lock", f"studies/{ACCESSION}")
-    report = ingest(root, load_settings(root), [f"studies/{ACCESSION}"])
-    assert report.ok, [d.message for d in report.diagnostics]
+    bucket = ingested_s3_archive(root, s3_server, ACCESSION)
 
     from builder.site.build import build
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,8 +12,8 @@ from rocrate.rocrate import ROCrate
 
 from builder.core import layout
 from builder.core.settings import load_settings
-from builder.curation.ingest import ingest
 from builder.site.signposting import ROCRATE_FILE, ROCRATE_PROFILE
+from tests.support.custody import ingested_s3_archive
 
 for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
     os.environ.setdefault(_name, "testing")
@@ -60,24 +56,8 @@ def test_every_study_of_the_example_site_has_a_crate_with_record_images_authors_
 
 
 def test_an_ingested_study_crate_carries_custodys_sizes_and_checksums(tmp_path, s3_server):
-    bucket = s3_server.make_bucket(f"crate-{uuid.uuid4().hex[:8]}")
     root = tmp_path / "repo"
-    (root / "studies").mkdir(parents=True)
-    (root / "example-data").mkdir()
-    text = (REPO / "archive.toml").read_text()
-    text = text.replace('url = "archive-store"', f'url = "s3://{bucket}/store"')
-    text = text.replace('\npublic_url = ""', f'\npublic_url = "{s3_server.endpoint_url}/{bucket}/store"\n'
-                                           f'endpoint_url = "{s3_server.endpoint_url}"')
-    (root / "archive.toml").write_text(text)
-    shutil.copytree(REPO / "studies" / ACCESSION, root / "studies" / ACCESSION)
-    shutil.copytree(REPO / "example-data" / ACCESSION, root / "example-data" / ACCESSION)
-    if (REPO / "ontology").is_dir():
-        shutil.copytree(REPO / "ontology", root / "ontology")
-    proc = subprocess.run([sys.executable, "-m", "builder.cli", "lock", f"studies/{ACCESSION}"], cwd=root,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = ingest(root, load_settings(root), [f"studies/{ACCESSION}"])
-    assert report.ok, [d.message for d in report.diagnostics]
+    bucket = ingested_s3_archive(root, s3_server, ACCESSION, "crate")
     from builder.site.build import build
 
     site = root / "site"
