@@ -1,6 +1,6 @@
 """Run the benchmarks with two versions of the builder, alternately, in one session.
 
-    .venv/bin/python benchmarks/side_by_side.py BASE_REF [--rounds 2] [--only validate thumbnails site]
+    .venv/bin/python benchmarks/side_by_side.py BASE_REF [--current REF] [--rounds 2] [--only validate thumbnails site]
 
 The machine is noisy, so a figure means little alone: this checks a change out
 of Git into a temporary worktree (BASE_REF: the commit before the change) and
@@ -43,6 +43,7 @@ def run(tree: Path, name: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base")
+    parser.add_argument("--current", help="a commit for the current side (default: the working tree)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), default=sorted(BENCHMARKS))
     args = parser.parse_args()
@@ -51,17 +52,25 @@ def main() -> int:
         subprocess.run(
             ["git", "worktree", "add", "--detach", str(base), args.base], cwd=ROOT, check=True, capture_output=True
         )
+        current = ROOT
+        if args.current:
+            current = Path(tmp) / "current"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(current), args.current],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
         try:
             for name in args.only:
                 for round_ in range(1, args.rounds + 1):
-                    for label, tree in (("base", base), ("current", ROOT)):
-                        print(
-                            f"===== {name} round {round_}: {label} ({args.base if label == 'base' else 'HEAD+work'})",
-                            flush=True,
-                        )
+                    for label, tree in (("base", base), ("current", current)):
+                        ref = args.base if label == "base" else args.current or "working tree"
+                        print(f"===== {name} round {round_}: {label} ({ref})", flush=True)
                         print(run(tree, name), flush=True)
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, capture_output=True)
+            for tree in {base, current} - {ROOT}:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
     return 0
 
 
