@@ -456,6 +456,37 @@ class ChangelogEntry(_Model):
                                   examples=["Corrected the pixel size of plate 2, which was given in nm instead of µm"])
 
 
+class DerivationKind(StrEnum):
+    ANNOTATION = "annotation"
+    SEGMENTATION = "segmentation"
+    TRACKING = "tracking"
+    FEATURES = "feature table"
+    TRAINED_MODEL = "trained model"
+    OTHER = "other"
+
+
+class DerivedSource(_Model):
+    """One archived study (or one of its images) that a derived study was made from.
+
+    Whether the source exists, is released and still has this content is checked
+    against the archive (builder.curation.derived): the model only knows the shape.
+    """
+
+    accession: str = Field(description="Accession of the source study", examples=["OIA-000002"])
+    version: Whole | None = Field(default=None, ge=1, description="Source version; omitted means the latest",
+                                  examples=[1])
+    image: Name | None = Field(default=None, description="Image name in the source study; omitted: the whole study",
+                               examples=["brain-overview"])
+    checksum: str | None = Field(
+        default=None,
+        description="The source image's content checksum as its images.lock pins it (content.tree_checksum); "
+                    "required with `image`",
+        examples=["cdf7de61aaa4ac60695037320f6b1051-16--1652753"])
+    relation: DerivationKind = Field(default=DerivationKind.OTHER, description="What was made from the source",
+                                     examples=["segmentation"])
+    description: ShortText | None = Field(default=None, examples=["Nuclei labelled by hand in napari"])
+
+
 class Study(_Model):
     """One image study: the unit of deposition, citation and review."""
 
@@ -482,6 +513,9 @@ class Study(_Model):
     human_data: HumanData | None = None
     datasets: list[Dataset] = Field(min_length=1)
     changelog: list[ChangelogEntry] = Field(default_factory=list)
+    derived_from: list[DerivedSource] = Field(
+        default_factory=list,
+        description="Archived studies or images this study's data were made from (annotations, segmentations ...)")
 
     @field_validator("schema_version")
     @classmethod
