@@ -39,20 +39,23 @@ def command(study: Path, destination: str, endpoint_url: str | None, no_lock: bo
     from builder.commands.lock import command as lock_command
     from builder.convert.errors import ConversionError
     from builder.convert.upload import upload_study
-    from builder.core.settings import find_root, load_settings
+    from builder.core.settings import ArchiveSettings, find_root, load_settings
 
     folder = study.resolve()
     if not (folder / "study.yaml").is_file():
         raise click.ClickException(
             f"{study}/study.yaml does not exist; give the folder of your study, e.g. studies/OIA-000042"
         )
-    if endpoint_url is None:
-        try:
-            endpoint_url = load_settings(find_root(folder)).s3_endpoint_url
-        except Exception:  # noqa: BLE001 - outside an archive checkout: AWS itself
-            endpoint_url = None
     try:
-        report = upload_study(folder, destination, endpoint_url=endpoint_url, progress=sys.stderr.isatty())
+        settings = load_settings(find_root(folder))
+    except Exception:  # noqa: BLE001 - outside an archive checkout: the default limits, AWS itself
+        settings = ArchiveSettings()
+    if endpoint_url is None:
+        endpoint_url = settings.s3_endpoint_url
+    try:
+        report = upload_study(
+            folder, destination, endpoint_url=endpoint_url, progress=sys.stderr.isatty(), settings=settings
+        )
     except ConversionError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

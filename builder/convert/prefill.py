@@ -228,21 +228,29 @@ def prefill_record(text: str, paths: list[Path], settings, *, method_given: bool
     """The scaffold ``text`` with its first dataset filled in from the files at ``paths``."""
     import yaml
 
+    from builder.convert.record_text import read_record
+
+    where = str(folder / "study.yaml") if folder is not None else "study.yaml"
+    # The scaffold carries the depositor's command-line values: read it within the records stage's bounds.
+    record = read_record(text, where, settings).data
+    datasets = record.get("datasets")
+    if not (isinstance(datasets, list) and datasets and isinstance(datasets[0], dict)):
+        raise ConversionError("CNV013", where, "the record has no datasets section to fill in")
     facts = read_facts(paths, settings)
     if not facts:
         raise ConversionError("CNV002", ", ".join(str(p) for p in paths), "no images found in the given files")
     fields = dataset_fields(facts)
-    record = yaml.safe_load(text)
-    dataset = record["datasets"][0]
+    dataset = datasets[0]
     dataset["images"] = fields["images"]
     if fields["signal_contrast"]:
-        dataset["specimen"]["signal_contrast"] = fields["signal_contrast"]
+        dataset.setdefault("specimen", {})["signal_contrast"] = fields["signal_contrast"]
     if fields["instrument"]:
-        dataset["acquisition"]["instrument"] = fields["instrument"]
+        dataset.setdefault("acquisition", {})["instrument"] = fields["instrument"]
     if fields["parameters"]:
-        dataset["acquisition"]["parameters"] = fields["parameters"]
+        dataset.setdefault("acquisition", {})["parameters"] = fields["parameters"]
     if fields["method"] and not method_given:
-        dataset["acquisition"]["imaging_method"] = [{"id": fields["method"][0], "label": fields["method"][1]}]
+        method_id, method_label = fields["method"]
+        dataset.setdefault("acquisition", {})["imaging_method"] = [{"id": method_id, "label": method_label}]
     match = re.search(r"^(# A dataset groups[^\n]*\n)?datasets:", text, flags=re.M)
     head = text[: match.start()] if match else text
     body = yaml.safe_dump({"datasets": record["datasets"]}, sort_keys=False, allow_unicode=True, width=100)

@@ -4,19 +4,24 @@ Each local file is compared with the object already in the bucket (size and
 ETag, which S3 computes as the MD5 of the object, or of its parts for a
 multipart upload of known part size): equal objects are skipped, so an
 interrupted upload resumes where it stopped, and every object sent is checked
-again after the upload. Only then are the record's image URLs rewritten (line
-by line, so the depositor's comments stay).
+again after the upload. Only then are the record's image URLs rewritten in
+place, at the spans the archive's YAML reader gives for each `url:` value, so
+the depositor's comments, order and layout stay exactly as written.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from builder.convert.errors import ConversionError
+from builder.convert.record_text import read_record
+from builder.core.settings import ArchiveSettings
+from builder.records.yaml_source import YamlDocument
 
 PART_BYTES = 8 * 2**20  # multipart part size we ask s3fs for; the local ETag is computed with the same
 
@@ -54,9 +59,13 @@ def expected_etag(path: Path) -> str:
 def local_images(study: dict[str, Any], folder: Path) -> dict[str, Path]:
     """Image name -> local OME-Zarr folder, for every image whose URL is a path that exists in the study folder."""
     found = {}
-    for dataset in study.get("datasets") or []:
-        for image in dataset.get("images") or []:
-            url = str(image.get("url") or "")
+    datasets = study.get("datasets")
+    for dataset in datasets if isinstance(datasets, list) else []:
+        images = dataset.get("images") if isinstance(dataset, dict) else None
+        for image in images if isinstance(images, list) else []:
+            if not isinstance(image, dict) or not isinstance(image.get("url"), str):
+                continue
+            url = image["url"]
             if "://" in url:
                 continue
             path = (folder / url).resolve()
@@ -73,14 +82,26 @@ def _filesystem(endpoint_url: str | None):
 
 
 def upload_study(
-    folder: Path, destination: str, *, endpoint_url: str | None = None, progress: bool = False
+    folder: Path,
+    destination: str,
+    *,
+    endpoint_url: str | None = None,
+    progress: bool = False,
+    settings: ArchiveSettings | None = None,
 ) -> UploadReport:
     """Upload the study's local images below ``destination`` (s3://bucket/prefix) and rewrite its record."""
-    import yaml
-
     record = folder / "study.yaml"
-    text = record.read_text("utf-8")
-    study = yaml.safe_load(text)
+    try:
+        text = record.read_text("utf-8").removeprefix("\ufeff")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConversionError("CNV013", str(record), f"{type(exc).__name__}: {exc}") from None
+    doc = read_record(text, str(record), settings, spans=True)
+    study = doc.data
+    accession = str(study.get("accession") or "")
+    if not ACCESSION_KEY.fullmatch(accession):
+        raise ConversionError(
+            "CNV013", str(record), f"accession {accession!r} is not an accession like OIA-000042 (letters, digits, -)"
+        )
     images = local_images(study, folder)
     if not images:
         raise ConversionError(
@@ -90,7 +111,7 @@ def upload_study(
         )
     if not destination.startswith("s3://") or len(destination) <= 5:
         raise ConversionError("UPL003", destination, "the staging area must be an s3://bucket/prefix address")
-    base = destination[5:].rstrip("/") + f"/{study['accession']}"
+    base = destination[5:].rstrip("/") + f"/{accession}"
     fs = _filesystem(endpoint_url)
     files = [(name, path, p) for name, path in images.items() for p in sorted(path.rglob("*")) if p.is_file()]
     total = sum(p.stat().st_size for _, _, p in files)
@@ -110,10 +131,7 @@ def upload_study(
                     fs.put_file(str(file), key, chunksize=_part_size(file.stat().st_size))
                 except Exception as exc:  # noqa: BLE001 - credentials, network, bucket policy: one clear message
                     raise ConversionError("UPL003", f"s3://{key}", f"{type(exc).__name__}: {exc}") from None
-                if not _matches(fs, key, file, etag, refresh=True):
-                    raise ConversionError(
-                        "UPL001", f"s3://{key}", f"after upload the object's size/ETag differ from {file}"
-                    )
+                verify_uploaded(fs, key, file, etag)
                 report.sent += 1
                 report.bytes_sent += file.stat().st_size
             if bar:
@@ -123,8 +141,14 @@ def upload_study(
             bar.stop()
     for name, path in images.items():
         report.images[name] = f"s3://{base}/{path.name}"
-    record.write_text(rewrite_urls(text, study, report.images), encoding="utf-8")
+    record.write_text(rewrite_urls(text, doc, report.images), encoding="utf-8")
     return report
+
+
+def verify_uploaded(fs, key: str, file: Path, etag: str) -> None:
+    """UPL001 unless the object now at ``key`` has the local file's size and ETag (read fresh, not cached)."""
+    if not _matches(fs, key, file, etag, refresh=True):
+        raise ConversionError("UPL001", f"s3://{key}", f"after upload the object's size/ETag differ from {file}")
 
 
 def _matches(fs, key: str, file: Path, etag: str, refresh: bool = False) -> bool:
@@ -138,19 +162,33 @@ def _matches(fs, key: str, file: Path, etag: str, refresh: bool = False) -> bool
     return int(info.get("size", -1)) == file.stat().st_size and remote == etag
 
 
-def rewrite_urls(text: str, study: dict[str, Any], new_urls: dict[str, str]) -> str:
-    """The record text with each uploaded image's `url:` value replaced, comments and layout kept."""
-    old_urls = {}
-    for dataset in study.get("datasets") or []:
-        for image in dataset.get("images") or []:
-            if str(image.get("name")) in new_urls:
-                old_urls[str(image["url"])] = new_urls[str(image["name"])]
+# A URL written as a plain YAML scalar needs no quotes; anything else is written double-quoted (JSON escaping).
+_PLAIN_URL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~/:+-]*")
+ACCESSION_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")  # one key segment; validate checks the real pattern
 
-    def replace(match: re.Match) -> str:
-        value = match.group(2).strip().strip("'\"")
-        return f"{match.group(1)}{old_urls[value]}{match.group(3)}" if value in old_urls else match.group(0)
 
-    return re.sub(r"^(\s*(?:-\s+)?url:\s*)('[^']*'|\"[^\"]*\"|[^#\n]*?)(\s*(?:#.*)?)$", replace, text, flags=re.M)
+def rewrite_urls(text: str, doc: YamlDocument, new_urls: dict[str, str]) -> str:
+    """The record text with each uploaded image's `url:` value replaced, everything else byte for byte.
+
+    ``doc`` is the reader's parse of ``text`` with spans; only the value span of
+    `datasets[i].images[j].url` changes, so comments, order and quoting style elsewhere stay.
+    """
+    study = doc.data if isinstance(doc.data, dict) else {}
+    changes: list[tuple[int, int, str]] = []
+    for i, dataset in enumerate(study.get("datasets") or []):
+        if not isinstance(dataset, dict):
+            continue
+        for j, image in enumerate(dataset.get("images") or []):
+            if not isinstance(image, dict) or str(image.get("name")) not in new_urls:
+                continue
+            span = doc.value_spans.get(("datasets", i, "images", j, "url"))
+            if span is None or span[2] != "scalar":
+                continue
+            url = new_urls[str(image["name"])]
+            changes.append((span[0], span[1], url if _PLAIN_URL.fullmatch(url) else json.dumps(url)))
+    for start, end, replacement in sorted(changes, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
 
 
 def _progress(enabled: bool):
