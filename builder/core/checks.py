@@ -43,6 +43,7 @@ CHECK_MODULES = (
     "builder.data.checks",
     "builder.curation.checks",
     "builder.curation.publication_checks",
+    "builder.curation.derived_checks",
     "builder.convert.checks",
 )
 

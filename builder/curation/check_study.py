@@ -259,6 +259,10 @@ def validate_archive(
         extra.extend(outside_file_warnings(outside_study_files(root, settings, changed)))
 
     records = load_records(root, settings, targets)
+    from builder.curation.derived import check_derived_sources
+    from builder.curation.submission import utc_today
+
+    check_derived_sources(root, settings, records, utc_today())  # sources of derived studies (DRV)
     # Findings about a record's file (e.g. pull-request rules) go with that record.
     by_file = {r.file: r for r in records.records}
     for diagnostic in extra:
