@@ -30,7 +30,7 @@ def _pixel_size(value: str | None) -> tuple[float, ...] | None:
 
 
 @click.command("convert")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
@@ -80,7 +80,11 @@ def _pixel_size(value: str | None) -> tuple[float, ...] | None:
     help="Archive root (default: the folder holding archive.toml above the current one).",
 )
 def command(inputs, output, version, codec, pixel_size, memory_mb, timeout_s, threads, overwrite, root) -> None:
-    """Convert microscopy files (TIFF, OME-TIFF, CZI, MRC, PNG, JPEG) to OME-Zarr."""
+    """Convert microscopy files (TIFF, OME-TIFF, CZI, MRC, PNG, JPEG) to OME-Zarr.
+
+    A folder of per-well TIFFs (A01.tif, A01_f2.tif, ...) or an OME-TIFF whose
+    OME-XML describes a plate becomes one HCS plate.
+    """
     from builder.convert.errors import ConversionError
     from builder.convert.run import convert_files
     from builder.core.settings import ArchiveSettings, find_root, load_settings
@@ -110,6 +114,9 @@ def command(inputs, output, version, codec, pixel_size, memory_mb, timeout_s, th
         sys.exit(1)
     for image in converted:
         shape = " x ".join(f"{n}{a}" for a, n in zip(image.axes, image.shape, strict=False))
-        click.echo(f"wrote {image.path} ({shape}, {image.dtype}, {image.levels} level(s)) from {image.source}")
+        what = "plate of fields " if image.kind == "plate" else ""
+        click.echo(
+            f"wrote {image.path} ({what}{shape}, {image.dtype}, {image.levels} level(s)) from {image.source}"
+        )
         for warning in image.warnings:
             click.echo(f"  warning: {warning}", err=True)

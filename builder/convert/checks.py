@@ -62,6 +62,10 @@ CNV013 = register(
     "CNV013", Severity.ERROR, "The study record cannot be read safely",
     "Fix the record first: the message names the line and the reader's check (e.g. REC012); "
     "`bioarchive validate studies/<ACC>` explains it.", area=_C)
+CNV014 = register(
+    "CNV014", Severity.ERROR, "A plate folder holds a file that is not one field named by its well",
+    "Name every file of the folder <row><column>[_f<field>].tif (e.g. A01.tif, A01_f2.tif, B12_f10.ome.tif), "
+    "each holding one image, and move other files out of the folder.", area=_C)
 
 # -- upload to the staging area -------------------------------------------------
 UPL001 = register(

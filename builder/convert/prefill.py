@@ -45,10 +45,15 @@ def facts_of(image) -> dict[str, Any]:
 
 
 def _facts_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
-    from builder.convert.readers import open_images
+    from builder.convert.run import open_input
 
     try:
-        images = open_images(Path(payload["input"]), block_limit_bytes=max(1, payload["memory_bytes"] // 8))
+        images, plate = open_input(Path(payload["input"]), block_limit_bytes=max(1, payload["memory_bytes"] // 8))
+        if plate is not None:  # one plate image in the record, described by its first field
+            fields = len(plate.fields)
+            facts = {**facts_of(images[0]), "file": payload["input"], "kind": "plate", "name": plate.name}
+            facts["plate"] = f"{len(plate.wells())} wells, {fields} fields"
+            return {"ok": True, "images": [facts]}
         return {"ok": True, "images": [facts_of(i) for i in images]}
     except ConversionError as exc:
         return {"ok": False, "error": exc.to_dict()}
@@ -92,6 +97,8 @@ def _facts_of_converted(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads((path / "zarr.json").read_text("utf-8"))
         attrs = doc.get("attributes", {})
+        if "plate" in (attrs.get("ome") or {}):
+            return _facts_of_converted_plate(path, attrs, attrs["ome"]["plate"])
         multiscale = attrs["ome"]["multiscales"][0]
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         try:
@@ -130,6 +137,23 @@ def _facts_of_converted(path: Path) -> dict[str, Any]:
         "acquisition": acquisition,
         "method": list(method) if method else None,
         "image_name": NAME_RE.sub("_", name).strip("._-") or "image",
+        "converted": True,
+    }
+
+
+def _facts_of_converted_plate(path: Path, attrs: dict[str, Any], plate: dict[str, Any]) -> dict[str, Any]:
+    """A converted plate's facts from its first field (same keys as an image's)."""
+    wells = plate.get("wells") or []
+    first = f"{wells[0]['path']}/0" if wells and isinstance(wells[0], dict) and "path" in wells[0] else None
+    facts = _facts_of_converted(path / first) if first and (path / first).is_dir() else {}
+    name = path.name[: -len(".ome.zarr")] if path.name.endswith(".ome.zarr") else path.stem
+    return {
+        **facts,
+        "file": str(path),
+        "name": name,
+        "image_name": NAME_RE.sub("_", name).strip("._-") or "plate",
+        "kind": "plate",
+        "plate": f"{len(wells)} wells",
         "converted": True,
     }
 
@@ -175,7 +199,11 @@ def dataset_fields(facts: list[dict[str, Any]]) -> dict[str, Any]:
             name += "_"
         seen.add(name)
         entry = {"name": name, "url": f"{IMAGES_DIR}/{name}.ome.zarr"}
+        if f.get("kind") == "plate":
+            entry["kind"] = "plate"
         description = _size_text(f)
+        if f.get("plate"):
+            description = f"a plate of {f['plate']}; each field {description}"
         if description:
             entry["description"] = f"From {Path(f['file']).name}: {description}"
         images.append(entry)

@@ -10,14 +10,19 @@ a finished image.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from builder.convert.errors import ConversionError
+
+if TYPE_CHECKING:
+    from builder.convert.plates import PlateLayout
+    from builder.convert.readers import SourceImage
 
 DEFAULT_TIMEOUT_S = 3600.0
 
@@ -31,6 +36,7 @@ class ConvertedImage:
     shape: list[int]
     dtype: str
     levels: int
+    kind: str = "image"  # or "plate": an NGFF HCS plate whose fields have the shape above
     warnings: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # prefill facts (channels, sizes, acquisition)
 
@@ -40,14 +46,14 @@ def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
     import dask
 
     from builder.convert import prefill
-    from builder.convert.readers import open_images
+    from builder.convert.plates import write_plate
     from builder.convert.writer import write_image
 
     path = Path(payload["input"])
     work = Path(payload["work"])
     memory = int(payload["memory_bytes"])
     try:
-        images = open_images(path, block_limit_bytes=max(1, memory // 8))
+        images, plate = open_input(path, block_limit_bytes=max(1, memory // 8))
         if payload.get("pixel_size"):
             for image in images:
                 for axis, size in zip("xyz", payload["pixel_size"], strict=False):
@@ -58,24 +64,24 @@ def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
                         raise ConversionError("CNV004", str(path), f"the {axis} pixel size is {size}")
         written = []
         progress = _progress() if payload.get("progress") else None
-        with dask.config.set(num_workers=int(payload.get("threads") or 2)):
-            for index, image in enumerate(images):
+        options = {
+            "version": payload["version"],
+            "codec": payload["codec"],
+            "progress": progress,
+            "memory_target": memory // 4,
+            "cache_dir": work / "cache",
+        }
+        with dask.config.set(num_workers=int(payload.get("threads") or 2)), _progress_shown(progress):
+            if plate is not None:
+                out = work / "0.ome.zarr"
+                summary = write_plate(plate, out, **options)
+                first = images[0]
+                summary.update(path=str(out), warnings=sorted({w for i in images for w in i.warnings}))
+                summary["facts"] = {**prefill.facts_of(first), "kind": "plate", "name": plate.name}
+                written.append(summary)
+            for index, image in enumerate(images if plate is None else []):
                 out = work / f"{index}.ome.zarr"
-                try:
-                    if progress is not None:
-                        progress.rich.start()
-                    summary = write_image(
-                        image,
-                        out,
-                        version=payload["version"],
-                        codec=payload["codec"],
-                        progress=progress,
-                        memory_target=memory // 4,
-                        cache_dir=work / "cache",
-                    )
-                finally:
-                    if progress is not None:
-                        progress.rich.stop()
+                summary = write_image(image, out, **options)
                 summary.update(path=str(out), warnings=list(image.warnings), facts=prefill.facts_of(image))
                 written.append(summary)
         return {"ok": True, "images": written}
@@ -85,6 +91,64 @@ def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
         raise
     except OSError as exc:  # a read error mid-way: the file is truncated or the disk failed
         return {"ok": False, "error": ConversionError("CNV002", str(path), f"{type(exc).__name__}: {exc}").to_dict()}
+
+
+def open_input(path: Path, *, block_limit_bytes: int) -> tuple[list[SourceImage], PlateLayout | None]:
+    """The images of one input, and the plate they form when the input is a plate acquisition.
+
+    A folder is a plate of per-well files; an OME-TIFF is a plate when its OME-XML describes one.
+    """
+    from builder.convert.plates import check_fields, folder_plate_layout, is_plate_folder, ome_plate_layout
+    from builder.convert.readers import open_images
+
+    plate: PlateLayout | None
+    if is_plate_folder(path):
+        plate = folder_plate_layout(path)
+        for f in plate.fields:
+            opened = open_images(path / f.origin, block_limit_bytes=block_limit_bytes)
+            if len(opened) != 1:
+                raise ConversionError("CNV014", str(path / f.origin), f"holds {len(opened)} images, not one field")
+            f.image = opened[0]
+    else:
+        images = open_images(path, block_limit_bytes=block_limit_bytes)
+        xml = images[0].ome_xml if images else None
+        plate = ome_plate_layout(path, xml, ome_image_ids(xml)) if xml and "Plate" in xml else None
+        if plate is None:
+            return images, None
+        by_series = {image.series: image for image in images}
+        for f in plate.fields:
+            f.image = by_series.get(f.series)
+            if f.image is None:
+                raise ConversionError("CNV008", str(path), f"{f.origin} has no pixels in the file")
+        if len(plate.fields) != len(images):
+            placed = {f.series for f in plate.fields}
+            loose = [image.name for image in images if image.series not in placed]
+            raise ConversionError(
+                "CNV008", str(path), f"the plate places {len(plate.fields)} of {len(images)} images; not placed: "
+                f"{', '.join(loose[:5])}"
+            )
+    check_fields(str(path), plate)
+    return [f.image for f in plate.fields if f.image is not None], plate
+
+
+def ome_image_ids(xml: str) -> list[str]:
+    import tifffile
+
+    images = tifffile.xml2dict(xml).get("OME", {}).get("Image")
+    images = images if isinstance(images, list) else [images] if images else []
+    return [str(image.get("ID")) for image in images if isinstance(image, dict)]
+
+
+@contextlib.contextmanager
+def _progress_shown(progress):
+    if progress is None:
+        yield
+        return
+    progress.rich.start()
+    try:
+        yield
+    finally:
+        progress.rich.stop()
 
 
 def _progress():
@@ -182,7 +246,14 @@ def convert_files(
             if final.exists() and not overwrite:
                 raise ConversionError("CNV006", str(final), "already exists")
         if validate:
-            _validate([Path(image["path"]) for _, images in results for image in images], finals, settings, root)
+            written = [image for _, images in results for image in images]
+            _validate(
+                [Path(image["path"]) for image in written],
+                finals,
+                settings,
+                root,
+                kinds=[image.get("kind", "image") for image in written],
+            )
         converted = []
         i = 0
         for path, images in results:
@@ -199,6 +270,7 @@ def convert_files(
                         shape=image["shape"],
                         dtype=image["dtype"],
                         levels=image["levels"],
+                        kind=image.get("kind", "image"),
                         warnings=image["warnings"],
                         facts=image["facts"],
                     )
@@ -219,12 +291,16 @@ def _move_into_place(written: Path, final: Path) -> None:
         os.replace(written, final)
 
 
-def _validate(paths: list[Path], finals: list[Path], settings, root: Path) -> None:
+def _validate(paths: list[Path], finals: list[Path], settings, root: Path, kinds: list[str] | None = None) -> None:
     """Every written image must pass the archive's own inspector without errors before it gets its name."""
     from builder.core.checks import Severity
     from builder.data.inspection import ImageTarget, inspect_images
 
-    targets = [ImageTarget(key=str(i), url=str(p), kind="image", untrusted=False) for i, p in enumerate(paths)]
+    kinds = kinds or ["image"] * len(paths)
+    targets = [
+        ImageTarget(key=str(i), url=str(p), kind=kind, untrusted=False)
+        for i, (p, kind) in enumerate(zip(paths, kinds, strict=True))
+    ]
     outcomes = inspect_images(targets, settings, root)
     for target, final in zip(targets, finals, strict=False):
         errors = [d for d in outcomes[target.key].diagnostics if d.severity is Severity.ERROR]

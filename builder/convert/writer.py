@@ -141,12 +141,60 @@ def write_image(
     """Write one image as OME-Zarr at ``out`` (which must not exist); returns what was written."""
     import dask
     import ngff_zarr as nz
+
+    _configure(memory_target, cache_dir)
+    with dask.config.set(scheduler=_scheduler()):
+        multiscales, layout = build_multiscales(image, version, progress)
+        nz.to_ngff_zarr(
+            str(out),
+            multiscales,
+            version=version,
+            overwrite=False,
+            progress=progress,
+            chunks_per_shard=layout.chunks_per_shard,
+            **codec_options(codec, version),
+        )
+    _add_source_attributes(out, image, version)
+    return summary_of(image, layout, len(multiscales.images), codec, version)
+
+
+def _configure(memory_target: int | None, cache_dir: Path | None) -> None:
     from ngff_zarr.config import config as nz_config
 
     if memory_target is not None:
         nz_config.memory_target = memory_target
     if cache_dir is not None:
         nz_config.cache_store = cache_dir
+
+
+def _scheduler() -> Any:
+    """The threads of this process, or the Dask distributed client the caller opened (see run.py)."""
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):  # no client: the local thread pool
+        return "threads"
+
+
+def summary_of(image: SourceImage, layout: Layout, levels: int, codec: str, version: str) -> dict[str, Any]:
+    return {
+        "name": image.name,
+        "axes": image.axes,
+        "shape": list(image.shape),
+        "dtype": str(image.dtype),
+        "levels": levels,
+        "chunks": layout.chunks,
+        "chunks_per_shard": layout.chunks_per_shard,
+        "codec": codec,
+        "version": version,
+    }
+
+
+def build_multiscales(image: SourceImage, version: str, progress: Any = None) -> tuple[Any, Layout]:
+    """ngff-zarr's multiscales of ``image`` (lazy) with names, sizes and display windows; nothing written yet."""
+    import ngff_zarr as nz
+
     layout = plan_layout(image, version)
     scale = {a: image.pixel_sizes[a][0] for a in "zyx" if a in image.axes and a in image.pixel_sizes}
     units = {a: image.pixel_sizes[a][1] for a in scale if image.pixel_sizes[a][1]}
@@ -164,53 +212,31 @@ def write_image(
         name=image.name,
         channel_names=names if "c" in image.axes else None,
     )
-    with dask.config.set(scheduler="threads"):
-        multiscales = nz.to_multiscales(
-            ngff_image,
-            scale_factors=layout.scale_factors or [],
-            method=nz.Methods.DASK_BIN_SHRINK,
-            chunks=layout.chunks,
-            progress=progress,
-        )
-        smallest = np.asarray(multiscales.images[-1].data.compute())
-        windows = display_windows(smallest, image.axes, image.dtype)
-        colours = [
-            (image.channels[i].color if i < len(image.channels) and image.channels[i].color else None)
-            for i in range(channel_count)
+    multiscales = nz.to_multiscales(
+        ngff_image,
+        scale_factors=layout.scale_factors or [],
+        method=nz.Methods.DASK_BIN_SHRINK,
+        chunks=layout.chunks,
+        progress=progress,
+    )
+    smallest = np.asarray(multiscales.images[-1].data.compute())
+    windows = display_windows(smallest, image.axes, image.dtype)
+    colours = [
+        (image.channels[i].color if i < len(image.channels) and image.channels[i].color else None)
+        for i in range(channel_count)
+    ]
+    default = ["FFFFFF"] if channel_count == 1 else DEFAULT_COLOURS
+    multiscales.metadata.omero = nz.Omero(
+        channels=[
+            nz.OmeroChannel(
+                color=colours[i] or default[i % len(default)],
+                label=names[i] if i < len(names) else f"channel{i}",
+                window=nz.OmeroWindow(min=w[0], max=w[1], start=w[2], end=w[3]),
+            )
+            for i, w in enumerate(windows)
         ]
-        default = ["FFFFFF"] if channel_count == 1 else DEFAULT_COLOURS
-        multiscales.metadata.omero = nz.Omero(
-            channels=[
-                nz.OmeroChannel(
-                    color=colours[i] or default[i % len(default)],
-                    label=names[i] if i < len(names) else f"channel{i}",
-                    window=nz.OmeroWindow(min=w[0], max=w[1], start=w[2], end=w[3]),
-                )
-                for i, w in enumerate(windows)
-            ]
-        )
-        kwargs = codec_options(codec, version)
-        nz.to_ngff_zarr(
-            str(out),
-            multiscales,
-            version=version,
-            overwrite=False,
-            progress=progress,
-            chunks_per_shard=layout.chunks_per_shard,
-            **kwargs,
-        )
-    _add_source_attributes(out, image, version)
-    return {
-        "name": image.name,
-        "axes": image.axes,
-        "shape": list(image.shape),
-        "dtype": str(image.dtype),
-        "levels": len(multiscales.images),
-        "chunks": layout.chunks,
-        "chunks_per_shard": layout.chunks_per_shard,
-        "codec": codec,
-        "version": version,
-    }
+    )
+    return multiscales, layout
 
 
 def _add_source_attributes(out: Path, image: SourceImage, version: str) -> None:

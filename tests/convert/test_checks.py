@@ -33,7 +33,7 @@ datasets:
 def test_conversion_and_upload_ids_are_in_the_registry_and_listed():
     ids = {c.id for c in all_checks()}
     declared = {name for name, value in vars(checks).items() if isinstance(value, Check)}
-    assert {f"CNV{n:03d}" for n in range(1, 14)} | {"UPL001", "UPL002", "UPL003"} == declared <= ids
+    assert {f"CNV{n:03d}" for n in range(1, 15)} | {"UPL001", "UPL002", "UPL003"} == declared <= ids
     listed = json.loads(CliRunner().invoke(main, ["checks", "--format", "json"]).output)
     areas = {c["id"]: c["area"] for c in listed}
     assert areas["CNV009"] == "conversion" and areas["UPL001"] == "upload"
