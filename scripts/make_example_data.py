@@ -854,6 +854,46 @@ def make_wing_disc(out: Path) -> Path:
     )
 
 
+# ---------------------------------------------------------------- OIA-000007: brain regions (derived from OIA-000002)
+
+BRAIN_REGIONS = ("cerebrum", "olfactory bulbs", "cerebellum", "brainstem")
+REGION_COLOURS = ("4477AA", "EE6677", "228833", "CCBB44")
+
+
+def make_brain_regions(out: Path) -> Path:
+    """Region labels drawn on the grid of OIA-000002's brain overview: the example of a derived study.
+
+    No pixels of the source are copied: the image is the region map itself (one "region id" channel), with
+    the same map as its NGFF label image so that viewers overlay it on the source."""
+    parts = brain_masks(BRAIN_SHAPE)
+    regions = np.zeros(BRAIN_SHAPE, dtype=np.uint8)
+    for value, name in enumerate(BRAIN_REGIONS, start=1):
+        # later regions win where masks overlap (the cerebellum over the cerebrum's caudal edge)
+        regions[parts[name] > 0.5] = value
+    path = write_image(
+        out / "OIA-000007" / "brain-regions.ome.zarr",
+        regions[None],
+        axes="czyx",
+        version="0.5",
+        scale=BRAIN_SCALE,
+        levels=2,
+        chunks=(1, 24, 176, 224),
+        channels=[{"label": "region id", "color": "FFFFFF", "window": (0, len(BRAIN_REGIONS))}],
+        name="brain regions of OIA-000002's whole-brain overview",
+        default_z=26,
+        compressor="blosc",
+    )
+    write_labels(
+        path,
+        "regions",
+        regions,
+        colors={value: colour for value, colour in enumerate(REGION_COLOURS, start=1)},
+        properties={value: {"region": name} for value, name in enumerate(BRAIN_REGIONS, start=1)},
+        compressor="blosc",
+    )
+    return path
+
+
 # ---------------------------------------------------------------- main
 
 GENERATORS = {
@@ -863,6 +903,7 @@ GENERATORS = {
     "OIA-000004": make_zebrafish,
     "OIA-000005": make_mouse_ct,
     "OIA-000006": make_wing_disc,
+    "OIA-000007": make_brain_regions,
 }
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from builder.catalog.citation import citation_text
+from builder.catalog.derivation import link_derived_studies
 from builder.catalog.model import (  # re-exported: the catalog's types are imported from here too
     CATALOG_FORMAT_VERSION,
     FACETS,
@@ -379,6 +380,7 @@ def build_catalog(
     entries = [catalog_study(s, images, settings, today, (history or {}).get(s.accession),
                              dois=dois.get(s.accession), usage=usage.get(s.accession)) for s in released]
     entries.sort(key=lambda e: (e.release_date, e.accession), reverse=True)
+    link_derived_studies(entries)  # derived studies and their sources, both ways
     listed = [e for e in entries if not e.withdrawn]
     return Catalog(
         generated=today,

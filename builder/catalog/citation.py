@@ -521,6 +521,7 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
         related.append(
             {"relatedIdentifier": _safe_url(link.url), "relatedIdentifierType": "URL", "relationType": "References"}
         )
+    related += _derivation_identifiers(cs)
     funding = []
     for grant in study.funding:
         ref: dict[str, Any] = {"funderName": one_line(grant.funder)}
@@ -587,6 +588,19 @@ def to_datacite(cs: CatalogStudy, settings: ArchiveSettings, *, validate: bool =
     if errors:
         raise ValueError("DataCite metadata does not validate: " + "; ".join(e.message for e in errors[:5]))
     return data
+
+
+def _derivation_identifiers(cs: CatalogStudy) -> list[dict[str, Any]]:
+    """DataCite relations of derived data: IsDerivedFrom each source, IsSourceOf each study built on this one.
+
+    The other study's DOI when it has a findable one, else its landing page URL."""
+    related = []
+    for relation, links in (("IsDerivedFrom", cs.based_on), ("IsSourceOf", cs.derived_studies)):
+        for link in links:
+            identifier, kind = (link.doi, "DOI") if link.doi else (link.url, "URL")
+            related.append({"relatedIdentifier": identifier, "relatedIdentifierType": kind,
+                            "relationType": relation, "resourceTypeGeneral": "Dataset"})
+    return related
 
 
 def to_datacite_xml(cs: CatalogStudy, settings: ArchiveSettings, *, data: dict[str, Any] | None = None) -> str:
@@ -1009,9 +1023,26 @@ def to_jsonld(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any]:
         funding.append(entry)
     if funding:
         doc["funding"] = funding
+    based_on = [_linked_dataset(link) for link in cs.based_on]
+    if based_on:
+        doc["isBasedOn"] = based_on
+    derived = [_linked_dataset(link) for link in cs.derived_studies]
+    if derived:
+        # schema.org has no inverse of isBasedOn; JSON-LD states the reverse edge on the source itself
+        # ("derived isBasedOn this"), which every JSON-LD processor turns into the same triples.
+        doc["@reverse"] = {"isBasedOn": derived}
     if cs.withdrawn:
         doc["creativeWorkStatus"] = "Withdrawn"
     return _deep_clean(doc)
+
+
+def _linked_dataset(link: Any) -> dict[str, Any]:
+    """A derived study or a source, as a schema.org Dataset node (its landing page is its @id)."""
+    node: dict[str, Any] = {"@type": "Dataset", "@id": link.url, "name": one_line(link.title), "url": link.url,
+                            "identifier": doi_url(link.doi) if link.doi else link.accession}
+    if link.version is not None:
+        node["version"] = str(link.version)
+    return node
 
 
 def _jsonld_description(cs: CatalogStudy) -> str:

@@ -123,6 +123,24 @@ class CatalogImage(BaseModel):
     python_snippet: str
 
 
+class StudyLink(BaseModel):
+    """One edge between a derived study and a source it was made from (builder.catalog.derivation).
+
+    On the derived study's entry it names the source; on the source's entry it names the derived study.
+    ``image``, ``checksum`` and ``relation`` describe the source image used, in both directions."""
+
+    accession: str
+    title: str
+    url: str  # absolute landing page (of the pinned version, when it is an earlier one)
+    url_path: str  # the same page relative to the site root
+    version: int | None = None  # the source version (on a derived entry) or the derived study's version
+    image: str | None = None
+    checksum: str | None = None
+    relation: str = "other"
+    description: str | None = None
+    doi: str | None = None
+
+
 # ---------------------------------------------------------------- catalog
 
 class CatalogStudy(BaseModel):
@@ -155,6 +173,9 @@ class CatalogStudy(BaseModel):
     concept_doi: str | None = None
     version_dois: dict[int, str] = Field(default_factory=dict)
     usage: UsageSummary | None = None  # reuse counts (usage/<YYYY-MM>.json)
+    # Derived data (added value): the sources this study was made from, and the public studies made from it.
+    based_on: list[StudyLink] = Field(default_factory=list)
+    derived_studies: list[StudyLink] = Field(default_factory=list)
 
     @property
     def title(self) -> str:

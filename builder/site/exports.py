@@ -184,6 +184,9 @@ def study_document(cs: CatalogStudy, settings: ArchiveSettings) -> dict[str, Any
         },
         "images": [image.model_dump(mode="json") for image in cs.images],
         "versions": [v.model_dump(mode="json") for v in cs.versions],
+        # Derived data both ways (builder.catalog.derivation): the sources, and the studies built on this one.
+        "based_on": [link.model_dump(mode="json") for link in cs.based_on],
+        "derived_studies": [link.model_dump(mode="json") for link in cs.derived_studies],
         "record": record,
     }
 
@@ -198,7 +201,9 @@ def api_description(catalog: Catalog) -> dict[str, Any]:
             "api/studies.json": "Every released study, newest first: {format_version, generated, count, studies}. "
                                 "Withdrawn studies are listed with status 'withdrawn'.",
             "api/studies/<ACCESSION>.json": "One study: the record as deposited (schema/study.schema.json), "
-                                            "derived facts, image facts and access URLs, versions, the "
+                                            "derived facts, image facts and access URLs, versions, "
+                                            "based_on (the studies it was derived from) and derived_studies "
+                                            "(the studies built on it), the "
                                             "citation as text and in citation_formats: "
                                             + ", ".join(f"{f.key} ({f.label})" for f in CITATION_FORMATS) + ".",
             "catalog.csv": "One row per study, columns as in csv_columns. Cells that a spreadsheet would run as "

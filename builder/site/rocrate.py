@@ -6,7 +6,8 @@ their identifier when known), its publications and each image as a
 web-based data entity: an OME-Zarr image is a folder, so a ``Dataset`` at
 its public address, with its size and, when custody has ingested it, the
 archive's content checksum (zarr-checksum's tree digest) and the count of
-objects, whose SHA-256 each are in the study's download manifest.
+objects, whose SHA-256 each are in the study's download manifest. A derived
+study's root ``isBasedOn`` its source studies (RO-Crate's provenance property).
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ def _image_entity(image: Any, archived: Any) -> dict[str, Any]:
         props["numberOfItems"] = archived.object_count
     elif image.facts is not None and image.facts.size_bytes:
         props["contentSize"] = str(image.facts.size_bytes)
+    return props
+
+
+def _linked_study(link: Any) -> dict[str, Any]:
+    # RO-Crate 1.2 makes every Dataset entity a data entity of this crate (the rocrate library refuses one
+    # not in hasPart); a source study is not part of this crate, so it is a CreativeWork of type Dataset.
+    props: dict[str, Any] = {"@type": "CreativeWork", "additionalType": "https://schema.org/Dataset",
+                             "name": one_line(link.title),
+                             "identifier": doi_url(link.doi) if link.doi else link.accession}
+    if link.version is not None:
+        props["version"] = str(link.version)
     return props
 
 
@@ -72,6 +84,10 @@ def study_crate(cs: CatalogStudy, settings: ArchiveSettings, manifest: Any = Non
             "@type": "ScholarlyArticle", "name": one_line(pub.title), "datePublished": str(pub.year)})))
     if publications:
         root["citation"] = publications
+    # Derived data: each source study (its version's page) as a contextual Dataset the root isBasedOn.
+    sources = [crate.add(ContextEntity(crate, link.url, properties=_linked_study(link))) for link in cs.based_on]
+    if sources:
+        root["isBasedOn"] = sources
     # The record (the API document) describes the study in the archive's own terms.
     crate.add_file(f"{site_root(settings)}api/studies/{cs.accession}.json", properties={
         "name": f"Study record of {cs.accession}", "encodingFormat": "application/json"})
