@@ -299,8 +299,9 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
     """Pages and API documents of catalog.studies[start:stop], written into the site; thumbnails linked.
 
     Returns the pages and the names of the thumbnails they use."""
+    from builder.catalog.assembly import past_version_entry
     from builder.site.exports import study_api_json, study_api_path
-    from builder.site.signposting import archived_manifest, write_study_metadata
+    from builder.site.signposting import archived_manifest, write_study_metadata, write_version_metadata
 
     job = _job()
     frames = job.frames_from(frames_file)
@@ -316,6 +317,9 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
             fh.write(api_json)
         write_study_metadata(site, entry, job.settings, api_json=api_json,
                              manifest=archived_manifest(entry, job.settings, job.root))
+        pasts = [past_version_entry(entry, p, job.images or {}, job.settings, job.catalog.generated)
+                 for p in (job.history or {}).get(entry.accession, [])]
+        write_version_metadata(site, entry, [p for p in pasts if p is not None], job.settings, job.root)
 
     result = render_site_pages(
         job.catalog, job.settings, docs_dir=job.docs_dir, env=job.env, cache_dir=job.cache_dir,

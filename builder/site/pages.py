@@ -564,7 +564,7 @@ class SiteRenderer:
         site = self.settings.site_url if self.settings.site_url.endswith("/") else self.settings.site_url + "/"
         self.writer.write(url_path, body, title=title, description=entry.summary, in_nav=False,
                           image=site + card if card else None,
-                          head=head_links(entry, self.settings) if past is None else "")
+                          head=head_links(entry, self.settings, version=None if past is None else past.version))
 
     def past_version(self, current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
                      today: dt.date) -> None:

@@ -127,3 +127,19 @@ def test_validate_reports_drv_as_json_without_a_traceback(archive_repo: ArchiveR
     assert finding["check"] == "DRV005" and finding["field"] == "derived_from[0].checksum"
     assert finding["file"] == f"studies/{DERIVED}/study.yaml" and finding["line"] > 1
     assert "Traceback" not in result.output
+
+
+def test_the_policies_guide_example_is_the_example_study_and_validates(repo_root):
+    """The guide's `derived_from` block is OIA-000007's, and the example archive validates without DRV findings."""
+    import re
+
+    guide = (repo_root / "docs" / "guides" / "policies.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(derived_from:\n.*?)```", guide, flags=re.S)
+    assert block is not None
+    record = yaml.safe_load((repo_root / "studies" / "OIA-000007" / "study.yaml").read_text(encoding="utf-8"))
+    (shown,) = yaml.safe_load(block.group(1))["derived_from"]
+    (source,) = record["derived_from"]
+    shown.pop("description"), source.pop("description")  # the guide shortens the prose
+    assert shown == source
+    result = validate_archive(repo_root, load_settings(repo_root), [repo_root / "studies" / "OIA-000007"], data=False)
+    assert result.ok and not [d for d in result.diagnostics if d.check.startswith("DRV")]
