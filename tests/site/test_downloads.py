@@ -102,6 +102,22 @@ def test_the_aws_cli_command_on_the_page_copies_the_study(s3_archive, tmp_path):
     assert got == _expected(manifest)
 
 
+def test_the_rclone_command_on_the_page_copies_the_study(s3_archive, tmp_path):
+    root, site, bucket, manifest = s3_archive
+    if shutil.which("rclone") is None:
+        pytest.fail("rclone is not installed: apt-get install rclone (.ci/run installs it)")
+    command = shlex.split(_snippets((site / f"studies/{ACCESSION}/index.html").read_text())["rclone"])
+    assert command[0] == "rclone"
+    # No credentials and no rclone config of the machine: the command must work for a stranger.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_"))}
+    env |= {"HOME": str(tmp_path), "RCLONE_CONFIG": str(tmp_path / "no-rclone.conf")}
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    got = _files(tmp_path / ACCESSION)
+    got.pop(layout.MANIFEST_NAME)
+    assert got == _expected(manifest)
+
+
 def test_the_python_snippets_on_the_page_read_the_archived_copy(s3_archive, tmp_path):
     root, site, bucket, manifest = s3_archive
     snippets = _snippets((site / f"studies/{ACCESSION}/index.html").read_text())
