@@ -354,6 +354,13 @@ def write_plate(
                     first, levels = f.image, len(multiscales.images)
                     summary = writer.summary_of(f.image, plan, levels, codec, version)
     assert first is not None
+    for (row, column), fields in wells.items():
+        for f in fields:
+            assert f.image is not None
+            field_path = out / layout.rows[row] / layout.columns[column] / str(f.index)
+            writer.add_display(field_path, f.image, version)
+            if version == "0.5":
+                writer.consolidate(field_path)
     _add_plate_source(out, layout, first, version)
     summary.update(
         kind="plate",

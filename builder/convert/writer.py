@@ -154,8 +154,40 @@ def write_image(
             chunks_per_shard=layout.chunks_per_shard,
             **codec_options(codec, version),
         )
+    add_display(out, image, version)
     _add_source_attributes(out, image, version)
     return summary_of(image, layout, len(multiscales.images), codec, version)
+
+
+def add_display(out: Path, image: SourceImage, version: str) -> None:
+    """Write `omero` (names, colours, windows from the data) into the written image at ``out``.
+
+    The windows come from the smallest level, read back from the store: a thumbnail-sized array.
+    """
+    import zarr
+
+    group = zarr.open_group(str(out), mode="r+", zarr_format=3 if version == "0.5" else 2, use_consolidated=False)
+    attrs: dict[str, Any] = dict(group.attrs.asdict())
+    ome: dict[str, Any] = dict(attrs["ome"]) if version == "0.5" else attrs
+    smallest = np.asarray(cast(Any, group[ome["multiscales"][0]["datasets"][-1]["path"]])[...])
+    windows = display_windows(smallest, image.axes, image.dtype)
+    channel_count = len(windows)
+    names = [c.name for c in image.channels] if image.channels else [f"channel{i}" for i in range(channel_count)]
+    default = ["FFFFFF"] if channel_count == 1 else DEFAULT_COLOURS
+    channels = []
+    for i, (lo_range, hi_range, start, end) in enumerate(windows):
+        colour = image.channels[i].color if i < len(image.channels) and image.channels[i].color else None
+        channels.append(
+            {
+                "color": colour or default[i % len(default)],
+                "window": {"min": lo_range, "max": hi_range, "start": start, "end": end},
+                "label": names[i] if i < len(names) else f"channel{i}",
+            }
+        )
+    if version == "0.5":
+        group.attrs["ome"] = cast(Any, {**ome, "omero": {"channels": channels}})
+    else:
+        group.attrs["omero"] = cast(Any, {"channels": channels})
 
 
 def _configure(memory_target: int | None, cache_dir: Path | None) -> None:
@@ -192,7 +224,12 @@ def summary_of(image: SourceImage, layout: Layout, levels: int, codec: str, vers
 
 
 def build_multiscales(image: SourceImage, version: str, progress: Any = None) -> tuple[Any, Layout]:
-    """ngff-zarr's multiscales of ``image`` (lazy) with names, sizes and display windows; nothing written yet."""
+    """ngff-zarr's multiscales of ``image`` (lazy) with names and sizes; nothing written yet.
+
+    Display windows are added after writing (:func:`add_display`), from the smallest level as written:
+    computing them here ran the whole pyramid once more before the write (13% of the conversion time
+    of a 0.125 GiB stack under cProfile, 2026-12-02).
+    """
     import ngff_zarr as nz
 
     layout = plan_layout(image, version)
@@ -219,23 +256,6 @@ def build_multiscales(image: SourceImage, version: str, progress: Any = None) ->
         chunks=layout.chunks,
         progress=progress,
     )
-    smallest = np.asarray(multiscales.images[-1].data.compute())
-    windows = display_windows(smallest, image.axes, image.dtype)
-    colours = [
-        (image.channels[i].color if i < len(image.channels) and image.channels[i].color else None)
-        for i in range(channel_count)
-    ]
-    default = ["FFFFFF"] if channel_count == 1 else DEFAULT_COLOURS
-    multiscales.metadata.omero = nz.Omero(
-        channels=[
-            nz.OmeroChannel(
-                color=colours[i] or default[i % len(default)],
-                label=names[i] if i < len(names) else f"channel{i}",
-                window=nz.OmeroWindow(min=w[0], max=w[1], start=w[2], end=w[3]),
-            )
-            for i, w in enumerate(windows)
-        ]
-    )
     return multiscales, layout
 
 
@@ -253,8 +273,15 @@ def _add_source_attributes(out: Path, image: SourceImage, version: str) -> None:
     group = zarr.open_group(str(out), mode="r+", zarr_format=3 if version == "0.5" else 2, use_consolidated=False)
     group.attrs["bioarchive"] = cast(Any, {"source": source})
     if version == "0.5":
-        import warnings
+        consolidate(out)
 
-        with warnings.catch_warnings():  # "consolidated metadata is not in the v3 spec": ngff-zarr writes it anyway
-            warnings.simplefilter("ignore", UserWarning)
-            zarr.consolidate_metadata(str(out), zarr_format=3)
+
+def consolidate(out: Path) -> None:
+    """Zarr v3 consolidated metadata again after our attributes changed (ngff-zarr wrote it before)."""
+    import warnings
+
+    import zarr
+
+    with warnings.catch_warnings():  # "consolidated metadata is not in the v3 spec": ngff-zarr writes it anyway
+        warnings.simplefilter("ignore", UserWarning)
+        zarr.consolidate_metadata(str(out), zarr_format=3)
