@@ -133,6 +133,39 @@ def test_the_python_snippets_on_the_page_read_the_archived_copy(s3_archive, tmp_
     assert first_shape and first_shape.group(1) in shapes[1], shapes
 
 
+NAPARI_READ = """
+import json, sys
+import napari
+import npe2
+from napari.components import ViewerModel
+
+assert callable(napari.Viewer) and callable(napari.run)  # the two calls the snippet makes around open()
+npe2.PluginManager.instance().discover()  # what napari.Viewer() does on start
+viewer = ViewerModel()
+viewer.open(sys.argv[1], plugin=sys.argv[2])
+print(json.dumps([[type(layer).__name__, list((layer.data[0] if layer.multiscale else layer.data).shape)]
+                  for layer in viewer.layers]))
+"""
+
+
+def test_the_napari_snippet_opens_the_archived_copy_with_napari_ome_zarr(s3_archive, tmp_path):
+    """The snippet's open call runs in napari's own viewer model with the napari-ome-zarr reader; only the
+    window (napari.Viewer's Qt canvas, which needs OpenGL) is not opened here."""
+    root, site, bucket, manifest = s3_archive
+    snippet = _snippets((site / f"studies/{ACCESSION}/index.html").read_text())["napari"]
+    match = re.search(r'^viewer = napari\.Viewer\(\)\nviewer\.open\(("[^"]+"), plugin="([^"]+)"\)\nnapari\.run\(\)$',
+                      snippet, flags=re.M)
+    assert match, snippet
+    url, plugin = json.loads(match.group(1)), match.group(2)
+    assert url.startswith("http://127.0.0.1:") and plugin == "napari-ome-zarr"
+    proc = subprocess.run([sys.executable, "-c", NAPARI_READ, url, plugin], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    layers = json.loads(proc.stdout.strip().splitlines()[-1])
+    # OIA-000002's overview: one image layer per channel, each the full-resolution z, y, x
+    assert layers == [["Image", [48, 176, 224]], ["Image", [48, 176, 224]]]
+
+
 def test_a_site_without_a_public_archive_store_shows_no_download_commands(built_site):
     for accession in built_site.published:
         assert not (built_site.site / "studies" / accession / "download.json").exists()
