@@ -9,6 +9,10 @@ every image rather than the first few, as a linkset document per study
 (``studies/<ACC>/linkset.json``, ``application/linkset+json``, RFC 9264),
 announced by the page with ``rel="linkset"``. See https://signposting.org/FAIR/.
 
+Earlier versions' pages (``studies/<ACC>/v<N>/``) signpost themselves: their own ``cite-as`` (version
+DOI or page), RO-Crate and linkset, with ``latest-version`` / ``predecessor-version`` /
+``successor-version`` (RFC 5829); the latest page links its ``predecessor-version``.
+
 Only studies in the catalog get links, so an embargoed study has none.
 A withdrawn study's tombstone keeps its identifier, type and linkset (what
 was published and why it went) but no data or metadata formats.
