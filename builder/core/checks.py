@@ -40,6 +40,7 @@ _REGISTRY: dict[str, Check] = {}
 # Imported by name so that core imports no stage; a missing module is an error.
 CHECK_MODULES = (
     "builder.records.checks",
+    "builder.records.table_checks",
     "builder.data.checks",
     "builder.curation.checks",
     "builder.curation.publication_checks",

@@ -25,6 +25,7 @@ from builder.core.errors import InvalidInputError
 STUDIES_DIR = "studies"
 RECORD_NAME = "study.yaml"
 LOCK_NAME = "images.lock"
+IMAGE_TABLE_NAME = "images.tsv"  # a screen's images, one row per image or well field
 
 # Image and dataset names are validated by the model (MOD026) with this same
 # rule; checked again here because a key must never be built from anything else.
@@ -77,6 +78,10 @@ def record_path(accession: str) -> str:
 
 def lock_path(accession: str) -> str:
     return f"{STUDIES_DIR}/{accession}/{LOCK_NAME}"
+
+
+def image_table_path(accession: str) -> str:
+    return f"{STUDIES_DIR}/{accession}/{IMAGE_TABLE_NAME}"
 
 
 def version_prefix(accession: str, version: int) -> str:

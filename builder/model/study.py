@@ -41,6 +41,7 @@ from builder.model.identifiers import (
     ror_checksum_ok,
     split_curie,
 )
+from builder.model.image_table import ImageTable
 
 SCHEMA_VERSION = 2
 HUMAN_TAXON = "NCBITaxon:9606"
@@ -516,6 +517,8 @@ class Study(_Model):
     derived_from: list[DerivedSource] = Field(
         default_factory=list,
         description="Archived studies or images this study's data were made from (annotations, segmentations ...)")
+    image_table: ImageTable | None = Field(
+        default=None, description="Annotation columns of studies/<ACCESSION>/images.tsv, one row per image or well field")
 
     @field_validator("schema_version")
     @classmethod

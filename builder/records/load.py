@@ -46,6 +46,7 @@ from builder.records.checks import (
     XRF004,
     XRF005,
 )
+from builder.records.image_table import table_diagnostics, table_path_of
 from builder.records.migrations import record_version
 from builder.records.terms import load_term_index
 from builder.records.yaml_source import (
@@ -205,6 +206,7 @@ def load_record(
     """
     path = Path(path)
     file = display_path(path, root)
+    from_disk = text is None
     if text is None:
         limit = settings.limits.max_record_bytes
         name = str(path)
@@ -321,6 +323,10 @@ def load_record(
         return result
     result.study = study
     result.diagnostics.extend(_within_study_rules(study, doc, file))
+    if from_disk:  # a record given as text (e.g. from Git history) has no table beside it on disk
+        table = table_path_of(path)
+        result.diagnostics.extend(table_diagnostics(
+            path, study, file=display_path(table, root), record_file=file, position=result.position))
     result.diagnostics.extend(_scaffold_leftovers(study, doc, file))
 
     terms = terms if terms is not None else load_term_index(root)[0]
