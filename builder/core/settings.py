@@ -36,6 +36,12 @@ class Limits(BaseModel):
     max_plate_wells: int = 1536
     image_timeout_s: float = 60.0
     request_timeout_s: float = 10.0
+    # A never-answering host cost 5.1 s per image, one after another (issue 16): probe each host once,
+    # bound the seconds spent per host and per record, and inspect several images at once (I/O bound).
+    host_probe_timeout_s: float = 10.0
+    host_timeout_s: float = 1200.0
+    record_timeout_s: float = 1500.0
+    image_workers: int = Field(default=4, ge=1, le=64)
     worker_memory_bytes: int = 2 * 1024**3
     max_description_chars: int = 20_000
 

@@ -112,6 +112,15 @@ NET006 = register(
 NET007 = register(
     "NET007", Severity.ERROR, "Storage answered with an error",
     "The server returned an unexpected HTTP status; check the URL and the server's logs.", area=_A)
+NET008 = register(
+    "NET008", Severity.ERROR, "Host did not answer its probe",
+    "The host accepted no request within `limits.host_probe_timeout_s`, so none of its images was read; "
+    "check that the server is up and public (open the URL in a browser), then run the check again.", area=_A)
+NET009 = register(
+    "NET009", Severity.ERROR, "Time budget used up before this image",
+    "Reading this record's (or this host's) earlier images used up `limits.record_timeout_s` "
+    "(`limits.host_timeout_s`); move the data to storage that answers faster, then run the check again.",
+    area=_A)
 
 # -- safety refusals ------------------------------------------------------------------
 SAF001 = register(

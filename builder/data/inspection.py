@@ -26,13 +26,16 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, overload
 
 from builder.core.checks import Diagnostic, get_check, has_errors, unique_diagnostics
 from builder.core.settings import ArchiveSettings
 from builder.data import checks as C
+from builder.data import host_budget
 from builder.data.checks import image_diagnostic
 from builder.data.ngff import read as ngff
 from builder.data.ngff.checks import check_multiscale, check_omero, validate_group
@@ -114,12 +117,23 @@ def inspect_images(
     max_workers: int | None = None,
 ) -> dict[str, ImageOutcome]:
     """Inspect every target, each in an isolated worker; returns key -> outcome (every key present)."""
-    from builder.data.workers import run_many
-
     if thumbnails and cache_dir is None:
         raise ValueError("thumbnails=True needs a cache_dir to write them to")
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    failed_hosts = host_budget.probe_hosts(targets, settings, root)  # hosts that did not answer: asked once
+    scopes = [host_budget.scopes_of(t, settings, root) for t in targets]
+    markers = tempfile.TemporaryDirectory(prefix="bioarchive-budget-")
+    ledger = host_budget.Ledger(Path(markers.name))
+    outcomes: dict[str, ImageOutcome] = {}
+    todo: list[int] = []
+    for index, target in enumerate(targets):
+        url = _display_url(target.url, settings, root)
+        failure = failed_hosts.get(host_budget.http_host(url) or "")
+        if failure is not None:
+            outcomes[target.key] = ImageOutcome(target.key, None, [host_budget.probe_diagnostic(failure, url)])
+        else:
+            todo.append(index)
     payloads = [
         {
             "target": {"key": t.key, "url": t.url, "kind": t.kind, "untrusted": t.untrusted},
@@ -127,31 +141,48 @@ def inspect_images(
             "root": str(root),
             "thumbnails": thumbnails,
             "cache_dir": str(cache_dir) if cache_dir is not None else None,
+            "budget": {"folder": markers.name, "scopes": [asdict(scope) for scope in scopes[i]]},
         }
-        for t in targets
+        for i, t in ((i, targets[i]) for i in todo)
     ]
-    limits = settings.limits
-    outcomes: dict[str, ImageOutcome] = {}
     done = 0
+    if progress:
+        for key in outcomes:
+            done += 1
+            print(f"[{done}/{len(targets)}] {key}: errors (host not answering)", file=sys.stderr, flush=True)
+    with markers:
+        _run_workers(targets, todo, payloads, scopes, ledger, outcomes, settings, root, done=done,
+                     progress=progress, max_workers=max_workers, scheduler=scheduler)
+    return {t.key: outcomes[t.key] for t in targets if t.key in outcomes}
+
+
+def _run_workers(targets, todo, payloads, scopes, ledger, outcomes, settings, root, *, done, progress,
+                 max_workers, scheduler) -> None:
+    from builder.data.workers import run_many
+
+    limits = settings.limits
+    timeout_s = limits.image_timeout_s + min(_grace(), max(0.5, limits.image_timeout_s / 4))
     for index, result in run_many(
         inspect_payload,
         payloads,
         memory_bytes=limits.worker_memory_bytes,
-        timeout_s=limits.image_timeout_s + min(_grace(), max(0.5, limits.image_timeout_s / 4)),
-        max_workers=max_workers,
+        timeout_s=timeout_s,
+        # I/O bound: more images at once than cores; decoding stays in the isolated workers
+        max_workers=max_workers or max(1, min(len(payloads), limits.image_workers)),
         scheduler=scheduler,
     ):
-        target = targets[index]
+        target = targets[todo[index]]
         if result.ok:
             outcome = ImageOutcome.from_dict(result.value)
+            ledger.charge(scopes[todo[index]], result.value.get("seconds", 0.0))
         else:
             outcome = ImageOutcome(target.key, None, [_worker_failure(target, settings, root, result)])
+            ledger.charge(scopes[todo[index]], timeout_s)
         outcomes[target.key] = outcome
         done += 1
         if progress:
             status = "errors" if has_errors(outcome.diagnostics) else ("cached" if outcome.cached else "ok")
             print(f"[{done}/{len(targets)}] {target.key}: {status}", file=sys.stderr, flush=True)
-    return outcomes
 
 
 def _grace() -> float:
@@ -188,11 +219,17 @@ def inspect_payload(payload: dict[str, Any]) -> dict[str, Any]:
     zarr.config.set({"async.concurrency": 4, "threading.max_workers": 2})
     settings = ArchiveSettings.model_validate(payload["settings"])
     target = ImageTarget(**payload["target"])
+    budget = payload.get("budget")
+    spent = host_budget.used_up(budget["folder"], budget["scopes"]) if budget else None
+    if spent is not None:
+        url = _display_url(target.url, settings, Path(payload["root"]))
+        return ImageOutcome(target.key, None, [host_budget.budget_diagnostic(spent, url)]).to_dict()
+    started = time.monotonic()
     cache_dir = Path(payload["cache_dir"]) if payload.get("cache_dir") else None
     outcome = inspect_image(
         target, settings, Path(payload["root"]), thumbnails=payload["thumbnails"], cache_dir=cache_dir
     )
-    return outcome.to_dict()
+    return outcome.to_dict() | {"seconds": time.monotonic() - started}  # charged to the record and host
 
 
 def inspect_image(
