@@ -41,6 +41,7 @@ from builder.core.settings import ArchiveSettings, load_settings
 from builder.model.image import ImageFacts
 from builder.model.publication import data_is_public
 from builder.model.study import Study
+from builder.site.docs_sanitise import sanitise_hand_written_pages
 from builder.site.frames import Frames, refuse_page_dependent_features
 from builder.site.mkdocs_site import (
     MKDOCS_CONFIG,
@@ -279,6 +280,12 @@ def _write_downloads_task(root: Path, out: Path) -> None:
     write_download_manifests(job.catalog, job.settings, root, out)
 
 
+def _write_image_tables_task(root: Path, out: Path) -> None:
+    from builder.site.image_tables import write_image_tables
+
+    write_image_tables(_job().catalog, root, out)
+
+
 def _write_search_index_task(out: Path) -> None:
     job = _job()
     write_search_index(job.catalog, job.settings, out, thumbnail_url=ThumbnailStore(job.cache_dir).url)
@@ -427,6 +434,7 @@ def _start_side_tasks(pool: SiteWorkers, root: Path, folders: BuildFolders) -> l
         ("writing the search index", pool.submit(_write_search_index_task, folders.extra)),
         ("writing catalog.json", pool.submit(_write_catalog_json_task, folders.extra)),
         ("writing the download manifests", pool.submit(_write_downloads_task, root, folders.extra)),
+        ("writing the image tables", pool.submit(_write_image_tables_task, root, folders.extra)),
     ]
 
 
@@ -549,6 +557,7 @@ def build_site_from_catalog(
             result, frames = _render_nav_pages(root, search_path, folders)
         with progress.stage("mkdocs", "Running mkdocs build"):
             _run_mkdocs(base_config, folders, report)
+            sanitise_hand_written_pages(root / "docs", folders.docs_dir, folders.new_site)  # raw HTML in docs/
         with progress.stage("studies", f"Writing the pages of {len(catalog.studies):,} studies"):
             _write_study_pages(pool, result, frames, folders, report)
             _finish_side_tasks(pool, side_tasks, folders, report)
