@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import bioregistry
 from pydantic import TypeAdapter, ValidationError
@@ -429,16 +430,17 @@ class ImageTableReader:
             # The fast path: every cell a value this column has already accepted (only the
             # unique name is new), and the line neither long nor formula-like. Measured at
             # 200,000 rows it is what keeps validation within a few csv.reader passes.
-            out = list(map(dict.get, memos, cells))
-            misses = out.count(None)
+            found: list[str | None] = list(map(dict.get, memos, cells))
+            misses = found.count(None)
             name_cell = cells[at_name]
-            if (misses == 1 and out[at_name] is None and NAME_RE.match(name_cell)
+            if (misses == 1 and found[at_name] is None and NAME_RE.match(name_cell)
                     and len(text) <= MAX_CELL_CHARS and _FORMULA_LINE.search(text) is None):
-                out[at_name] = name_cell
+                found[at_name] = name_cell
             else:
-                good = self._cells(cells, out, names, validators, memos, at_name, number, text) and good
+                good = self._cells(cells, found, names, validators, memos, at_name, number, text) and good
             if not good:
                 continue
+            out = cast(list[str], found)  # every cell filled: by the memo, the name, or _cells
             for required in (at_dataset, at_name, at_url):
                 if not out[required]:
                     self._report(TAB010, f"the '{names[required]}' cell is empty", number, required + 1,
@@ -472,7 +474,7 @@ class ImageTableReader:
                 yield out
         self.summary.rows = rows
 
-    def _cells(self, cells: list[str], out: list, names: list[str], validators: list[Callable[[str], str]],
+    def _cells(self, cells: list[str], out: list[str | None], names: list[str], validators: list[Callable[[str], str]],
                memos: list[dict[str, str]], at_name: int, number: int, text: str) -> bool:
         """Check each cell of a row not taken by the fast path; fills ``out`` with the canonical values."""
         good = True
