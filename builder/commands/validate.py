@@ -162,8 +162,9 @@ def _print_human(records: RecordSet) -> None:
                 where = f"{d.line}:{d.column}"
             else:
                 where = str(d.line) if d.line else "-"
+            shown = d.file or file  # a record's diagnostics may point into a file beside it (images.tsv)
             console.print(
-                f"  [dim]{escape(printable(file))}:{where}[/dim]  [{_STYLE[d.severity]}]{d.severity.value}[/]  "
+                f"  [dim]{escape(printable(shown))}:{where}[/dim]  [{_STYLE[d.severity]}]{d.severity.value}[/]  "
                 f"[bold]{d.check}[/bold]  {escape(printable(d.message))}"
             )
             if d.field and d.severity is not Severity.INFO:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from builder.core import git as gitops
 from builder.core.checks import Diagnostic, sort_diagnostics
-from builder.core.layout import LOCK_NAME, RECORD_NAME, STUDIES_DIR
+from builder.core.layout import IMAGE_TABLE_NAME, LOCK_NAME, RECORD_NAME, STUDIES_DIR
 from builder.core.settings import ArchiveSettings
 from builder.curation import checks as sub
 from builder.model.publication import is_released
@@ -102,7 +102,7 @@ class StudyChange:
         """Files this change adds or edits in the folder that are neither record nor lock."""
         return [
             p.as_posix() for p in self.paths
-            if p.parts[2:] not in ((RECORD_NAME,), (LOCK_NAME,)) and self.root is not None
+            if p.parts[2:] not in ((RECORD_NAME,), (LOCK_NAME,), (IMAGE_TABLE_NAME,)) and self.root is not None
             and p.as_posix() not in self.symlinks and (self.root / p).is_file()
         ]
 
@@ -257,8 +257,8 @@ def check_change(
         out.append(
             Diagnostic.of(
                 sub.STRAY_FILE,
-                f"{stray} is not part of a study record: a study folder holds only {RECORD_NAME} and "
-                f"{LOCK_NAME}; remove it (images are referenced by URL, not committed)",
+                f"{stray} is not part of a study record: a study folder holds only {RECORD_NAME}, "
+                f"{LOCK_NAME} and {IMAGE_TABLE_NAME}; remove it (images are referenced by URL, not committed)",
                 file=stray,
             )
         )

@@ -281,3 +281,26 @@ def test_tables_over_the_row_bound_are_refused(tmp_path: Path, monkeypatch: pyte
     rows = [row(name=f"r{i}") for i in range(5)]
     (d,) = only(screen(tmp_path, rows), "TAB009")
     assert "more than 3 rows" in d.message and d.line == 5
+
+
+def test_validate_prints_the_table_location(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from builder.cli import main
+
+    root = screen(tmp_path, [GOOD_ROW, row(name="b", gene="NCBIGene:PLK1")])
+    result = CliRunner().invoke(main, ["validate", "--root", str(root)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert f"studies/OIA-000001/images.tsv:3:{HEADER.index('gene') + 1}" in result.output
+    assert "TAB013" in result.output and "Traceback" not in result.output
+
+
+def test_the_example_screen_has_a_valid_gene_and_sirna_table(repo_root: Path) -> None:
+    records = load_records(repo_root, load_settings(repo_root), [repo_root / "studies/OIA-000001/study.yaml"])
+    assert [d for d in records.diagnostics if d.check.startswith("TAB")] == []
+    study = records.studies["OIA-000001"]
+    reader = ImageTableReader(repo_root / "studies/OIA-000001/images.tsv", study, file="images.tsv")
+    rows = list(reader.rows())
+    assert len(rows) == 36  # wells B-G x columns 2-7 of plate 1
+    symbols = {r[reader.summary.columns.index("gene_symbol")] for r in rows}
+    assert symbols == {"", "PLK1", "KIF11", "INCENP", "COPB1"}
