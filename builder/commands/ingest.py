@@ -36,8 +36,10 @@ def _size(count: int) -> str:
 @click.argument("studies", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--transfers", type=click.IntRange(1, 256), default=None,
               help="Objects copied at once (default: [archive.store] transfers).")
+@click.option("--scheduler", default=None, metavar="ADDR",
+              help="A Dask scheduler (tcp://host:port) to ingest on, one task per study (default: this machine).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def command(studies: tuple[Path, ...], transfers: int | None, quiet: bool) -> None:
+def command(studies: tuple[Path, ...], transfers: int | None, scheduler: str | None, quiet: bool) -> None:
     """Copy the images of STUDIES (studies/<ACCESSION> folders; default: every study) into the archive's store.
 
     Each image is verified against images.lock; facts and thumbnails are
@@ -61,9 +63,9 @@ def command(studies: tuple[Path, ...], transfers: int | None, quiet: bool) -> No
     click.echo(f"Ingesting into {archive_store_url(settings, root)} ...", err=True)
     if progress is not None:
         with progress:
-            report = ingest(root, settings, folders, transfers=transfers, progress=progress)
+            report = ingest(root, settings, folders, transfers=transfers, progress=progress, scheduler=scheduler)
     else:
-        report = ingest(root, settings, folders, transfers=transfers)
+        report = ingest(root, settings, folders, transfers=transfers, scheduler=scheduler)
     for image in report.images:
         if image.status == "already archived":
             line = f"{image.accession} v{image.version} {image.image}: already archived ({image.objects} objects)"

@@ -227,6 +227,12 @@ BUILT_FROM_ARCHIVE = register(
     "Nothing to do for the site; tell the depositor their copy is unreachable (the archive's copy is intact).",
     area=CUSTODY,
 )
+INGEST_ON_DASK_FAILED = register(
+    "ARC008", Severity.ERROR, "Ingest on the Dask cluster did not finish (scheduler unreachable or a worker failed)",
+    "Start the scheduler first (`dask scheduler`, or a distributed.LocalCluster) and give its address as "
+    "tcp://host:port, or leave out --scheduler; then run `bioarchive ingest` again: it continues where it stopped.",
+    area=CUSTODY,
+)
 
 # ---------------------------------------------------------------- content checksums (images.lock v2) and fixity
 LOCK_NO_CONTENT = register(

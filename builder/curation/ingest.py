@@ -149,18 +149,29 @@ def source_budget(settings: ArchiveSettings) -> Budget:
 # ------------------------------------------------------------------ one object
 
 class _Hashing:
-    """Passes blocks through while hashing them: SHA-256 for the manifest, MD5 for the tree checksum."""
+    """Passes blocks through while hashing them: MD5 for the tree checksum, SHA-256 (optional) for the manifest.
 
-    def __init__(self, blocks: Iterator[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
+    A put computes the SHA-256 itself (the store verifies with it), so copies ask for MD5 only:
+    one digest fewer per byte (128 x 1 MiB local -> moto, 16 threads: our CPU 1.33 -> 1.05 s).
+    """
+
+    def __init__(
+        self, blocks: Iterator[bytes], on_bytes: Callable[[int], None] | None = None, *, sha256: bool = True,
+    ) -> None:
         self.blocks = blocks
-        self.sha256 = hashlib.sha256()
+        self.sha256 = hashlib.sha256() if sha256 else None
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
         self.on_bytes = on_bytes
 
+    def sha256_hex(self) -> str:
+        assert self.sha256 is not None, "created with sha256=False"
+        return self.sha256.hexdigest()
+
     def __iter__(self) -> Iterator[bytes]:
         for block in self.blocks:
-            self.sha256.update(block)
+            if self.sha256 is not None:
+                self.sha256.update(block)
             self.md5.update(block)
             self.size += len(block)
             if self.on_bytes:
@@ -204,16 +215,19 @@ def copy_object(
         hashing = _Hashing(target.stream(target_key))
         for _ in hashing:
             pass
-        return CopiedObject(info.key, hashing.size, hashing.sha256.hexdigest(), hashing.md5.hexdigest(), False)
-    hashing = _Hashing(source.stream(info.key, max_bytes=max_object_bytes), on_bytes)
+        return CopiedObject(info.key, hashing.size, hashing.sha256_hex(), hashing.md5.hexdigest(), False)
+    hashing = _Hashing(source.stream(info.key, max_bytes=max_object_bytes), on_bytes, sha256=False)
     try:
         # A different left-over of an unfinished version (no manifest: nobody reads it) is replaced.
-        target.put(target_key, hashing, overwrite=existing is not None)
+        stored = target.put(target_key, hashing, overwrite=existing is not None)
     except ObjectExists:
         # Another ingest wrote it meanwhile: verify that copy instead.
         return copy_object(source, target, info, target_prefix, target.stat(target_key),
                            max_object_bytes=max_object_bytes)
-    return CopiedObject(info.key, hashing.size, hashing.sha256.hexdigest(), hashing.md5.hexdigest(), True)
+    if stored.sha256 is None or stored.size != hashing.size:
+        raise StorageError("ARC003", f"{target.location(target_key)}: the store did not confirm what it received",
+                           url=target.url, key=target_key)
+    return CopiedObject(info.key, hashing.size, stored.sha256, hashing.md5.hexdigest(), True)
 
 
 # ------------------------------------------------------------------ one image
@@ -223,16 +237,22 @@ class Ingest:
 
     def __init__(
         self, root: Path, settings: ArchiveSettings, store: WritableStore | None = None, *,
-        transfers: int | None = None, progress: Any = None, derive: bool = True,
+        transfers: int | None = None, progress: Any = None, derive: bool = True, open_store_now: bool = True,
     ) -> None:
         self.root = root
         self.settings = settings
-        self.store = store or archive.open_archive_store(settings, root)
+        self._store = store if store is not None or not open_store_now else archive.open_archive_store(settings, root)
         self.transfers = transfers or settings.store.transfers
         self.progress = progress  # a rich Progress, or None
         self.derive = derive
         self.report = IngestReport()
         self._lock = threading.Lock()
+
+    @property
+    def store(self) -> WritableStore:
+        if self._store is None:
+            self._store = archive.open_archive_store(self.settings, self.root)
+        return self._store
 
     # -- sources ----------------------------------------------------------------
     def source_objects(self, source: Store, accession: str, image: str) -> list[ObjectInfo]:
@@ -394,6 +414,17 @@ class Ingest:
         return diagnostics
 
     # -- one study -------------------------------------------------------------------
+    def ingest_guarded(self, study: Any, lock: Any, record_file: str) -> None:
+        """:meth:`ingest_study`, its failures turned into the report's diagnostics."""
+        try:
+            self.ingest_study(study, lock, record_file)
+        except CustodyError as exc:
+            self.report.diagnostics.append(exc.diagnostic)
+        except StorageError as exc:  # the archive store itself (manifest, listing)
+            self.report.diagnostics.append(_diagnostic(
+                get_check(exc.check), f"{study.accession}: archive store: {exc.message}", study=study.accession,
+                object=exc.key))
+
     def ingest_study(self, study: Any, lock: Any, record_file: str) -> None:
         from builder.data.manifest import VersionManifest
 
@@ -482,22 +513,65 @@ class Ingest:
 
 # ------------------------------------------------------------------ the command's entry point
 
+def _ingest_one_study(job: tuple[Path, ArchiveSettings, Any, Any, str, int | None, bool]) -> IngestReport:
+    """A Dask task: custody of one study, with the archive store opened from the settings on the worker."""
+    root, settings, study, lock, record_file, transfers, derive = job
+    run = Ingest(root, settings, transfers=transfers, derive=derive)
+    run.ingest_guarded(study, lock, record_file)
+    return run.report
+
+
+def _ingest_on_dask(run: Ingest, jobs: list[tuple[Any, Any, str]], scheduler: Any) -> None:
+    """One Dask task per study (a study's images share its manifest, written last by the same task).
+
+    The workers must see the repository at ``run.root`` and reach the archive store with the
+    settings' credentials (a LocalCluster does; a remote cluster needs both).
+    """
+    from builder.data.workers import map_on_dask
+
+    payloads = [(run.root, run.settings, study, lock, file, run.transfers, run.derive) for study, lock, file in jobs]
+    task = run.progress.add_task("studies", total=len(jobs)) if run.progress is not None and jobs else None
+    for index, outcome in map_on_dask(_ingest_one_study, payloads, scheduler):
+        study = jobs[index][0]
+        if isinstance(outcome, BaseException):
+            run.report.diagnostics.append(_diagnostic(
+                C.INGEST_ON_DASK_FAILED, f"{study.accession}: the Dask task failed: {type(outcome).__name__}: "
+                f"{outcome}; nothing counts as archived until its manifest is written, so run ingest again",
+                study=study.accession))
+        else:
+            run.report.images.extend(outcome.images)
+            run.report.diagnostics.extend(outcome.diagnostics)
+            run.report.studies_archived.extend(outcome.studies_archived)
+        if task is not None:
+            run.progress.advance(task, 1)
+
+
 def ingest(
     root: Path, settings: ArchiveSettings, folders: list[str] | None = None, *,
     store: WritableStore | None = None, transfers: int | None = None, progress: Any = None,
-    today: dt.date | None = None, derive: bool = True,
+    today: dt.date | None = None, derive: bool = True, scheduler: Any = None,
 ) -> IngestReport:
-    """Ingest the given studies (``studies/<ACC>`` folders or accessions), or every one."""
+    """Ingest the given studies (``studies/<ACC>`` folders or accessions), or every one.
+
+    ``scheduler`` (a Dask scheduler address ``tcp://host:port`` or a ``distributed.Client``) runs one
+    task per study on that cluster; each task opens the archive store from ``settings`` (so ``store``
+    must be None then).
+    """
     from builder.curation.lock import LockError, read_lock
     from builder.records.load import load_records
 
+    if scheduler is not None and store is not None:
+        raise ValueError("ingest on a Dask scheduler opens the archive store from the settings; pass no store")
     today = today or dt.date.today()
     records = load_records(root, settings)
     by_accession = {}
     for result in records.records:
         by_accession[Path(result.file).parent.name] = result
     wanted = [Path(f.rstrip("/")).name for f in folders] if folders else sorted(by_accession)
-    run = Ingest(root, settings, store, transfers=transfers, progress=progress, derive=derive)
+    # On Dask each task opens the store itself: none is opened here.
+    run = Ingest(root, settings, store, transfers=transfers, progress=progress, derive=derive,
+                 open_store_now=scheduler is None)
+    jobs: list[tuple[Any, Any, str]] = []
     for accession in wanted:
         found = by_accession.get(accession)
         if found is None:
@@ -520,12 +594,15 @@ def ingest(
                 C.NOT_READY_FOR_CUSTODY, f"{accession}: images.lock cannot be read: {exc}",
                 file=layout.lock_path(accession), study=accession))
             continue
+        jobs.append((study, lock, found.file))
+    if scheduler is None:
+        for study, lock, record_file in jobs:
+            run.ingest_guarded(study, lock, record_file)
+    else:
         try:
-            run.ingest_study(study, lock, found.file)
-        except CustodyError as exc:
-            run.report.diagnostics.append(exc.diagnostic)
-        except StorageError as exc:  # the archive store itself (manifest, listing)
+            _ingest_on_dask(run, jobs, scheduler)
+        except OSError as exc:  # distributed raises OSError (or its TimeoutError) when nobody answers
             run.report.diagnostics.append(_diagnostic(
-                get_check(exc.check), f"{accession}: archive store: {exc.message}", study=accession,
-                object=exc.key))
+                C.INGEST_ON_DASK_FAILED,
+                f"the Dask scheduler {scheduler} cannot be reached ({exc}); nothing was copied"))
     return run.report

@@ -291,3 +291,32 @@ def _run_on_dask(fn, payloads, memory_bytes, timeout_s, scheduler) -> Iterator[t
     finally:
         if own:
             client.close()
+
+
+def map_on_dask(
+    fn: Callable[[Any], Any], payloads: list[Any], scheduler: Any,
+) -> Iterator[tuple[int, Any | BaseException]]:
+    """Yield (index, result) as each ``fn(payload)`` finishes as a Dask task; a failed task yields its exception.
+
+    For work that is not a pixel read of untrusted data (custody copies between stores it
+    bounds itself), so no isolated child is needed. ``scheduler`` is an address or a Client.
+    OSError when the scheduler cannot be reached.
+    """
+    if not payloads:
+        return
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler, set_as_default=False, timeout="10s") if own else scheduler
+    try:
+        futures = client.map(fn, payloads, pure=False)
+        index = {future.key: number for number, future in enumerate(futures)}
+        for future in dask_completed(futures, loop=client.loop):
+            try:
+                yield index[future.key], future.result()
+            except Exception as exc:  # noqa: BLE001 - the task's own failure, reported for its payload
+                yield index[future.key], exc
+    finally:
+        if own:
+            client.close()

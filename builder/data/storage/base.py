@@ -332,7 +332,10 @@ class WritableStore(Store):
         self, key: str, blocks: Iterable[bytes] | bytes, *, size: int | None = None,
         sha256: str | None = None, overwrite: bool = False,
     ) -> ObjectInfo:
-        """Write one object whole; returns what the store now holds. ObjectExists when it is there already."""
+        """Write one object whole; returns what the store now holds (always with the SHA-256 of the bytes received).
+
+        ObjectExists when it is there already.
+        """
         if isinstance(blocks, (bytes, bytearray, memoryview)):
             data = bytes(blocks)
             size = len(data)

@@ -39,6 +39,10 @@ def _s3_filesystem(endpoint_url: str | None, anonymous: bool, timeout: float, *,
                 "read_timeout": timeout,
                 "retries": {"max_attempts": 1, "mode": "standard"},
                 "max_pool_connections": pool,
+                # botocore hashes every request body for SigV4 over plain http (a third SHA-256 of each
+                # copied byte). Puts carry ChecksumSHA256, which S3 verifies, so the payload hash adds
+                # nothing: 128 x 1 MiB local -> moto, 16 threads, load 2.6: our CPU 1.72 -> 1.33 s.
+                "s3": {"payload_signing_enabled": False},
             },
         )
         fs.retries = 1  # our budget decides; s3fs would otherwise retry with back-off
