@@ -13,6 +13,7 @@ a depositor sees every problem in the file they edit.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -120,6 +121,8 @@ def check_studies(
     cache_dir: Path | None = None,
     hints: bool = True,
     content: bool = False,
+    today: dt.date | None = None,
+    image_reuse: bool = False,
 ) -> list[StudyCheck]:
     """Check every loaded record fully: its images (when ``data``) and images.lock.
 
@@ -131,11 +134,18 @@ def check_studies(
     accepts, every image is inspected (all of them in one concurrent run) and
     its findings are added to the record's diagnostics, with the lock's
     fingerprint check (SUB021) and the channel hints that only the data can
-    give (CMP012, when ``hints``). Raises :class:`StageError` when the image
+    give (CMP012, when ``hints``). With ``image_reuse`` every record, read or not, is compared
+    with the other published studies' images (SUB040-041, builder.curation.image_reuse; ``today``
+    decides what is published); validate and review do not pass it yet (the shared test archive
+    puts every study on one image). Raises :class:`StageError` when the image
     checks as a whole cannot run (e.g. no worker process could start).
     """
+    from builder.curation.image_reuse import check_image_reuse
     from builder.curation.lock import check_content, check_lock, image_targets
+    from builder.curation.submission import utc_today
 
+    if image_reuse:  # another published study's images (SUB040-041)
+        check_image_reuse(root, settings, records, today or utc_today())
     checks = [StudyCheck(record=r) for r in records.records]
     if not data:
         return checks

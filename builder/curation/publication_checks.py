@@ -1,7 +1,9 @@
-"""Checks of the publishing side: DOIs at DataCite (DOI) and reuse counts from access logs (USE).
+"""Checks of the publishing side: DOIs at DataCite (DOI), reuse counts from access logs (USE), and
+a new study re-publishing another published study's images (SUB040-041, builder.curation.image_reuse).
 
-Their findings are not about a record: they are reported by `bioarchive doi`
-(terminal and job summary) and `bioarchive usage`, each with its id and fix.
+DOI and USE findings are not about a record: they are reported by `bioarchive doi`
+(terminal and job summary) and `bioarchive usage`, each with its id and fix. SUB040-041
+are about a record and reported by `bioarchive validate` and `bioarchive review`.
 """
 
 from __future__ import annotations
@@ -50,4 +52,19 @@ USAGE_LOGS_IN_REPOSITORY = register(
     "USE002", Severity.ERROR, "Access logs were given from inside the archive's repository",
     "Move the logs out of the repository (they hold IP addresses and must never be committed) and rerun.",
     area=USAGE_AREA,
+)
+
+SUBMISSION_AREA = "submission"
+IMAGE_OF_PUBLISHED_STUDY = register(
+    "SUB040", Severity.WARNING, "An image is another published study's data",
+    "Reviewer: check that the depositor may re-publish these images. Depositor: if this study was made from "
+    "the other one, declare it under `derived_from:` (accession, image, checksum); otherwise point the URL at "
+    "your own data.",
+    area=SUBMISSION_AREA,
+)
+IMAGE_REUSED_UNDER_OTHER_LICENCE = register(
+    "SUB041", Severity.ERROR, "Another published study's images under a different licence",
+    "Publish the images under the source study's licence, or declare the source under `derived_from:` "
+    "(accession, image, checksum) so the reuse is cited and reviewed as a derived study.",
+    area=SUBMISSION_AREA,
 )
