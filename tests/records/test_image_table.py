@@ -304,3 +304,18 @@ def test_the_example_screen_has_a_valid_gene_and_sirna_table(repo_root: Path) ->
     assert len(rows) == 36  # wells B-G x columns 2-7 of plate 1
     symbols = {r[reader.summary.columns.index("gene_symbol")] for r in rows}
     assert symbols == {"", "PLK1", "KIF11", "INCENP", "COPB1"}
+
+
+def test_the_screens_guide_examples_validate(tmp_path: Path, repo_root: Path) -> None:
+    import re
+
+    import yaml
+
+    guide = (repo_root / "docs/guides/screens.md").read_text(encoding="utf-8")
+    declaration = yaml.safe_load(re.search(r"```yaml\n(.*?)```", guide, re.S).group(1))["image_table"]
+    tsv = re.search(r"```\n(dataset\t.*?)```", guide, re.S).group(1)
+    record = make_record(image_table=declaration)
+    record["datasets"][0]["name"] = "screen"
+    path = write_record(tmp_path, record)
+    (path.parent / "images.tsv").write_text(tsv, encoding="utf-8")
+    assert findings(tmp_path) == []

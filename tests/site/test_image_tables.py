@@ -136,3 +136,9 @@ def test_table_in_chromium_shows_rows_filters_by_gene_and_pages(sites, chromium)
         page.wait_for_function("document.querySelector('[data-oia-table-status]').textContent === '50000 rows'")
         assert not errors, errors
         page.close()
+
+
+def test_the_example_screen_publishes_its_table(built_site) -> None:
+    index = json.loads((built_site.site / "api/studies/OIA-000001/images/index.json").read_text())
+    assert index["rows"] == 36 and "gene_symbol" in index["filters"]
+    assert "data-oia-image-table" in built_site.page("studies/OIA-000001/")
