@@ -24,10 +24,11 @@ import hashlib
 import json
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from builder.core.checks import Diagnostic
@@ -37,8 +38,13 @@ from builder.data.checks import image_diagnostic
 from builder.data.storage import StorageError, open_store, resolve_url
 from builder.data.storage.base import Budget
 
-if TYPE_CHECKING:
-    from builder.data.inspection import ImageTarget
+
+class ImageTarget(Protocol):
+    """What this module reads of builder.data.inspection.ImageTarget (which imports this module)."""
+
+    key: str
+    url: str
+    untrusted: bool
 
 MAX_PROBES_AT_ONCE = 16  # probes only wait on the network
 UNANSWERED = ("NET001", "NET004")  # refused or timed out; any other answer (even 404) means the host is up
@@ -113,7 +119,7 @@ def _resolved(url: str, settings: ArchiveSettings, root: Path) -> str:
         return url
 
 
-def probe_hosts(targets: list[ImageTarget], settings: ArchiveSettings, root: Path) -> dict[str, ProbeFailure]:
+def probe_hosts(targets: Sequence[ImageTarget], settings: ArchiveSettings, root: Path) -> dict[str, ProbeFailure]:
     """host -> why it failed, for every http(s) host with two or more images that did not answer its probe."""
     by_host: dict[str, list[ImageTarget]] = defaultdict(list)
     for target in targets:
