@@ -9,18 +9,8 @@ exactly as during a build.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
-
-
-def target_for(url: str):
-    """A trusted ImageTarget for a command-line URL (local paths made absolute)."""
-    from builder.data.inspection import ImageTarget
-
-    if "://" not in url:
-        url = str(Path(url).expanduser().resolve())
-    return ImageTarget(key="cli", url=url, kind="auto", untrusted=False)
 
 
 def format_human(outcome) -> str:
@@ -80,11 +70,11 @@ def command(url: str, fmt: str) -> None:
     """Show what the builder finds in one OME-Zarr image (kind, levels, channels, fingerprint, problems)."""
     from builder.core.checks import has_errors
     from builder.core.settings import find_root, load_settings
-    from builder.data.inspection import inspect_images
+    from builder.data.inspection import ImageTarget, inspect_images
 
     root = find_root()
     settings = load_settings(root)
-    target = target_for(url)
+    target = ImageTarget.from_command_line(url)
     outcome = inspect_images([target], settings, root)[target.key]
     if fmt == "json":
         data = outcome.to_dict()

@@ -21,10 +21,9 @@ import click
 @click.option("--labels", is_flag=True, help="Overlay the outlines of the image's first label image.")
 def command(url: str, output: Path, size: int, labels: bool) -> None:
     """Render a thumbnail of one OME-Zarr image."""
-    from builder.commands.inspect import target_for
     from builder.core.checks import has_errors
     from builder.core.settings import find_root, load_settings
-    from builder.data.inspection import LABELS_VARIANT, inspect_images
+    from builder.data.inspection import LABELS_VARIANT, ImageTarget, inspect_images
 
     suffix = output.suffix.lower().lstrip(".")
     if suffix not in ("png", "webp"):
@@ -33,7 +32,7 @@ def command(url: str, output: Path, size: int, labels: bool) -> None:
     settings = load_settings(root).model_copy(update={"thumbnail_sizes": {"thumbnail": size},
                                                       "thumbnail_format": suffix})
     with tempfile.TemporaryDirectory(prefix="bioarchive-thumbnail-") as cache:
-        target = target_for(url)
+        target = ImageTarget.from_command_line(url)
         outcome = inspect_images([target], settings, root, thumbnails=True, cache_dir=Path(cache))[target.key]
         for d in outcome.diagnostics:
             click.echo(f"{d.severity.value} {d.check}: {d.message}", err=True)

@@ -58,6 +58,15 @@ class ImageTarget:
     kind: str = "image"  # image | plate | labels; "auto" (command line): whatever the data declares
     untrusted: bool = True
 
+    @classmethod
+    def from_command_line(cls, url: str) -> ImageTarget:
+        """A trusted target for a URL typed on the command line (local paths made absolute).
+
+        The command line is trusted, so a local path need not lie below the storage root."""
+        if "://" not in url:
+            url = str(Path(url).expanduser().resolve())
+        return cls(key="cli", url=url, kind="auto", untrusted=False)
+
 
 @dataclass(slots=True)
 class ImageOutcome:
