@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from builder.core.checks import Diagnostic, has_errors, sort_diagnostics
+from builder.core.checks import Diagnostic, sort_diagnostics
 
 
 def _print(diagnostics: list[Diagnostic]) -> None:
@@ -35,60 +35,40 @@ def command(study: Path, workers: int | None) -> None:
     Commit the images.lock it writes. Run it again whenever you change the
     images on purpose (for a published study, that is a new version).
     """
-    from builder.core.layout import LOCK_NAME, RECORD_NAME
+    from builder.core.layout import RECORD_NAME
     from builder.core.settings import find_root, load_settings
-    from builder.curation.lock import contents_of, image_targets, lock_from_outcomes, lock_path
-    from builder.data.inspection import inspect_images
-    from builder.records.load import load_record
+    from builder.curation.lock import lock_study
 
     folder = (study if study.is_absolute() else Path.cwd() / study).resolve()
-    record = folder / RECORD_NAME
-    if not record.is_file():
+    if not (folder / RECORD_NAME).is_file():
         raise click.ClickException(
             f"{study}/{RECORD_NAME} does not exist; give the folder of your study, e.g. studies/OIA-000042"
         )
     root = find_root(folder)
-    settings = load_settings(root)
-    result = load_record(record, settings, root=root, hints=False)
-    if result.study is None or has_errors(result.diagnostics):
-        click.echo(f"{result.file} has errors; fix them (see `bioarchive validate {study}`) and lock again:", err=True)
-        _print([d for d in result.diagnostics if d.severity.value == "error"])
+    outcome = _with_progress(lambda advance: lock_study(
+        folder, load_settings(root), root, workers=workers, progress=advance,
+        announce=lambda text: click.echo(text, err=True)))
+    if outcome.record_errors is not None:
+        click.echo(f"{study}/{RECORD_NAME} has errors; fix them (see `bioarchive validate {study}`) and lock again:",
+                   err=True)
+        _print(outcome.record_errors)
         sys.exit(1)
-
-    targets = image_targets(result.study)
-    click.echo(f"Reading {len(targets)} image(s) of {result.study.accession} ...", err=True)
-    outcomes = inspect_images(targets, settings, root, thumbnails=False)
-    manifests, unread = _read_contents(result.study, settings, root, workers)
-    lock, problems = lock_from_outcomes(result.study, outcomes, contents_of(manifests))
-    problems = (problems or []) + unread
-    if unread:
-        lock = None
-    if lock is None:
+    if outcome.lock is None:
         click.echo("Nothing was written: these images could not be read. Fix them and lock again:", err=True)
-        _print(problems)
+        _print(outcome.problems or [])
         sys.exit(1)
-
-    path = lock_path(root, folder.name)
-    text = lock.to_text()
-    rel = f"studies/{folder.name}/{LOCK_NAME}"
-    if path.is_file() and path.read_text("utf-8") == text:
-        click.echo(f"{rel} is up to date ({len(lock.images)} image(s) pinned).")
+    if not outcome.changed:
+        click.echo(f"{outcome.rel_path} is up to date ({len(outcome.lock.images)} image(s) pinned).")
         return
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, "utf-8")
-    partial.replace(path)  # never a half-written lock
-    total = sum(m.total_bytes for m in manifests.values())
-    click.echo(f"Pinned {len(lock.images)} image(s) in {rel} ({total} bytes in "
-               f"{sum(len(m.objects) for m in manifests.values())} objects).")
-    click.echo(f"Commit it: git add {rel} && git commit -m 'Pin images of {result.study.accession}'")
+    click.echo(f"Pinned {len(outcome.lock.images)} image(s) in {outcome.rel_path} ({outcome.total_bytes} bytes in "
+               f"{outcome.objects} objects).")
+    click.echo(f"Commit it: git add {outcome.rel_path} && git commit -m 'Pin images of {outcome.accession}'")
 
 
-def _read_contents(study, settings, root: Path, workers: int | None):
-    """Every byte of every image once, with a rich progress bar (on stderr) per image."""
+def _with_progress(work):
+    """Run ``work(advance)`` under a rich progress bar (on stderr) with one bar per image being hashed."""
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
-
-    from builder.curation.lock import image_contents
 
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
@@ -100,4 +80,4 @@ def _read_contents(study, settings, root: Path, workers: int | None):
                 tasks[name] = bar.add_task(f"hashing {name}", total=None)
             bar.advance(tasks[name], nbytes)
 
-        return image_contents(study, settings, root, max_workers=workers, progress=advance)
+        return work(advance)

@@ -36,7 +36,6 @@ import click
 @click.option("--no-lock", is_flag=True, help="Do not run `bioarchive lock` after the upload.")
 def command(study: Path, destination: str, endpoint_url: str | None, no_lock: bool) -> None:
     """Upload the converted images of STUDY (studies/<ACCESSION>) and point its record at them."""
-    from builder.commands.lock import command as lock_command
     from builder.convert.errors import ConversionError
     from builder.convert.upload import upload_study
     from builder.core.settings import ArchiveSettings, find_root, load_settings
@@ -70,7 +69,10 @@ def command(study: Path, destination: str, endpoint_url: str | None, no_lock: bo
     if endpoint_url:
         os.environ["BIOARCHIVE_S3_ENDPOINT_URL"] = endpoint_url  # lock reads the images from the same store
     try:
-        click.get_current_context().invoke(lock_command, study=study)
+        # through the command group, not an import: commands are independent of each other
+        context = click.get_current_context()
+        lock_command = context.find_root().command.get_command(context, "lock")  # type: ignore[attr-defined]
+        context.invoke(lock_command, study=study)
     except SystemExit as exc:
         if exc.code:
             click.echo(f"The images are uploaded; fix the record and run `bioarchive lock {study}`.", err=True)

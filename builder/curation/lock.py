@@ -553,3 +553,58 @@ def check_content(
     references = reference_manifests(settings, root, study.accession, study.version) if changed else {}
     out.extend(compare_content(study.accession, lock, live, references))
     return out
+
+
+@dataclass
+class LockOutcome:
+    """What ``lock_study`` did: the lock written (or already up to date), or why nothing was written."""
+
+    accession: str | None
+    rel_path: str  # studies/<ACCESSION>/images.lock
+    lock: ImageLock | None = None
+    record_errors: list[Diagnostic] | None = None  # the record is invalid: nothing was read
+    problems: list[Diagnostic] | None = None  # images that could not be read: nothing was written
+    changed: bool = False  # False with a lock: the file was already up to date
+    total_bytes: int = 0
+    objects: int = 0
+
+
+def lock_study(folder: Path, settings: Any, root: Path, *, workers: int | None = None,
+               progress: Any = None, announce: Any = None) -> LockOutcome:
+    """Pin the study in ``folder``: read every image's metadata and every byte once, then write images.lock.
+
+    Nothing is written when the record is invalid or an image cannot be read, so a lock always
+    describes data that was really there; the file is replaced whole (never half-written).
+    ``progress(image_name, nbytes)`` is called per block read; ``announce(text)`` before reading.
+    """
+    from builder.core.checks import has_errors
+    from builder.data.inspection import inspect_images
+    from builder.records.load import load_record
+
+    rel = f"{STUDIES_DIR}/{folder.name}/{LOCK_NAME}"
+    result = load_record(folder / RECORD_NAME, settings, root=root, hints=False)
+    if result.study is None or has_errors(result.diagnostics):
+        errors = [d for d in result.diagnostics if d.severity.value == "error"]
+        return LockOutcome(accession=None, rel_path=rel, record_errors=errors)
+    study = result.study
+    targets = image_targets(study)
+    if announce is not None:
+        announce(f"Reading {len(targets)} image(s) of {study.accession} ...")
+    outcomes = inspect_images(targets, settings, root, thumbnails=False)
+    manifests, unread = image_contents(study, settings, root, max_workers=workers, progress=progress)
+    lock, problems = lock_from_outcomes(study, outcomes, contents_of(manifests))
+    problems = (problems or []) + unread
+    if unread or lock is None:
+        return LockOutcome(accession=study.accession, rel_path=rel, problems=problems)
+    outcome = LockOutcome(accession=study.accession, rel_path=rel, lock=lock,
+                          total_bytes=sum(m.total_bytes for m in manifests.values()),
+                          objects=sum(len(m.objects) for m in manifests.values()))
+    path = lock_path(root, folder.name)
+    text = lock.to_text()
+    if path.is_file() and path.read_text("utf-8") == text:
+        return outcome
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, "utf-8")
+    partial.replace(path)
+    outcome.changed = True
+    return outcome
