@@ -72,6 +72,13 @@ def _pixel_size(value: str | None) -> tuple[float, ...] | None:
     help="Seconds allowed per input file.",
 )
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True, help="Threads per conversion.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDR",
+    help="A Dask distributed scheduler (tcp://host:port) to convert many files on in parallel; its workers must "
+    "see the input and output folders.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (only after the new one is complete).")
 @click.option(
     "--root",
@@ -79,7 +86,9 @@ def _pixel_size(value: str | None) -> tuple[float, ...] | None:
     default=None,
     help="Archive root (default: the folder holding archive.toml above the current one).",
 )
-def command(inputs, output, version, codec, pixel_size, memory_mb, timeout_s, threads, overwrite, root) -> None:
+def command(
+    inputs, output, version, codec, pixel_size, memory_mb, timeout_s, threads, scheduler, overwrite, root
+) -> None:
     """Convert microscopy files (TIFF, OME-TIFF, CZI, MRC, PNG, JPEG) to OME-Zarr.
 
     A folder of per-well TIFFs (A01.tif, A01_f2.tif, ...) or an OME-TIFF whose
@@ -108,6 +117,7 @@ def command(inputs, output, version, codec, pixel_size, memory_mb, timeout_s, th
             pixel_size=_pixel_size(pixel_size),
             progress=sys.stderr.isatty(),
             threads=threads,
+            scheduler=scheduler,
         )
     except ConversionError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -299,6 +299,51 @@ def _describe(image: SourceImage) -> str:
     return f"{shape} {image.dtype}"
 
 
+def open_input(path: Path, *, block_limit_bytes: int) -> tuple[list[SourceImage], PlateLayout | None]:
+    """The images of one input, and the plate they form when the input is a plate acquisition.
+
+    A folder is a plate of per-well files; an OME-TIFF is a plate when its OME-XML describes one.
+    """
+    from builder.convert.readers import open_images
+
+    plate: PlateLayout | None
+    if is_plate_folder(path):
+        plate = folder_plate_layout(path)
+        for f in plate.fields:
+            opened = open_images(path / f.origin, block_limit_bytes=block_limit_bytes)
+            if len(opened) != 1:
+                raise ConversionError("CNV014", str(path / f.origin), f"holds {len(opened)} images, not one field")
+            f.image = opened[0]
+    else:
+        images = open_images(path, block_limit_bytes=block_limit_bytes)
+        xml = images[0].ome_xml if images else None
+        plate = ome_plate_layout(path, xml, ome_image_ids(xml)) if xml and "Plate" in xml else None
+        if plate is None:
+            return images, None
+        by_series = {image.series: image for image in images}
+        for f in plate.fields:
+            f.image = by_series.get(f.series)
+            if f.image is None:
+                raise ConversionError("CNV008", str(path), f"{f.origin} has no pixels in the file")
+        if len(plate.fields) != len(images):
+            placed = {f.series for f in plate.fields}
+            loose = [image.name for image in images if image.series not in placed]
+            raise ConversionError(
+                "CNV008", str(path), f"the plate places {len(plate.fields)} of {len(images)} images; not placed: "
+                f"{', '.join(loose[:5])}"
+            )
+    check_fields(str(path), plate)
+    return [f.image for f in plate.fields if f.image is not None], plate
+
+
+def ome_image_ids(xml: str) -> list[str]:
+    import tifffile
+
+    images = tifffile.xml2dict(xml).get("OME", {}).get("Image")
+    images = images if isinstance(images, list) else [images] if images else []
+    return [str(image.get("ID")) for image in images if isinstance(image, dict)]
+
+
 # ------------------------------------------------------------------ writing
 
 

@@ -45,7 +45,7 @@ def facts_of(image) -> dict[str, Any]:
 
 
 def _facts_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
-    from builder.convert.run import open_input
+    from builder.convert.plates import open_input
 
     try:
         images, plate = open_input(Path(payload["input"]), block_limit_bytes=max(1, payload["memory_bytes"] // 8))

@@ -41,8 +41,10 @@ SUPPORTED = {
 }
 # Formats people will try, and why they are not read here.
 NOT_SUPPORTED = {
-    ".nd2": "Nikon ND2 (the nd2 package reads it, but no ND2 file can be written here to test the conversion)",
-    ".lif": "Leica LIF (readlif reads it, but no LIF file can be written here to test the conversion)",
+    # Readers exist, but no writer and no packaged sample file (nd2, readlif, bioio-nd2, bioio-lif wheels checked
+    # 2026-12-02), so no test can convert a real file; a format counts as supported only when one does.
+    ".nd2": "Nikon ND2 (the nd2 package reads it, but no ND2 file exists here to test the conversion)",
+    ".lif": "Leica LIF (readlif reads it, but no LIF file exists here to test the conversion)",
     ".lsm": "Zeiss LSM (TIFF-based; untested here)",
     ".oib": "Olympus OIB",
     ".oir": "Olympus OIR",

@@ -16,13 +16,9 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from builder.convert.errors import ConversionError
-
-if TYPE_CHECKING:
-    from builder.convert.plates import PlateLayout
-    from builder.convert.readers import SourceImage
 
 DEFAULT_TIMEOUT_S = 3600.0
 
@@ -46,7 +42,7 @@ def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
     import dask
 
     from builder.convert import prefill
-    from builder.convert.plates import write_plate
+    from builder.convert.plates import open_input, write_plate
     from builder.convert.writer import write_image
 
     path = Path(payload["input"])
@@ -68,7 +64,9 @@ def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
             "version": payload["version"],
             "codec": payload["codec"],
             "progress": progress,
-            "memory_target": memory // 4,
+            # ngff-zarr writes images over this in slabs; // 4 took 69 s for a 2 GiB stack, // 3 55 s, // 2 ran out
+            # of the worker's address space (RLIMIT_AS 1.5 GB; 2026-12-02, load 0.3-1.3)
+            "memory_target": memory // 3,
             "cache_dir": work / "cache",
         }
         with dask.config.set(num_workers=int(payload.get("threads") or 2)), _progress_shown(progress):
@@ -91,52 +89,6 @@ def _convert_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
         raise
     except OSError as exc:  # a read error mid-way: the file is truncated or the disk failed
         return {"ok": False, "error": ConversionError("CNV002", str(path), f"{type(exc).__name__}: {exc}").to_dict()}
-
-
-def open_input(path: Path, *, block_limit_bytes: int) -> tuple[list[SourceImage], PlateLayout | None]:
-    """The images of one input, and the plate they form when the input is a plate acquisition.
-
-    A folder is a plate of per-well files; an OME-TIFF is a plate when its OME-XML describes one.
-    """
-    from builder.convert.plates import check_fields, folder_plate_layout, is_plate_folder, ome_plate_layout
-    from builder.convert.readers import open_images
-
-    plate: PlateLayout | None
-    if is_plate_folder(path):
-        plate = folder_plate_layout(path)
-        for f in plate.fields:
-            opened = open_images(path / f.origin, block_limit_bytes=block_limit_bytes)
-            if len(opened) != 1:
-                raise ConversionError("CNV014", str(path / f.origin), f"holds {len(opened)} images, not one field")
-            f.image = opened[0]
-    else:
-        images = open_images(path, block_limit_bytes=block_limit_bytes)
-        xml = images[0].ome_xml if images else None
-        plate = ome_plate_layout(path, xml, ome_image_ids(xml)) if xml and "Plate" in xml else None
-        if plate is None:
-            return images, None
-        by_series = {image.series: image for image in images}
-        for f in plate.fields:
-            f.image = by_series.get(f.series)
-            if f.image is None:
-                raise ConversionError("CNV008", str(path), f"{f.origin} has no pixels in the file")
-        if len(plate.fields) != len(images):
-            placed = {f.series for f in plate.fields}
-            loose = [image.name for image in images if image.series not in placed]
-            raise ConversionError(
-                "CNV008", str(path), f"the plate places {len(plate.fields)} of {len(images)} images; not placed: "
-                f"{', '.join(loose[:5])}"
-            )
-    check_fields(str(path), plate)
-    return [f.image for f in plate.fields if f.image is not None], plate
-
-
-def ome_image_ids(xml: str) -> list[str]:
-    import tifffile
-
-    images = tifffile.xml2dict(xml).get("OME", {}).get("Image")
-    images = images if isinstance(images, list) else [images] if images else []
-    return [str(image.get("ID")) for image in images if isinstance(image, dict)]
 
 
 @contextlib.contextmanager
@@ -195,10 +147,15 @@ def convert_files(
     progress: bool = False,
     threads: int = 2,
     validate: bool = True,
+    scheduler: str | None = None,
 ) -> list[ConvertedImage]:
-    """Convert every input; ConversionError for the first file that fails (nothing of it is left behind)."""
+    """Convert every input; ConversionError for the first file that fails (nothing of it is left behind).
+
+    ``scheduler`` (tcp://host:port of a Dask distributed scheduler) converts the files in parallel
+    on that cluster's workers, each still in an isolated child with the memory limit and timeout.
+    """
     from builder.convert.writer import DEFAULT_CODEC
-    from builder.data.workers import IsolatedWorker
+    from builder.data.workers import IsolatedWorker, run_many
 
     memory = memory_bytes or settings.limits.worker_memory_bytes
     out = out.expanduser().absolute()
@@ -211,23 +168,40 @@ def convert_files(
         raise ConversionError("CNV006", str(out), f"cannot create the folder: {exc.strerror}") from None
     work = parent / f".bioarchive-convert-{uuid.uuid4().hex[:12]}"
     results: list[tuple[Path, list[dict[str, Any]]]] = []
-    worker = IsolatedWorker(memory)  # reused across files (imports paid once), replaced after a failure
+    client = _connect(scheduler) if scheduler else None
+    worker = None if client else IsolatedWorker(memory)  # reused across files (imports paid once)
     try:
         work.mkdir()
+        payloads = []
         for index, path in enumerate(inputs):
             file_work = work / str(index)
             file_work.mkdir()
-            payload = {
-                "input": str(Path(path).absolute()),
-                "work": str(file_work),
-                "memory_bytes": memory,
-                "version": version,
-                "codec": codec or DEFAULT_CODEC,
-                "pixel_size": pixel_size,
-                "progress": progress,
-                "threads": threads,
-            }
-            result = worker.run(_convert_in_worker, payload, timeout_s)
+            payloads.append(
+                {
+                    "input": str(Path(path).absolute()),
+                    "work": str(file_work),
+                    "memory_bytes": memory,
+                    "version": version,
+                    "codec": codec or DEFAULT_CODEC,
+                    "pixel_size": pixel_size,
+                    "progress": progress and client is None,
+                    "threads": threads,
+                }
+            )
+        if client is not None:
+            # Each file is a Dask task that runs the same isolated, memory-limited child on a worker
+            # of the cluster (builder.data.workers.run_many); the work folder must be shared with it.
+            done = dict(run_many(_convert_in_worker, payloads, memory_bytes=memory, timeout_s=timeout_s,
+                                 scheduler=client))
+            outcomes = [done[i] for i in range(len(payloads))]
+        else:
+            assert worker is not None
+            outcomes = []
+            for payload in payloads:
+                outcomes.append(worker.run(_convert_in_worker, payload, timeout_s))
+                if not (outcomes[-1].ok and outcomes[-1].value["ok"]):
+                    break  # the first failure is reported; later files are not converted
+        for path, result in zip(inputs, outcomes, strict=False):
             if not result.ok:
                 if result.failure in ("memory", "timeout", "died"):
                     raise ConversionError(
@@ -277,8 +251,21 @@ def convert_files(
                 )
         return converted
     finally:
-        worker.close()
+        if worker is not None:
+            worker.close()
+        if client is not None:
+            client.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _connect(scheduler: str):
+    """A client of the Dask scheduler at ``scheduler`` (tcp://host:port); CNV012 when it does not answer."""
+    try:
+        from distributed import Client
+
+        return Client(scheduler, set_as_default=False, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConversionError("CNV012", scheduler, f"no Dask scheduler answered: {type(exc).__name__}: {exc}") from None
 
 
 def _move_into_place(written: Path, final: Path) -> None:
