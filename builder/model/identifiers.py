@@ -22,6 +22,9 @@ CURIE_RULES: dict[str, re.Pattern[str]] = {
     "NCIT": re.compile(r"^C[0-9]{1,7}$"),
 }
 CURIE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*):([^\s:]+)$")
+# Identifiers in `xrefs:`: any registered prefix (dots and dashes occur: pubchem.compound), and a local id
+# that may repeat the prefix as registries print it (CHEBI:CHEBI:15377); the registry pattern decides the rest.
+XREF_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_.\-]*):(\S{1,200})$")
 
 
 def orcid_checksum_ok(orcid: str) -> bool:

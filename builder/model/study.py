@@ -35,6 +35,7 @@ from builder.model.identifiers import (
     EMAIL_RE,
     PMID_RE,
     ROR_RE,
+    XREF_RE,
     normalise_doi,
     normalise_orcid,
     orcid_checksum_ok,
@@ -106,6 +107,15 @@ MarkdownText = Annotated[str, AfterValidator(_within_markdown_budget)]  # option
 
 def _check_curie(v: str) -> str:
     parts = split_curie(v)
+    underscored = split_curie(v.replace("_", ":", 1)) if parts is None else None
+    if underscored is not None and underscored[0] in CURIE_RULES:
+        # IDR and OBO files write NCBITaxon_7070 and FBbi_00000369 (the form inside OBO PURLs)
+        raise PydanticCustomError(
+            "ONT001",
+            "'{value}' is written with an underscore; in records the prefix and id are joined by a colon: "
+            "write {suggestion}",
+            {"value": v, "suggestion": ":".join(underscored)},
+        )
     if parts is None:
         raise PydanticCustomError(
             "ONT001",
@@ -157,6 +167,32 @@ def _prefix_must_be(prefix: str):
 
 TaxonTerm = Annotated[OntologyTerm, _prefix_must_be("NCBITaxon")]
 ImagingMethodTerm = Annotated[OntologyTerm, _prefix_must_be("FBbi")]
+
+
+# ---------------------------------------------------------------- cross-references
+
+def _check_xref_syntax(v: str) -> str:
+    # Only the shape here (the model is pure); the prefix and its registry pattern are
+    # checked by builder.records.xrefs against bioregistry's bundled registry (XRF010/XRF011).
+    if XREF_RE.match(v.strip()) is None:
+        raise PydanticCustomError(
+            "XRF011",
+            "'{value}' is not an identifier of the form prefix:id, for example NCBIGene:5347 or Cellosaurus:CVCL_0030",
+            {"value": v},
+        )
+    return v.strip()
+
+
+class CrossReference(_Model):
+    """An identifier from a registered database (gene, protein, compound, cell line, phenotype ...)."""
+
+    id: Annotated[str, AfterValidator(_check_xref_syntax)] = Field(
+        description="CURIE with a prefix registered at bioregistry.io (any case), e.g. NCBIGene:5347",
+        examples=["NCBIGene:5347"])
+    label: ShortText | None = Field(default=None, description="Name readers know it by (gene symbol, compound name)",
+                              examples=["PLK1"])
+    relation: ShortText | None = Field(default=None, description="How the study relates to it, e.g. 'knocked down'",
+                                 examples=["knocked down"])
 
 
 # ---------------------------------------------------------------- people
@@ -415,6 +451,8 @@ class Dataset(_Model):
     correlation: ImageCorrelation | None = None
     analysis: list[AnalysedData] = Field(default_factory=list)
     images: list[ImageRef] = Field(min_length=1)
+    xrefs: list[CrossReference] = Field(
+        default_factory=list, description="Identifiers of what this dataset images (genes, compounds, cell lines ...)")
 
 
 # ---------------------------------------------------------------- study
@@ -514,6 +552,9 @@ class Study(_Model):
     human_data: HumanData | None = None
     datasets: list[Dataset] = Field(min_length=1)
     changelog: list[ChangelogEntry] = Field(default_factory=list)
+    xrefs: list[CrossReference] = Field(
+        default_factory=list,
+        description="Identifiers of what the whole study is about (genes, compounds, cell lines ...)")
     derived_from: list[DerivedSource] = Field(
         default_factory=list,
         description="Archived studies or images this study's data were made from (annotations, segmentations ...)")

@@ -138,6 +138,17 @@ XRF004 = register("XRF004", E, "Image names repeated in a study",
 XRF005 = register("XRF005", E, "Record in the wrong place",
     "Records live at studies/<ACCESSION>/study.yaml; move the file there.", area=_A)
 
+# ---------------------------------------------------------------- identifiers (xrefs:, bioregistry)
+XRF010 = register("XRF010", E, "Identifier prefix is not registered",
+    "Use the prefix the database is registered under at https://bioregistry.io (case does not matter), "
+    "for example NCBIGene:5347, UniProt:P53350, CHEBI:15377, Cellosaurus:CVCL_0030, CMPO:0000118.", area=_A)
+XRF011 = register("XRF011", E, "Identifier does not match its registry's pattern",
+    "Write the id as the registry does (the message names the expected pattern and an example); "
+    "copy it from the database's own page rather than retyping it.", area=_A)
+XRF012 = register("XRF012", H, "Identifier checked by its syntax only",
+    "Nothing to fix if the link opens the right entry; reviewers open it, since existence cannot be checked offline.",
+    area=_A)
+
 # ---------------------------------------------------------------- completeness hints
 CMP001 = register("CMP001", H, "Authors without ORCID iDs",
     "Add each author's `orcid:` so the study is linked to their record.", area=_A)

@@ -49,6 +49,7 @@ from builder.records.checks import (
 from builder.records.image_table import table_diagnostics, table_path_of
 from builder.records.migrations import record_version
 from builder.records.terms import load_term_index
+from builder.records.xrefs import xref_diagnostics
 from builder.records.yaml_source import (
     YamlDocument,
     describe_plain_scalar,
@@ -323,6 +324,7 @@ def load_record(
         return result
     result.study = study
     result.diagnostics.extend(_within_study_rules(study, doc, file))
+    result.diagnostics.extend(xref_diagnostics(study, doc, file))
     if from_disk:  # a record given as text (e.g. from Git history) has no table beside it on disk
         table = table_path_of(path)
         result.diagnostics.extend(table_diagnostics(
