@@ -103,3 +103,15 @@ def test_idr_style_underscored_term_gets_ont001_with_the_corrected_curie(tmp_pat
     [d] = of(result, "ONT001")
     assert f"write {suggestion}" in d.message, d.message
     assert given in text.splitlines()[d.line - 1]
+
+
+def test_the_identifiers_guide_example_validates(tmp_path):
+    import yaml
+
+    guide = (Path(__file__).parents[2] / "docs/guides/identifiers.md").read_text(encoding="utf-8")
+    example = yaml.safe_load(guide.split("```yaml\n", 1)[1].split("```", 1)[0])
+    result, _ = load_with(tmp_path, example["xrefs"], example["datasets"][0]["xrefs"])
+    assert result.study is not None
+    assert not [d for d in result.diagnostics if d.check.startswith(("XRF01", "MOD"))
+                and d.severity is Severity.ERROR]
+    assert len(of(result, "XRF012")) == 4
