@@ -335,12 +335,17 @@ def page_dependent_features(config: dict[str, Any]) -> list[str]:
 
 def refuse_page_dependent_features(config_file: Path) -> None:
     """Stop the build when the site's mkdocs.yml (with what it INHERITs) breaks the rule frames rest on."""
+    import tempfile
+
     from mkdocs.exceptions import ConfigurationError
     from mkdocs.utils import yaml_load
 
+    from builder.site.templates import readable_mkdocs_config
+
     try:
-        with open(config_file, "rb") as fh:
-            config = yaml_load(fh)
+        with tempfile.TemporaryDirectory(prefix="mkdocs-config-") as tmp:
+            with open(readable_mkdocs_config(config_file, Path(tmp)), "rb") as fh:
+                config = yaml_load(fh)
     except (OSError, ConfigurationError) as exc:
         raise FrameError(f"{config_file}: cannot read the MkDocs configuration: {exc}") from exc
     if not isinstance(config, dict):

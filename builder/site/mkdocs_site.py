@@ -77,8 +77,10 @@ def write_mkdocs_config(
     so every path is given here as an absolute path. Names and URLs come from
     archive.toml, the one place a deployment configures.
     """
+    from builder.site.templates import readable_mkdocs_config
+
     config: dict = {
-        "INHERIT": str(base_config.resolve()),
+        "INHERIT": str(readable_mkdocs_config(base_config, target.parent).resolve()),
         "docs_dir": str(docs_dir.resolve()),
         "site_dir": str(site_dir.resolve()),
         "site_name": settings.name,

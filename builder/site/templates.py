@@ -15,14 +15,24 @@ block instead of copying a whole template, it extends the default through the
 
 The prefix always names the builder's own template, so an override can extend
 the template it replaces without extending itself.
+
+An archive's ``mkdocs.yml`` may likewise start from the builder's default
+with ``INHERIT: default:mkdocs.yml`` and add only its own settings (its nav,
+copyright): MkDocs merges mappings key by key and replaces lists. MkDocs
+itself knows no prefix, so the build hands it a copy of the file that names
+the default by its installed path (:func:`readable_mkdocs_config`).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import jinja2
+
+from builder.core.errors import InvalidInputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The builder's defaults, shipped as package data (pyproject.toml: package-data).
@@ -74,6 +84,34 @@ def mkdocs_config_for(root: Path, name: str = "mkdocs.yml") -> Path:
     return own if own.is_file() else DEFAULT_MKDOCS_CONFIG
 
 
+# A top-level `INHERIT: default:<name>` line (quoted or not).
+_DEFAULT_INHERIT = re.compile(r"^INHERIT:[ \t]*(?P<q>['\"]?)default:(?P<name>[^'\"\s]*)(?P=q)[ \t]*$", re.MULTILINE)
+
+
+class DefaultConfigUnknown(InvalidInputError):
+    """An ``INHERIT: default:...`` names something the builder does not ship."""
+
+
+def readable_mkdocs_config(config: Path, folder: Path) -> Path:
+    """``config`` as MkDocs reads it: with ``INHERIT: default:mkdocs.yml``, a copy in ``folder`` naming the
+    builder's default by its path; otherwise ``config`` itself. Relative paths in the file keep their meaning:
+    the build gives every path MkDocs needs as an absolute one (mkdocs_site.write_mkdocs_config)."""
+    text = config.read_text("utf-8")
+    match = _DEFAULT_INHERIT.search(text)
+    if match is None:
+        return config
+    if match["name"] != DEFAULT_MKDOCS_CONFIG.name:
+        raise DefaultConfigUnknown(
+            f"{config}: INHERIT names {DEFAULT_PREFIX}:{match['name']}, which the builder does not ship. "
+            f"Fix: write INHERIT: {DEFAULT_PREFIX}:{DEFAULT_MKDOCS_CONFIG.name} (the builder's default), "
+            "or a path to a file of your own.")
+    folder.mkdir(parents=True, exist_ok=True)
+    readable = folder / f"inheriting-{config.name}"
+    line = f"INHERIT: {json.dumps(str(DEFAULT_MKDOCS_CONFIG))}"
+    readable.write_text(text[:match.start()] + line + text[match.end():], "utf-8")
+    return readable
+
+
 __all__ = ["ARCHIVE_TEMPLATES", "ARCHIVE_THEME", "DEFAULT_MKDOCS_CONFIG", "DEFAULT_PREFIX", "DEFAULT_TEMPLATES",
-           "DEFAULT_THEME", "mkdocs_config_for", "template_loader", "template_search_path", "template_source",
-           "theme_search_path"]
+           "DEFAULT_THEME", "DefaultConfigUnknown", "mkdocs_config_for", "readable_mkdocs_config", "template_loader",
+           "template_search_path", "template_source", "theme_search_path"]

@@ -192,7 +192,7 @@ def test_plugins_hooks_and_features_outside_the_allow_list_are_named():
 
 def test_a_config_that_inherits_and_adds_a_feature_is_refused_with_a_fix(tmp_path):
     config = tmp_path / "mkdocs.yml"
-    config.write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\ntheme:\n  features: [navigation.instant]\n"
+    config.write_text("INHERIT: default:mkdocs.yml\ntheme:\n  features: [navigation.instant]\n"
                       "plugins:\n  - search\n  - tags\n")
     with pytest.raises(FrameError) as info:
         refuse_page_dependent_features(config)
@@ -218,7 +218,7 @@ def test_the_build_stops_before_writing_anything_when_mkdocs_yml_breaks_the_rule
 
     archive = tmp_path / "archive"
     archive.mkdir()
-    (archive / "mkdocs.yml").write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\nplugins: [search, privacy]\n")
+    (archive / "mkdocs.yml").write_text("INHERIT: default:mkdocs.yml\nplugins: [search, privacy]\n")
     site = archive / "site"
     site.mkdir()
     (site / "index.html").write_text("the old site")

@@ -30,7 +30,7 @@ from builder.site.mkdocs_site import (
     write_mkdocs_config,
 )
 from builder.site.preview import make_server, rebuild_filter
-from builder.site.templates import theme_search_path
+from builder.site.templates import DEFAULT_MKDOCS_CONFIG, theme_search_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,12 @@ def test_generated_config_inherits_the_repository_config(tmp_path):
                                  site_dir=tmp_path / "site", custom_dir=tmp_path / "overrides", settings=settings,
                                  target=tmp_path / "mkdocs.yml")
     raw = yaml.safe_load(config.read_text())
-    assert raw["INHERIT"] == str((REPO / "mkdocs.yml").resolve())
+    # The repository's file starts from the builder's default (`INHERIT: default:mkdocs.yml`): MkDocs gets a
+    # copy of it beside the generated config that names the default by its installed path.
+    inheriting = Path(raw["INHERIT"])
+    assert inheriting.parent == tmp_path.resolve()
+    assert yaml.safe_load(inheriting.read_text())["INHERIT"] == str(DEFAULT_MKDOCS_CONFIG)
+    assert yaml.safe_load(inheriting.read_text())["nav"] == yaml.safe_load((REPO / "mkdocs.yml").read_text())["nav"]
     (tmp_path / "docs").mkdir()
     (tmp_path / "overrides").mkdir()
     loaded = load_config(str(config))

@@ -14,7 +14,9 @@ from builder.site.templates import (
     DEFAULT_MKDOCS_CONFIG,
     DEFAULT_TEMPLATES,
     DEFAULT_THEME,
+    DefaultConfigUnknown,
     mkdocs_config_for,
+    readable_mkdocs_config,
     template_search_path,
     theme_search_path,
 )
@@ -102,16 +104,46 @@ def test_an_archive_without_mkdocs_yml_gets_the_builders_default(tmp_path):
     assert mkdocs_config_for(tmp_path) == tmp_path / "mkdocs.yml"
 
 
-def test_the_default_mkdocs_yml_keeps_the_repositorys_look_and_the_frame_rule():
-    """The example archive's mkdocs.yml and the package default differ only in what an archive adds."""
+def test_the_repositorys_mkdocs_yml_starts_from_the_default_and_repeats_none_of_it(tmp_path):
+    """The example archive's look is the package default's: its own file adds only its nav and copyright."""
+    from mkdocs.utils import yaml_load
+
     default = yaml.safe_load(DEFAULT_MKDOCS_CONFIG.read_text())
     repository = yaml.safe_load((REPO / "mkdocs.yml").read_text())
+    assert repository["INHERIT"] == "default:mkdocs.yml"
     assert page_dependent_features(default) == []
-    for key in ("markdown_extensions", "plugins", "not_in_nav", "validation", "extra_css", "extra_javascript",
-                "use_directory_urls"):
-        assert default[key] == repository[key], key
-    assert {k: v for k, v in repository["theme"].items() if k != "custom_dir"} == default["theme"]
+    assert set(repository) == {"INHERIT", "copyright", "nav"}, "settings of the site's look belong in the default"
+    with open(readable_mkdocs_config(REPO / "mkdocs.yml", tmp_path), "rb") as fh:
+        merged = yaml_load(fh)
+    assert merged["theme"] == default["theme"] and merged["markdown_extensions"] == default["markdown_extensions"]
+    assert merged["plugins"] == default["plugins"] and merged["not_in_nav"] == default["not_in_nav"]
+    assert merged["nav"] == repository["nav"], "the repository's nav replaces the default's whole"
     nav = yaml.safe_dump(default["nav"])
     for page in ("index.md", "search/index.md", "studies/index.md", "reference/metadata.md", "reference/checks.md"):
         assert page in nav
     assert "guides/" not in nav, "the default nav names only pages the builder generates"
+
+
+@pytest.mark.parametrize("line", ["INHERIT: default:mkdocs.yml", "INHERIT: 'default:mkdocs.yml'",
+                                  'INHERIT: "default:mkdocs.yml"'])
+def test_an_archive_config_inheriting_the_default_is_given_to_mkdocs_by_path(tmp_path, line):
+    own = tmp_path / "mkdocs.yml"
+    own.write_text(f"# ours\n{line}\ncopyright: Ours\n")
+    readable = readable_mkdocs_config(own, tmp_path / "staging")
+    assert readable != own and own.read_text().startswith("# ours\n" + line), "the archive's file is not touched"
+    raw = yaml.safe_load(readable.read_text())
+    assert raw == {"INHERIT": str(DEFAULT_MKDOCS_CONFIG), "copyright": "Ours"}
+
+
+def test_a_config_without_the_prefix_is_read_as_it_is(tmp_path):
+    own = tmp_path / "mkdocs.yml"
+    own.write_text("INHERIT: base.yml\nsite_name: x\n# INHERIT: default:mkdocs.yml in a comment\n")
+    assert readable_mkdocs_config(own, tmp_path / "staging") == own
+    assert not (tmp_path / "staging").exists()
+
+
+def test_an_unknown_default_config_is_refused_with_the_fix(tmp_path):
+    own = tmp_path / "mkdocs.yml"
+    own.write_text("INHERIT: default:theme.yml\n")
+    with pytest.raises(DefaultConfigUnknown, match=r"default:theme.yml.*Fix: write INHERIT: default:mkdocs.yml"):
+        readable_mkdocs_config(own, tmp_path / "staging")
