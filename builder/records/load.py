@@ -591,6 +591,13 @@ def _enum_choices(expected: str) -> list[str]:
     return re.findall(r"'([^']*)'", expected)
 
 
+def _bare_term_prefix(loc: Loc, text: str) -> str | None:
+    """NCBITaxon or FBbi when an ontology term's id was written as a bare number (IDR's `7070`)."""
+    if len(loc) < 3 or loc[-1] != "id" or not text.isdigit():
+        return None
+    return {"organisms": "NCBITaxon", "imaging_method": "FBbi"}.get(str(loc[-3]))
+
+
 def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     raw = doc.data
@@ -655,6 +662,9 @@ def model_diagnostics(exc: ValidationError, doc: YamlDocument, file: str) -> lis
                 message = f"{_field_label(loc)} must be text, but YAML read `{text}` as {describe_plain_scalar(tag)}"
                 hint = quote_hint(str(loc[-1]) if loc else "value", text, tag)
                 extra["yaml_source"] = text
+                term_prefix = _bare_term_prefix(loc, text)
+                if term_prefix is not None:  # quoting a bare taxon number would only trade MOD003 for ONT001
+                    hint = f"Write the ontology prefix and a colon before the number: id: {term_prefix}:{text}"
             elif etype in ("list_type",) and isinstance(value, (str, dict)):
                 hint = "Write each entry on its own line starting with `- `, indented under the field."
         elif etype in _LENGTH_ERRORS:

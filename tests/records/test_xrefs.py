@@ -115,3 +115,13 @@ def test_the_identifiers_guide_example_validates(tmp_path):
     assert not [d for d in result.diagnostics if d.check.startswith(("XRF01", "MOD"))
                 and d.severity is Severity.ERROR]
     assert len(of(result, "XRF012")) == 4
+
+
+def test_bare_taxon_number_gets_mod003_with_the_prefixed_form(tmp_path):
+    record = make_record()
+    record["datasets"][0]["biosample"]["organisms"] = [{"id": 7070, "label": "Tribolium castaneum"}]
+    text = record_yaml(record)
+    result = load_record(write_record(tmp_path, text, accession="OIA-000001"), SETTINGS, root=tmp_path)
+    [d] = of(result, "MOD003")
+    assert "id: NCBITaxon:7070" in d.hint, d.hint
+    assert "7070" in text.splitlines()[d.line - 1]
