@@ -25,9 +25,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
-import bioregistry
 from pydantic import TypeAdapter, ValidationError
 
 from builder.core.checks import Check, Diagnostic
@@ -116,20 +115,28 @@ class Registry:
     banana: str | None  # a prefix some registries repeat inside the local id (CVCL_, CHEBI:)
 
 
+def registry_package() -> Any:
+    """The bioregistry package, imported on first use: its import takes ~3 s here (it loads requests and the
+    bundled registry), which every command would pay, and `bioarchive validate` of one record must stay < 1 s."""
+    import bioregistry
+
+    return bioregistry
+
+
 @lru_cache(maxsize=4096)
 def registry_of(prefix: str) -> Registry | None:
     """The registry a prefix names (any case, any synonym), or None for an unregistered prefix."""
-    normalised = bioregistry.normalize_prefix(prefix)
+    normalised = registry_package().normalize_prefix(prefix)
     if normalised is None:
         return None
-    pattern = bioregistry.get_pattern(normalised)
+    pattern = registry_package().get_pattern(normalised)
     # The registry's preferred spelling (NCBIGene, CHEBI), else the one the record declared (CMPO)
-    shown = bioregistry.get_preferred_prefix(normalised) or prefix
+    shown = registry_package().get_preferred_prefix(normalised) or prefix
     return Registry(
         prefix=normalised,
         shown=shown,
         pattern=re.compile(pattern) if pattern else None,
-        banana=bioregistry.get_banana(normalised),
+        banana=registry_package().get_banana(normalised),
     )
 
 
@@ -137,7 +144,7 @@ def resolver_url(curie: str) -> str | None:
     """Where an identifier resolves (the registry's own page), e.g. NCBIGene:5347 -> ncbi.nlm.nih.gov/gene/5347."""
     prefix, _, local = curie.partition(":")
     registry = registry_of(prefix)
-    return bioregistry.get_iri(registry.prefix, local) if registry and local else None
+    return registry_package().get_iri(registry.prefix, local) if registry and local else None
 
 
 def _strip_banana(registry: Registry, local: str) -> str:
@@ -174,7 +181,7 @@ def _identifier_parser(column: TableColumn) -> Callable[[str], str]:
             raise CellProblem(TAB013, f"'{value}' has no prefix; write it as one of {listed} and a colon, "
                                       f"e.g. {registries[0].shown}:{value}")
         if not local or (registry.pattern is not None and not registry.pattern.match(local)):
-            example = bioregistry.get_example(registry.prefix)
+            example = registry_package().get_example(registry.prefix)
             raise CellProblem(TAB013, f"'{value}' is not a well-formed {registry.shown} id"
                                       + (f" (ids look like {registry.shown}:{example})" if example else ""))
         return f"{registry.shown}:{local}"

@@ -13,12 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import bioregistry
-
 from builder.core.checks import Check, Diagnostic
 from builder.model.study import CrossReference, Study
 from builder.records.checks import XRF010, XRF011, XRF012
-from builder.records.image_table import registry_of
+from builder.records.image_table import registry_of, registry_package
 from builder.records.yaml_source import YamlDocument, format_path
 
 
@@ -60,7 +58,7 @@ def resolve(xref: CrossReference) -> ResolvedXref:
     if registry.pattern is not None and not registry.pattern.match(candidate):
         candidate = _without_repeated_prefix(local, registry.banana)
     if registry.pattern is not None and not registry.pattern.match(candidate):
-        example = bioregistry.get_example(registry.prefix)
+        example = registry_package().get_example(registry.prefix)
         shown = f" for example {registry.shown}:{example}" if example else ""
         raise XrefError(
             XRF011,
@@ -75,7 +73,7 @@ def resolve(xref: CrossReference) -> ResolvedXref:
         prefix=registry.shown,
         local=shown_local,
         given=given,
-        url=bioregistry.get_iri(registry.prefix, candidate),
+        url=registry_package().get_iri(registry.prefix, candidate),
         label=xref.label,
         relation=xref.relation,
     )

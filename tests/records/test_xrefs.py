@@ -11,6 +11,8 @@ from builder.core.settings import ArchiveSettings
 from builder.records.load import load_record
 from tests.support.records import make_record, record_yaml, write_record
 
+REPO = Path(__file__).resolve().parents[2]
+
 SETTINGS = ArchiveSettings()
 
 
@@ -125,3 +127,22 @@ def test_bare_taxon_number_gets_mod003_with_the_prefixed_form(tmp_path):
     [d] = of(result, "MOD003")
     assert "id: NCBITaxon:7070" in d.hint, d.hint
     assert "7070" in text.splitlines()[d.line - 1]
+
+
+def test_a_record_without_identifiers_does_not_pay_for_the_registry():
+    """Importing bioregistry takes ~3 s; validating a record that names no identifier must not import it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from builder.core.settings import load_settings\n"
+        "from builder.records.load import load_record\n"
+        "root = Path.cwd()\n"
+        "result = load_record(root / 'studies/OIA-000002/study.yaml', load_settings(root), root=root)\n"
+        "assert result.study is not None\n"
+        "print('bioregistry' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
