@@ -30,6 +30,7 @@ from typing import Any, cast
 from pydantic import TypeAdapter, ValidationError
 
 from builder.core.checks import Check, Diagnostic
+from builder.core.errors import InvalidInputError
 from builder.core.layout import IMAGE_TABLE_NAME
 from builder.model.image_table import (
     MULTIPLE_SEPARATOR,
@@ -91,7 +92,7 @@ _KINDS = {k.value for k in ImageKind}
 _URL = TypeAdapter(ImageUrl)
 
 
-class CellProblem(Exception):
+class CellProblem(InvalidInputError):
     """A cell's value is refused; carries the check and the depositor's message."""
 
     def __init__(self, check: Check, message: str) -> None:
