@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from builder.core.checks import Check, Diagnostic
+from builder.core.errors import InvalidInputError
 from builder.model.study import CrossReference, Study
 from builder.records.checks import XRF010, XRF011, XRF012
 from builder.records.image_table import registry_of, registry_package
@@ -33,7 +34,7 @@ class ResolvedXref:
     relation: str | None
 
 
-class XrefError(ValueError):
+class XrefError(InvalidInputError):
     def __init__(self, check: Check, message: str) -> None:
         super().__init__(message)
         self.check = check
