@@ -110,7 +110,8 @@ class TableColumn(_Model):
         examples=[["NCBIGene", "ENSEMBL"]])
     unit: str | None = Field(default=None, description="Unit of every value (concentration, time_point)",
                              examples=["nM"])
-    multiple: bool = Field(default=False, description="Values may hold several entries separated by '|'")
+    multiple: bool = Field(default=False, description="Values may hold several entries separated by '|'",
+                           examples=[True])
     description: str | None = Field(default=None, max_length=500, examples=["Entrez gene targeted by the siRNA"])
 
     @model_validator(mode="after")
