@@ -559,7 +559,8 @@ class Study(_Model):
         default_factory=list,
         description="Archived studies or images this study's data were made from (annotations, segmentations ...)")
     image_table: ImageTable | None = Field(
-        default=None, description="Annotation columns of studies/<ACCESSION>/images.tsv, one row per image or well field")
+        default=None,
+        description="Annotation columns of studies/<ACCESSION>/images.tsv, one row per image or well field")
 
     @field_validator("schema_version")
     @classmethod
