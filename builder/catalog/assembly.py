@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from builder.catalog.citation import citation_text
-from builder.catalog.derivation import link_derived_studies
+from builder.catalog.derivation import link_derived_studies, source_links
 from builder.catalog.model import (  # re-exported: the catalog's types are imported from here too
     CATALOG_FORMAT_VERSION,
     FACETS,
@@ -287,11 +287,14 @@ def catalog_study(study: Study, images: dict[str, ImageFacts], settings: Archive
 
 
 def past_version_entry(current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
-                       settings: ArchiveSettings, today: dt.date) -> CatalogStudy | None:
+                       settings: ArchiveSettings, today: dt.date,
+                       published: dict[str, CatalogStudy] | None = None) -> CatalogStudy | None:
     """The entry of an earlier version for its own page, or None when that version has none.
 
     A version without a readable record, or never released, has no page; a
     withdrawal of the current version makes every earlier one a tombstone too.
+    ``published`` (the catalog's studies by accession) gives a derived study's
+    earlier version the sources its own record named.
     """
     visibility = version_visibility(past.version, past.study, current.study, today)
     if past.study is None or visibility in (None, Visibility.EMBARGOED):
@@ -303,6 +306,8 @@ def past_version_entry(current: CatalogStudy, past: PastVersion, images: dict[st
         entry.withdrawal_reason = current.withdrawal_reason
         entry.images = []
         entry.card_thumbnail = None
+    elif published is not None:
+        entry.based_on = source_links(entry, published)
     entry.versions = current.versions
     return entry
 

@@ -229,6 +229,10 @@ class Catalog(BaseModel):
     def get(self, accession: str) -> CatalogStudy | None:
         return next((s for s in self.studies if s.accession == accession), None)
 
+    def by_accession(self) -> dict[str, CatalogStudy]:
+        """Every study of the catalog by its accession (a new mapping on each call: keep it if you need it often)."""
+        return {s.accession: s for s in self.studies}
+
     def to_json(self, *, indent: int | None = None) -> str:
         """The same catalog always gives the same bytes (keys sorted). Contact emails are left out:
         curators read them in Git; a published bulk list of addresses only feeds spammers."""

@@ -33,7 +33,7 @@ from typing import Any
 
 from rich.console import Console
 
-from builder.catalog.assembly import Catalog, PastVersion
+from builder.catalog.assembly import Catalog, CatalogStudy, PastVersion
 from builder.core.checks import Diagnostic, Severity
 from builder.core.errors import StageError
 from builder.core.layout import image_key
@@ -244,6 +244,8 @@ class SiteJob:
     root: Path | None = None  # the archive (its store holds the content manifests the RO-Crates cite)
     # Page frames by the file they were pickled to, unpickled once per worker process.
     frames: dict[str, Frames] = field(default_factory=dict)
+    # The catalog's studies by accession, made in a worker for its first earlier version (derived studies' sources).
+    published: dict[str, CatalogStudy] | None = None
 
     def frames_from(self, frames_file: str) -> Frames:
         frames = self.frames.get(frames_file)
@@ -324,8 +326,11 @@ def _study_pages_task(start: int, stop: int, frames_file: str, site: Path) -> tu
             fh.write(api_json)
         write_study_metadata(site, entry, job.settings, api_json=api_json,
                              manifest=archived_manifest(entry, job.settings, job.root))
-        pasts = [past_version_entry(entry, p, job.images or {}, job.settings, job.catalog.generated)
-                 for p in (job.history or {}).get(entry.accession, [])]
+        history = (job.history or {}).get(entry.accession, [])
+        if history and job.published is None:
+            job.published = job.catalog.by_accession()
+        pasts = [past_version_entry(entry, p, job.images or {}, job.settings, job.catalog.generated, job.published)
+                 for p in history]
         write_version_metadata(site, entry, [p for p in pasts if p is not None], job.settings, job.root)
 
     result = render_site_pages(

@@ -436,6 +436,7 @@ class SiteRenderer:
         self.thumbnails = thumbnails
         self.facets = facet_entries(catalog)
         self._card_cache: dict[tuple[str, str, str], Markup] = {}  # see templates/pages/listing.html
+        self._published: dict[str, CatalogStudy] | None = None  # by accession, made for the first earlier version
         self._facet_url: dict[tuple[str, str], str] = {
             (key, e.value.value): e.url_path for key, entries in self.facets.items() for e in entries
         }
@@ -569,7 +570,9 @@ class SiteRenderer:
     def past_version(self, current: CatalogStudy, past: PastVersion, images: dict[str, ImageFacts],
                      today: dt.date) -> None:
         """An earlier published version at its own URL, marked as superseded."""
-        entry = past_version_entry(current, past, images, self.settings, today)
+        if self._published is None:
+            self._published = self.catalog.by_accession()
+        entry = past_version_entry(current, past, images, self.settings, today, self._published)
         if entry is not None:
             self.study(entry, past=past, url_path=f"{current.url_path}v{past.version}/")
 

@@ -70,3 +70,23 @@ def test_datacite_cites_the_other_study_by_its_doi_when_it_has_one():
     source_metadata = to_datacite(built.get("OIA-000001"), SETTINGS)
     assert {"relatedIdentifier": "10.5555/oia.000002.v1", "relatedIdentifierType": "DOI",
             "relationType": "IsSourceOf", "resourceTypeGeneral": "Dataset"} in source_metadata["relatedIdentifiers"]
+
+
+def test_an_earlier_version_of_a_derived_study_lists_the_sources_its_own_record_named():
+    from builder.catalog.assembly import PastVersion, past_version_entry
+
+    first_source = study("OIA-000001")
+    second_source = study("OIA-000003")
+    # version 1 was made from OIA-000001; version 2 (current) from OIA-000003 only
+    earlier = study("OIA-000002", sources=[{"accession": "OIA-000001"}])
+    current = study("OIA-000002", version=2, sources=[{"accession": "OIA-000003"}], changelog=[
+        {"version": 2, "date": "2026-05-01", "description": "New labels on another study's images"}])
+    built = catalog(first_source, second_source, current)
+    entry = built.get("OIA-000002")
+    assert [link.accession for link in entry.based_on] == ["OIA-000003"]
+    past = PastVersion(version=1, date=dt.date(2026, 1, 1), commit="0" * 40, study=earlier)
+    page = past_version_entry(entry, past, {}, SETTINGS, TODAY, built.by_accession())
+    assert page is not None and [link.accession for link in page.based_on] == ["OIA-000001"]
+    assert page.based_on[0].url_path == "studies/OIA-000001/"
+    # without the catalog (callers that have none) the entry simply names no sources
+    assert past_version_entry(entry, past, {}, SETTINGS, TODAY).based_on == []
